@@ -1,0 +1,124 @@
+"""The ``ganbench`` command: parse arguments, build configs, call the API, print.
+
+Exit codes: 0 ok, 1 a failure (a failed run, a regression), 2 bad input
+(one line on stderr, no traceback).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from .io import CorruptFileError
+from .registry import ConfigError
+
+EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad command-line input detected by a command (exit 2)."""
+
+
+# ---------------------------------------------------------------- commands
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .config import load_suite
+    from .runner import results_dir_for, run_suite
+    suite = load_suite(args.suite, overrides=args.set)
+    out = results_dir_for(suite, args.out)
+    print(f"suite {suite.name}: {len(suite.runs)} runs -> {out}", flush=True)
+    outcomes = run_suite(suite, out=out, executor=args.executor, workers=args.workers,
+                         ray_address=args.ray_address)
+    print(run_summary(outcomes))
+    failed = [o for o in outcomes if o.status == "failed"]
+    for o in failed:
+        print(f"FAILED {o.run_id}: {o.error} (see {o.run_dir}/error.txt)", file=sys.stderr)
+    return EXIT_FAIL if failed else EXIT_OK
+
+
+def run_summary(outcomes: list[Any]) -> str:
+    """One line per run: status, wall time and the headline metrics of its metrics.json."""
+    import pandas as pd
+    from .results import read_run
+    rows = []
+    for o in outcomes:
+        row: dict[str, Any] = {"run": o.run_id, "status": o.status}
+        try:
+            info = read_run(o.run_dir)
+        except CorruptFileError as e:
+            row["error"] = str(e)
+            rows.append(row)
+            continue
+        m = info["metrics"].get("metrics", {})
+        st = info["status"]
+        row["status"] = st.get("status", o.status) if o.status in ("skipped", "busy") else o.status
+        row["time_s"] = round(float(st.get("wall_time") or o.wall_time or 0.0), 1)
+        for key in ("fid", "kid", "is", "precision", "recall", "modes", "hq_fraction", "reverse_kl", "kl"):
+            if key in m and m[key] is not None:
+                row[key] = m[key]
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    with pd.option_context("display.width", 200, "display.max_columns", 30, "display.max_colwidth", 60,
+                           "display.float_format", "{:.4g}".format):
+        return df.to_string(index=False)
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    from .config import SUITES_DIR
+    from .plugins import load_entry_points, registry_for
+    what = args.what
+    if what == "suites":
+        import tomllib
+        for p in sorted(SUITES_DIR.glob("*.toml")):
+            desc = tomllib.loads(p.read_text()).get("suite", {}).get("description", "")
+            print(f"{p.stem:<16} {desc}")
+        return EXIT_OK
+    section = {"losses": "loss", "models": "model", "datasets": "data", "extractors": "features"}[what]
+    load_entry_points(section)
+    for entry in registry_for(section).entries():
+        print(f"{entry.name:<20} {entry.description}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- parser
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ganbench", description="Compare GAN losses with evidence.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    r = sub.add_parser("run", help="train and evaluate every run of a suite")
+    r.add_argument("suite", help="suite file, or the name of a bundled suite (see: ganbench ls suites)")
+    r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a key in every run, e.g. --set train.steps=200")
+    r.add_argument("--out", help="results directory (default results/<suite name>)")
+    r.add_argument("--executor", choices=["local", "process", "ray"], default="local")
+    r.add_argument("--workers", type=int, default=None, help="process executor: number of worker processes")
+    r.add_argument("--ray-address", default=None, help="ray executor: 'auto' or 'ray://host:port' (none: start a local Ray)")
+    r.set_defaults(func=cmd_run)
+
+    ls = sub.add_parser("ls", help="list losses, models, datasets, extractors or suites")
+    ls.add_argument("what", choices=["losses", "models", "datasets", "extractors", "suites"])
+    ls.set_defaults(func=cmd_ls)
+
+    from .commands import registrars
+    for register in registrars():
+        register(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (ConfigError, CorruptFileError, UsageError, FileNotFoundError) as e:
+        print(f"ganbench: error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("ganbench: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,297 @@
+"""Evaluating a generator: samples → features → metrics and mode diagnostics → ``metrics.json``.
+
+Real-data features are cached on disk, keyed by everything that determines
+them (dataset and its parameters, split, extractor and its weights hash,
+number of samples, sampling seed), and reused across runs. Features are
+extracted in batches, so memory stays bounded whatever the sample count.
+Every number carries its provenance.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import metrics as M
+from . import modes as modes_mod
+from .config import EvalConfig, RunConfig
+from .data import Dataset, get_dataset
+from .io import atomic_write_bytes, atomic_write_json, load_checkpoint, read_json
+from .models import build_models
+from .results import CHECKPOINT, CONFIG, HISTORY, METRICS, STATUS
+
+REAL_SEED = 20_171_110  # real samples are one fixed draw, the same for every run that compares against them
+FAKE_SALT = 7_777       # generated samples: a stream of their own, from the run seed
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("GANBENCH_CACHE", Path.home() / ".cache" / "ganbench")) / "real-features"
+
+
+def extractor_for(ds: Dataset, cfg: EvalConfig, weights: Optional[str] = None):
+    from .features import default_extractor_for, get_extractor
+    name = cfg.features or default_extractor_for(ds)
+    params = {"weights": weights} if weights and name == "inception-v3-compat" else {}
+    return get_extractor(name, **params)
+
+
+# ---------------------------------------------------------------- samples and features
+
+@torch.no_grad()
+def generated_features(G: nn.Module, extractor: Any, n: int, seed: int, batch_size: int = 500,
+                       keep_samples: bool = False) -> dict[str, Any]:
+    """Features (and logits) of ``n`` generator samples, streamed in batches of ``batch_size``."""
+    gen = torch.Generator().manual_seed(seed * 1_000_003 + FAKE_SALT)
+    device = next(iter(G.parameters())).device if any(True for _ in G.parameters()) else torch.device("cpu")
+    was_training = G.training
+    G.eval()
+    feats, logits, samples = [], [], []
+    try:
+        for start in range(0, n, batch_size):
+            z = G.sample_latent(min(batch_size, n - start), gen).to(device)
+            x = G(z).float().cpu()
+            if not torch.isfinite(x).all():
+                raise FloatingPointError("the generator produced non-finite samples")
+            out = extractor.extract(x, batch_size=batch_size)
+            feats.append(out["features"])
+            if out.get("logits") is not None:
+                logits.append(out["logits"])
+            if keep_samples:
+                samples.append(x.numpy())
+    finally:
+        G.train(was_training)
+    return {"features": np.concatenate(feats), "logits": np.concatenate(logits) if logits else None,
+            "samples": np.concatenate(samples) if keep_samples else None}
+
+
+def _real_key(ds: Dataset, split: str, extractor: Any, n: int) -> str:
+    info = ds.info()
+    blob = json.dumps({"dataset": info.get("name"), "params": info.get("params"), "shape": info.get("shape"),
+                       "split": split, "extractor": extractor.name, "sha256": extractor.weights_sha256,
+                       "n": n, "seed": REAL_SEED}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def real_features(ds: Dataset, split: str, extractor: Any, n: int, batch_size: int = 500,
+                  use_cache: bool = True) -> dict[str, Any]:
+    """Features, logits, labels and raw samples (points only) of ``n`` real samples (cached on disk)."""
+    size = ds.split_size(split)
+    n = min(n, size) if size is not None else n
+    key = _real_key(ds, split, extractor, n)
+    path = cache_dir() / f"{ds.name}-{split}-{extractor.name}-{n}-{key}.npz"
+    if use_cache and path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                return {k: (z[k] if z[k].size or k == "features" else None) for k in
+                        ("features", "logits", "labels", "samples")} | {"n": n, "cache": str(path)}
+        except (OSError, ValueError, KeyError):
+            pass  # a corrupt cache entry is recomputed and overwritten
+    x, labels = ds.real_with_labels(n, split, torch.Generator().manual_seed(REAL_SEED))
+    out = extractor.extract(x, batch_size=batch_size)
+    rec = {"features": np.asarray(out["features"], dtype=np.float64),
+           "logits": None if out.get("logits") is None else np.asarray(out["logits"], dtype=np.float64),
+           "labels": None if labels is None else labels.cpu().numpy(),
+           "samples": x.cpu().numpy().astype(np.float64) if ds.kind == "points" else None}
+    if use_cache:
+        import io as _io
+        buf = _io.BytesIO()
+        np.savez(buf, **{k: (v if v is not None else np.zeros(0)) for k, v in rec.items()})
+        atomic_write_bytes(path, buf.getvalue())
+    return rec | {"n": n, "cache": str(path) if use_cache else None}
+
+
+# ---------------------------------------------------------------- metrics
+
+def compute_metrics(real: dict[str, Any], fake: dict[str, Any], ds: Dataset, extractor: Any,
+                    cfg: EvalConfig, fake_samples: Optional[np.ndarray] = None) -> dict[str, Any]:
+    """Every metric in ``cfg.metrics`` that applies to this data; keys are flat names."""
+    rf, ff = real["features"], fake["features"]
+    wanted = set(cfg.metrics)
+    out: dict[str, Any] = {}
+    if "fid" in wanted:
+        out["fid"] = M.fid(rf, ff)
+    if "kid" in wanted:
+        size = min(cfg.kid_subset_size, len(rf), len(ff))
+        out["kid"], out["kid_std"] = M.kid(rf, ff, subsets=cfg.kid_subsets, subset_size=size, seed=0)
+        out["kid_subset_size"] = size
+    if "is" in wanted and fake.get("logits") is not None:
+        out["is"], out["is_std"] = M.inception_score(fake["logits"], splits=min(10, max(1, len(ff) // 100)))
+    if "pr" in wanted:
+        k = 3
+        if min(len(rf), len(ff)) > k:
+            out["precision"], out["recall"] = M.precision_recall(rf, ff, k=k)
+    if "fid_inf" in wanted:
+        out["fid_inf"] = M.fid_infinity(rf, ff)["fid_inf"]
+    if "ndb" in wanted:
+        r = modes_mod.ndb(rf, ff, seed=0)
+        out["ndb"], out["ndb_over_k"] = r["ndb"], r["ndb_over_k"]
+    if "modes" in wanted:
+        out.update(mode_metrics(ds, extractor, fake, fake_samples, real))
+    if len(rf) > 1 and len(ff) > 1 and modes_mod.spread(rf) > 0:
+        out["spread_ratio"] = modes_mod.spread_ratio(rf, ff)
+    return out
+
+
+def mode_metrics(ds: Dataset, extractor: Any, fake: dict[str, Any], fake_samples: Optional[np.ndarray],
+                 real: dict[str, Any]) -> dict[str, Any]:
+    if ds.kind == "points" and ds.centers is not None:
+        pts = fake_samples if fake_samples is not None else fake["features"]
+        r = modes_mod.mixture_modes(pts, ds.centers.numpy(), ds.std)
+        return {"modes": r["modes"], "n_modes": ds.n_modes, "hq_fraction": r["hq_fraction"],
+                "reverse_kl": r["reverse_kl"]}
+    if ds.name == "stacked-digits" and fake_samples is not None and hasattr(extractor, "classify_channels"):
+        per_channel = extractor.classify_channels(torch.as_tensor(fake_samples, dtype=torch.float32))
+        labels = modes_mod.stacked_labels(np.asarray(per_channel))
+        r = modes_mod.classifier_modes(labels, 1000)
+        return {"modes": r["modes"], "n_modes": 1000, "kl": r["kl"]}
+    if ds.n_classes and fake.get("logits") is not None and fake["logits"].shape[1] == ds.n_classes \
+            and real.get("labels") is not None:
+        labels = fake["logits"].argmax(axis=1)
+        r = modes_mod.classifier_modes(labels, ds.n_classes, real_labels=real["labels"])
+        return {"modes": r["modes"], "n_modes": ds.n_classes, "kl": r["kl"]}
+    return {}
+
+
+def real_floor(real: dict[str, Any], cfg: EvalConfig) -> dict[str, Any]:
+    """The same metrics between two disjoint halves of the real set: the best a generator can hope for at N/2."""
+    rf = real["features"]
+    h = len(rf) // 2
+    if h < 4:
+        return {}
+    a, b = rf[:h], rf[h:2 * h]
+    out: dict[str, Any] = {"n_each": h}
+    if "fid" in cfg.metrics:
+        out["fid"] = M.fid(a, b)
+    if "kid" in cfg.metrics:
+        out["kid"], out["kid_std"] = M.kid(a, b, subsets=cfg.kid_subsets, subset_size=min(cfg.kid_subset_size, h))
+    if "pr" in cfg.metrics and h > 3:
+        out["precision"], out["recall"] = M.precision_recall(a, b, k=3)
+    if "is" in cfg.metrics and real.get("logits") is not None:
+        out["is"], out["is_std"] = M.inception_score(real["logits"], splits=min(10, max(1, len(rf) // 100)))
+    return out
+
+
+# ---------------------------------------------------------------- provenance
+
+def git_commit() -> Optional[str]:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+                             text=True, timeout=5)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def versions() -> dict[str, str]:
+    import scipy
+    from . import __version__
+    v = {"ganbench": __version__, "torch": torch.__version__, "numpy": np.__version__, "scipy": scipy.__version__,
+         "python": platform.python_version()}
+    try:
+        import torch_fidelity
+        v["torch_fidelity"] = torch_fidelity.__version__
+    except ImportError:
+        pass
+    return v
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({platform.processor() or platform.machine()})"
+
+
+def provenance(ds: Dataset, extractor: Any, cfg: EvalConfig, n_real: int, n_fake: int, seed: int,
+               device: torch.device) -> dict[str, Any]:
+    return {"extractor": extractor.info(), "features": extractor.name, "weights_sha256": extractor.weights_sha256,
+            "comparable": bool(getattr(extractor, "comparable", True)), "n_real": n_real, "n_fake": n_fake,
+            "split": cfg.split, "dataset": {k: v for k, v in ds.info().items() if k != "centers"},
+            "versions": versions(), "device": device_name(device), "seed": seed, "real_seed": REAL_SEED,
+            "git_commit": git_commit()}
+
+
+# ---------------------------------------------------------------- entry points
+
+def evaluate_generator(G: nn.Module, ds: Dataset, cfg: EvalConfig, seed: int = 0,
+                       inception_weights: Optional[str] = None) -> dict[str, Any]:
+    """Metrics, real-data floor and provenance for any generator with ``sample_latent`` and ``__call__``."""
+    extractor = extractor_for(ds, cfg, inception_weights)
+    n_real = cfg.n_real or cfg.n_samples
+    real = real_features(ds, cfg.split, extractor, n_real, batch_size=cfg.batch_size)
+    keep = ds.kind == "points" or ds.name == "stacked-digits"
+    fake = generated_features(G, extractor, cfg.n_samples, seed, cfg.batch_size, keep_samples=keep)
+    values = compute_metrics(real, fake, ds, extractor, cfg, fake_samples=fake["samples"])
+    device = next(iter(G.parameters())).device if any(True for _ in G.parameters()) else torch.device("cpu")
+    return {"metrics": values, "floor": real_floor(real, cfg) if cfg.floor else {},
+            "provenance": provenance(ds, extractor, cfg, real["n"], cfg.n_samples, seed, device)}
+
+
+def make_training_evaluator(run: RunConfig) -> Callable[[int, nn.Module], dict[str, float]]:
+    """``(step, G) -> {fid, modes, hq_fraction, spread_ratio, ...}`` for evaluations during training."""
+    ds = get_dataset(run.data.name, **run.data.params)
+    cfg = run.eval
+    extractor = extractor_for(ds, cfg)
+    real = real_features(ds, cfg.split, extractor, cfg.n_real or cfg.n_samples_during, batch_size=cfg.batch_size)
+    small = EvalConfig(**{**cfg.__dict__, "metrics": tuple(m for m in cfg.metrics if m in ("fid", "modes")),
+                          "kid_subsets": 1})
+
+    def evaluate_now(step: int, G: nn.Module) -> dict[str, float]:
+        keep = ds.kind == "points" or ds.name == "stacked-digits"
+        try:
+            fake = generated_features(G, extractor, cfg.n_samples_during, run.seed + step, cfg.batch_size, keep)
+        except FloatingPointError:
+            return {"fid": float("nan")}
+        vals = compute_metrics(real, fake, ds, extractor, small, fake_samples=fake["samples"])
+        return {k: float(v) for k, v in vals.items() if k in ("fid", "modes", "hq_fraction", "reverse_kl", "kl",
+                                                           "spread_ratio") and v is not None}
+    return evaluate_now
+
+
+def load_generator(run_dir: Path, run: RunConfig, ds: Dataset) -> tuple[nn.Module, dict[str, Any]]:
+    """The trained generator of a run (EMA weights when the run kept them)."""
+    ckpt = load_checkpoint(run_dir / CHECKPOINT)
+    G, _ = build_models(run.model.name, ds.shape, **run.model.params)
+    state = ckpt.get("ema") or ckpt["G"]
+    G.load_state_dict(state)
+    return G.eval(), ckpt
+
+
+def evaluate_run(run_dir: str | Path, run: Optional[RunConfig] = None, train_status: Optional[str] = None,
+                 inception_weights: Optional[str] = None) -> dict[str, Any]:
+    """Evaluate a trained run and write its ``metrics.json`` (last, atomically: the run is then complete)."""
+    import pandas as pd
+    from .stability import stability_summary
+    run_dir = Path(run_dir)
+    run = run or RunConfig.from_dict(read_json(run_dir / CONFIG), where=str(run_dir / CONFIG))
+    status = read_json(run_dir / STATUS) if (run_dir / STATUS).exists() else {}
+    train_status = train_status or status.get("status", "finished")
+    ds = get_dataset(run.data.name, **run.data.params)
+    G, ckpt = load_generator(run_dir, run, ds)
+    result: dict[str, Any] = {"run_id": run.run_id, "status": train_status, "steps": int(ckpt["step"]),
+                              "wall_time": status.get("wall_time"), "reason": status.get("reason", "")}
+    try:
+        result.update(evaluate_generator(G, ds, run.eval, seed=run.seed, inception_weights=inception_weights))
+    except FloatingPointError as e:
+        result.update({"status": "diverged", "metrics": {}, "floor": {}, "reason": str(e)})
+    history = pd.read_csv(run_dir / HISTORY) if (run_dir / HISTORY).exists() else pd.DataFrame()
+    diag = stability_summary(history, result["status"]) if len(history) else {"diverged": result["status"] == "diverged"}
+    events = []
+    if len(history) and ({"modes", "spread_ratio"} & set(history.columns)):
+        events = modes_mod.detect_collapse(history[[c for c in ("step", "modes", "spread_ratio") if c in history]])
+    final = result.get("metrics", {})
+    if final.get("spread_ratio") is not None and final["spread_ratio"] < 0.25:
+        events.append({"step": result["steps"], "what": "spread", "value": final["spread_ratio"], "best": None})
+    diag["collapse_events"] = events
+    diag["collapsed"] = bool(events)
+    result["diagnostics"] = diag
+    result["config"] = run.to_dict()
+    atomic_write_json(run_dir / METRICS, result)
+    return result

@@ -1,0 +1,327 @@
+"""Training: the GAN algorithm (``train_step``) and a run's life cycle (``train``).
+
+``train_step`` is the loop users know: n_critic discriminator updates, each on
+a fresh real batch and fresh latents (penalties and weight clipping as the
+loss asks), then one generator update. ``train`` seeds every source of
+randomness from the run seed, logs ``history.csv``, writes checkpoints that
+hold everything needed to continue bit-for-bit (models, optimisers, EMA, RNG
+states), and records divergence instead of raising.
+"""
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import torch
+from torch import nn
+
+from .config import OptimConfig, RunConfig
+from .data import Dataset, get_dataset
+from .io import atomic_torch_save, atomic_write_json, atomic_write_text, load_checkpoint
+from .losses import Loss, get_loss
+from .models import build_models
+
+HISTORY_COLUMNS = ["step", "d_loss", "g_loss", "penalty", "d_real", "d_fake", "d_acc_real", "d_acc_fake",
+                   "d_grad_norm", "g_grad_norm", "wall_time"]
+
+Evaluator = Callable[[int, nn.Module], dict[str, float]]
+
+
+def make_optimizer(params: Any, lr: float, optim: OptimConfig) -> torch.optim.Optimizer:
+    if optim.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, weight_decay=optim.weight_decay)
+    return torch.optim.Adam(params, lr=lr, betas=optim.betas, weight_decay=optim.weight_decay)
+
+
+def grad_norm(module: nn.Module) -> float:
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    if not grads:
+        return 0.0
+    return float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))))
+
+
+@torch.no_grad()
+def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
+    for pe, p in zip(ema.parameters(), model.parameters()):
+        pe.lerp_(p, 1.0 - decay)
+    for be, b in zip(ema.buffers(), model.buffers()):
+        be.copy_(b)
+
+
+@dataclass
+class GAN:
+    """Everything ``train_step`` touches, built once per run."""
+    G: nn.Module
+    D: nn.Module
+    loss: Loss
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    sample_real: Callable[[int, torch.Generator], torch.Tensor]
+    generator: torch.Generator
+    n_critic: int
+    batch_size: int
+    ema: Optional[nn.Module] = None
+    ema_decay: float = 0.999
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+
+
+def train_step(gan: GAN, log: bool = False) -> dict[str, float]:
+    """One generator update preceded by ``n_critic`` discriminator updates.
+
+    Statistics that cost extra work (gradient norms, accuracies) are computed only when ``log``.
+    """
+    G, D, loss, gen, bs = gan.G, gan.D, gan.loss, gan.generator, gan.batch_size
+    stats: dict[str, float] = {}
+    for _ in range(gan.n_critic):
+        real = gan.sample_real(bs, gen).to(gan.device, non_blocking=True)
+        with torch.no_grad():
+            fake = G(G.sample_latent(bs, gen).to(gan.device))
+        d_real, d_fake = D(real), D(fake)
+        d_loss = loss.d_loss(d_real, d_fake)
+        penalty = loss.penalty(D, real, fake, generator=gen)
+        gan.opt_d.zero_grad(set_to_none=True)
+        (d_loss + penalty).backward()
+        if log:
+            stats["d_grad_norm"] = grad_norm(D)
+        gan.opt_d.step()
+        if loss.clip is not None:
+            with torch.no_grad():
+                for p in D.parameters():
+                    p.clamp_(-loss.clip, loss.clip)
+    fake = G(G.sample_latent(bs, gen).to(gan.device))
+    d_fake_g = D(fake)
+    if loss.needs_real_for_g:
+        real_g = D(gan.sample_real(bs, gen).to(gan.device, non_blocking=True))
+    else:
+        real_g = d_real  # unused by the loss; avoids a wasted D forward
+    g_loss = loss.g_loss(d_fake_g, real_g)
+    gan.opt_g.zero_grad(set_to_none=True)
+    # D's grads from the G step are discarded: D's optimiser zeroes them before its next step.
+    g_loss.backward()
+    if log:
+        stats["g_grad_norm"] = grad_norm(G)
+    gan.opt_g.step()
+    if gan.ema is not None:
+        update_ema(gan.ema, G, gan.ema_decay)
+    stats["d_loss"] = float(d_loss)
+    stats["g_loss"] = float(g_loss)
+    if log:
+        stats["penalty"] = float(penalty)
+        stats["d_real"] = float(d_real.score.mean())
+        stats["d_fake"] = float(d_fake.score.mean())
+        # D "accuracy" with the sign of the raw score as its decision (0 is the boundary for every loss here
+        # except lsgan, whose boundary is 0.5).
+        thr = 0.5 if loss.name == "lsgan" else 0.0
+        stats["d_acc_real"] = float((d_real.score > thr).float().mean())
+        stats["d_acc_fake"] = float((d_fake.score < thr).float().mean())
+    return stats
+
+
+def build_gan(run: RunConfig, dataset: Dataset | None = None) -> GAN:
+    """Models, loss and optimisers for ``run``; call after seeding (initialisation uses torch's global RNG)."""
+    device = torch.device(run.train.device)
+    ds = dataset or get_dataset(run.data.name, **run.data.params)
+    G, D = build_models(run.model.name, ds.shape, **run.model.params)
+    G, D = G.to(device), D.to(device)
+    loss = get_loss(run.loss.name, **run.loss.params)
+    opt_g = make_optimizer(G.parameters(), run.optim.lr_g, run.optim)
+    opt_d = make_optimizer(D.parameters(), run.optim.lr_d, run.optim)
+    gen = torch.Generator(device=device).manual_seed(seed_for(run.seed, "train"))
+    ema = None
+    if run.train.ema is not None:
+        ema = copy.deepcopy(G).eval()
+        for p in ema.parameters():
+            p.requires_grad_(False)
+    return GAN(G=G, D=D, loss=loss, opt_g=opt_g, opt_d=opt_d, sample_real=ds.sample, generator=gen,
+               n_critic=run.train.n_critic or loss.n_critic, batch_size=run.train.batch_size,
+               ema=ema, ema_decay=run.train.ema or 0.999, device=device)
+
+
+def seed_for(seed: int, purpose: str) -> int:
+    """Independent, stable streams per purpose (training, evaluation, ...) from one run seed."""
+    salt = {"train": 0, "eval": 1, "init": 2}[purpose]
+    return (seed * 1_000_003 + salt * 7919) % (2**63 - 1)
+
+
+def generator_for_eval(G: nn.Module, ema: Optional[nn.Module]) -> nn.Module:
+    return ema if ema is not None else G
+
+
+# ---------------------------------------------------------------- checkpoints
+
+def state_dict(gan: GAN, step: int, status: str) -> dict[str, Any]:
+    return {
+        "step": step, "status": status,
+        "G": gan.G.state_dict(), "D": gan.D.state_dict(),
+        "opt_g": gan.opt_g.state_dict(), "opt_d": gan.opt_d.state_dict(),
+        "ema": gan.ema.state_dict() if gan.ema is not None else None,
+        "rng_train": gan.generator.get_state(),
+        "rng_torch": torch.get_rng_state(),
+    }
+
+
+def load_state(gan: GAN, ckpt: dict[str, Any]) -> int:
+    gan.G.load_state_dict(ckpt["G"])
+    gan.D.load_state_dict(ckpt["D"])
+    gan.opt_g.load_state_dict(ckpt["opt_g"])
+    gan.opt_d.load_state_dict(ckpt["opt_d"])
+    if gan.ema is not None and ckpt.get("ema") is not None:
+        gan.ema.load_state_dict(ckpt["ema"])
+    gan.generator.set_state(ckpt["rng_train"])
+    torch.set_rng_state(ckpt["rng_torch"])
+    return int(ckpt["step"])
+
+
+def history_to_csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: _fmt(r.get(k)) for k in columns})
+    return buf.getvalue()
+
+
+def _fmt(v: Any) -> Any:
+    if isinstance(v, float):
+        return repr(v)  # shortest round-trip form: identical runs give identical bytes
+    return "" if v is None else v
+
+
+def read_history(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    with path.open(newline="") as f:
+        return [{k: _parse(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def _parse(v: str) -> Any:
+    if v == "":
+        return None
+    try:
+        return int(v)
+    except ValueError:
+        try:
+            return float(v)
+        except ValueError:
+            return v
+
+
+# ---------------------------------------------------------------- the run
+
+@dataclass
+class TrainResult:
+    status: str            # finished | diverged
+    steps: int
+    wall_time: float
+    reason: str = ""
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+def train(run: RunConfig, run_dir: str | Path, evaluator: Optional[Evaluator] = None,
+          progress: Optional[Callable[[int], None]] = None) -> TrainResult:
+    """Train ``run`` into ``run_dir``; continue from ``checkpoint.pt`` when one is there.
+
+    ``evaluator(step, G)`` (optional) is called every ``run.eval.every`` steps; what it returns is
+    added to that step's history row (e.g. FID and modes over training).
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(run_dir / "config.json", run.to_dict())
+    torch.manual_seed(seed_for(run.seed, "init"))
+    ds = get_dataset(run.data.name, **run.data.params)
+    gan = build_gan(run, ds)
+    ckpt_path, hist_path = run_dir / "checkpoint.pt", run_dir / "history.csv"
+    step, wall_before = 0, 0.0
+    history: list[dict[str, Any]] = []
+    if ckpt_path.exists():
+        ckpt = load_checkpoint(ckpt_path, map_location=gan.device)
+        step = load_state(gan, ckpt)
+        wall_before = float(ckpt.get("wall_time", 0.0))
+        history = [r for r in read_history(hist_path) if r.get("step") is not None and r["step"] <= step]
+    tb = _tensorboard(run, run_dir)
+    t0 = time.perf_counter()
+    status, reason = "finished", ""
+    extra_cols: list[str] = []
+    every = run.eval.every
+
+    def wall() -> float:
+        return wall_before + time.perf_counter() - t0
+
+    def save(status_now: str) -> None:
+        cols = HISTORY_COLUMNS + [c for c in extra_cols if c not in HISTORY_COLUMNS]
+        for r in history:
+            for k in r:
+                if k not in cols:
+                    cols.append(k)
+        atomic_write_text(hist_path, history_to_csv(history, cols))
+        ck = state_dict(gan, step, status_now)
+        ck["wall_time"] = wall()
+        atomic_torch_save(ckpt_path, ck)
+
+    gan.G.train(), gan.D.train()
+    while step < run.train.steps:
+        log = (step + 1) % run.train.log_every == 0 or step == 0 or step + 1 == run.train.steps
+        stats = train_step(gan, log=log)
+        step += 1
+        if not (math.isfinite(stats["d_loss"]) and math.isfinite(stats["g_loss"])):
+            status, reason = "diverged", f"non-finite loss at step {step} (d={stats['d_loss']}, g={stats['g_loss']})"
+            history.append({"step": step, **stats, "wall_time": wall()})
+            break
+        row: dict[str, Any] | None = {"step": step, **stats} if log else None
+        if evaluator is not None and every and step % every == 0:
+            G_eval = generator_for_eval(gan.G, gan.ema)
+            was_training = G_eval.training
+            G_eval.eval()
+            row = row or {"step": step, **stats}
+            row.update(evaluator(step, G_eval))
+            G_eval.train(was_training)
+        if row is not None:
+            row["wall_time"] = wall()
+            history.append(row)
+            if tb is not None:
+                for k, v in row.items():
+                    if k != "step" and isinstance(v, (int, float)):
+                        tb.add_scalar(k, v, step)
+        if progress is not None:
+            progress(1)
+        if step % run.train.checkpoint_every == 0 and step < run.train.steps:
+            save("running")
+    save(status)
+    result = TrainResult(status=status, steps=step, wall_time=wall(), reason=reason)
+    atomic_write_json(run_dir / "status.json", {"status": status, "steps": step, "wall_time": result.wall_time,
+                                                 "reason": reason})
+    try:
+        from .plots import save_samples
+        G_eval = generator_for_eval(gan.G, gan.ema)
+        png = save_samples(G_eval, ds, run_dir / "samples.png", seed=run.seed)
+        if tb is not None:
+            _tb_image(tb, png, step)
+    except Exception as e:  # a figure must never cost a trained run
+        atomic_write_text(run_dir / "samples.error.txt", f"{type(e).__name__}: {e}\n")
+    if tb is not None:
+        tb.close()
+    return result
+
+
+def _tb_image(tb: Any, png: bytes, step: int) -> None:
+    import numpy as np
+    from PIL import Image
+    img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    tb.add_image("samples", img, step, dataformats="HWC")
+
+
+def _tensorboard(run: RunConfig, run_dir: Path) -> Any:
+    if not run.train.tensorboard:
+        return None
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        from .registry import ConfigError
+        raise ConfigError("train.tensorboard = true needs the tensorboard package: pip install 'ganbench[tensorboard]'") from None
+    return SummaryWriter(log_dir=str(run_dir / "tensorboard"))
