@@ -284,6 +284,11 @@ def _build_named(section: str, table: Any, where: str) -> NamedConfig:
     from .plugins import resolve  # import paths (module:attr) become registry entries on first use
     resolve(section, name, where)
     registry.check_params(name, params, where=where, skip=skip)
+    if section == "loss":  # cheap to build: value checks (negative weights, ...) fail at load time, not mid-suite
+        try:
+            registry.build(name, **params)
+        except ConfigError as e:
+            raise ConfigError(f"{where}: {e}") from None
     return NAMED_SECTIONS[section](name=name, params=params)
 
 
@@ -318,6 +323,18 @@ def _merge(defaults: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+def _expand(run: dict[str, Any], where: str) -> list[dict[str, Any]]:
+    """A run whose data/model/loss is a *list* of tables stands for the grid of all combinations."""
+    variants: list[dict[str, Any]] = [dict(run)]
+    for section in NAMED_SECTIONS:
+        value = run.get(section)
+        if isinstance(value, list):
+            if not value or not all(isinstance(v, dict) for v in value):
+                raise ConfigError(f"{where}.{section} must be a table or a non-empty list of tables, got {value!r}")
+            variants = [{**v, section: choice} for v in variants for choice in value]
+    return variants
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -382,14 +399,15 @@ def parse_suite(doc: dict[str, Any], path: str = "<suite>", overrides: list[str]
     seen: dict[str, int] = {}
     for i, run in enumerate(runs):
         where = f"{path}: runs[{i}]"
-        merged = _apply_overrides(_merge(defaults, run), parsed_overrides)
-        run_seeds = _coerce(merged.pop("seeds", seeds), tuple[int, ...], f"{where}.seeds")
-        for seed in run_seeds:
-            cfg = _build_run(merged, where, suite=name, seed=seed)
-            if cfg.run_id in seen:
-                raise ConfigError(f"{where} duplicates runs[{seen[cfg.run_id]}] (same configuration and seed {seed})")
-            seen[cfg.run_id] = i
-            out.append(cfg)
+        for variant in _expand(run, where):
+            merged = _apply_overrides(_merge(defaults, variant), parsed_overrides)
+            run_seeds = _coerce(merged.pop("seeds", seeds), tuple[int, ...], f"{where}.seeds")
+            for seed in run_seeds:
+                cfg = _build_run(merged, where, suite=name, seed=seed)
+                if cfg.run_id in seen:
+                    raise ConfigError(f"{where} duplicates runs[{seen[cfg.run_id]}] (same configuration and seed {seed})")
+                seen[cfg.run_id] = i
+                out.append(cfg)
     return SuiteConfig(name=name, seeds=seeds, runs=tuple(out), path=path, description=description)
 
 

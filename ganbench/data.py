@@ -77,7 +77,8 @@ class Dataset:
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
         raise NotImplementedError
 
-    def real_with_labels(self, n: int, split: str, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def real_with_labels(self, n: int, split: str,
+                         generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
         raise NotImplementedError
 
     def real(self, n: int, split: str, generator: torch.Generator) -> torch.Tensor:
@@ -141,7 +142,8 @@ def _positive(name: str, key: str, value: float) -> float:
 
 @DATASETS.register("ring8", "8 Gaussians on a circle (PacGAN ring: radius 1, std 0.01), 2-D points")
 def ring8(radius: float = 1.0, std: float = 0.01, n_modes: int = 8) -> Mixture:
-    _positive("ring8", "radius", radius), _positive("ring8", "std", std), _positive("ring8", "n_modes", n_modes)
+    for key, value in (("radius", radius), ("std", std), ("n_modes", n_modes)):
+        _positive("ring8", key, value)
     angles = 2 * np.pi * np.arange(n_modes) / n_modes  # mode k at angle 2πk/n_modes, starting on the +x axis
     centers = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
     return Mixture("ring8", {"radius": radius, "std": std, "n_modes": n_modes}, centers, std)
@@ -149,7 +151,8 @@ def ring8(radius: float = 1.0, std: float = 0.01, n_modes: int = 8) -> Mixture:
 
 @DATASETS.register("grid25", "25 Gaussians on a 5x5 grid at {-4,-2,0,2,4}^2 (PacGAN grid: std 0.05), 2-D points")
 def grid25(spacing: float = 2.0, std: float = 0.05) -> Mixture:
-    _positive("grid25", "spacing", spacing), _positive("grid25", "std", std)
+    for key, value in (("spacing", spacing), ("std", std)):
+        _positive("grid25", key, value)
     axis = spacing * np.arange(-2, 3)
     centers = np.array([(x, y) for x in axis for y in axis])  # mode 5i+j at (axis[i], axis[j])
     return Mixture("grid25", {"spacing": spacing, "std": std}, centers, std)
@@ -159,7 +162,8 @@ def grid25(spacing: float = 2.0, std: float = 0.05) -> Mixture:
 
 def _check_size(name: str, size: int, accepted: tuple[int, ...]) -> int:
     if size not in accepted:
-        raise ConfigError(f"dataset {name!r}: size {size!r} is not supported; accepted: {', '.join(map(str, accepted))}")
+        raise ConfigError(f"dataset {name!r}: size {size!r} is not supported; "
+                          f"accepted: {', '.join(map(str, accepted))}")
     return size
 
 
@@ -203,9 +207,13 @@ class ImageSet(Dataset):
         idx = torch.randint(self.split_size("train"), (_check_n(n),), generator=g, device=g.device).cpu()
         return self._prepare(self._images["train"][idx])
 
-    def real_with_labels(self, n: int, split: str, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def real_with_labels(self, n: int, split: str,
+                         generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
         size, g = self.split_size(split), _check_generator(generator)
-        idx = torch.arange(size) if _check_n(n) >= size else torch.randperm(size, generator=g, device=g.device)[:n].cpu()
+        if _check_n(n) >= size:
+            idx = torch.arange(size)
+        else:
+            idx = torch.randperm(size, generator=g, device=g.device)[:n].cpu()
         labels = self._labels[split]
         return self._prepare(self._images[split][idx]), None if labels is None else labels[idx]
 
@@ -310,8 +318,9 @@ def _read_idx(path: Path, ndim: int) -> torch.Tensor:
         raise ConfigError(f"{path}: not a uint8 idx file with {ndim} dimension(s) (bad header {data[:4].hex()})")
     dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
     start = 4 + 4 * ndim
-    if len(data) - start != int(np.prod(dims)):
-        raise ConfigError(f"{path}: expected {int(np.prod(dims))} bytes of data for shape {dims}, got {len(data) - start}")
+    expected = int(np.prod(dims))
+    if len(data) - start != expected:
+        raise ConfigError(f"{path}: expected {expected} bytes of data for shape {dims}, got {len(data) - start}")
     return torch.frombuffer(bytearray(data[start:]), dtype=torch.uint8).reshape(dims)
 
 

@@ -79,7 +79,7 @@ class Maxout(nn.Module):
 # ---------------------------------------------------------------- shared checks and finishing touches
 
 def _check_int(model: str, key: str, value: int, minimum: int = 1) -> int:
-    if value < minimum:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ConfigError(f"model {model!r}: {key} must be an int >= {minimum}, got {value!r}")
     return value
 
@@ -88,6 +88,14 @@ def _check_latent(model: str, latent: str) -> str:
     if latent not in LATENTS:
         raise ConfigError(f"model {model!r}: latent must be one of {', '.join(LATENTS)}, got {latent!r}")
     return latent
+
+
+def _d_batch_norm(model: str, batch_norm: bool, d_batch_norm: Any) -> bool:
+    if d_batch_norm is None:
+        return batch_norm
+    if not isinstance(d_batch_norm, bool):
+        raise ConfigError(f"model {model!r}: d_batch_norm must be true, false or unset, got {d_batch_norm!r}")
+    return d_batch_norm
 
 
 def _image_shape(model: str, shape: tuple[int, ...], ok: Any, accepted: str) -> tuple[int, int]:
@@ -119,7 +127,8 @@ def _apply_spectral_norm(D: nn.Module) -> None:
 
 def _finish(G: Generator, D: Discriminator, dcgan_init: bool, spectral_norm: bool) -> tuple[Generator, Discriminator]:
     if dcgan_init:
-        _dcgan_init(G), _dcgan_init(D)
+        _dcgan_init(G)
+        _dcgan_init(D)
     if spectral_norm:
         _apply_spectral_norm(D)
     return G, D
@@ -179,7 +188,7 @@ def dcgan(data_shape: tuple[int, ...], z_dim: int = 100, ngf: int = 64, ndf: int
     c, side = _image_shape("dcgan", data_shape, lambda s: s >= 8 and s & (s - 1) == 0, "8, 16, 32, 64, 128, ...")
     for key, value in (("z_dim", z_dim), ("ngf", ngf), ("ndf", ndf)):
         _check_int("dcgan", key, value)
-    d_bn = batch_norm if d_batch_norm is None else d_batch_norm
+    d_bn = _d_batch_norm("dcgan", batch_norm, d_batch_norm)
     n_up = side.bit_length() - 3  # doublings from 4x4 to side x side
     ch = ngf * 2 ** (n_up - 1)
     g_layers: list[nn.Module] = [nn.Unflatten(1, (z_dim, 1, 1)),
@@ -210,7 +219,7 @@ def infogan(data_shape: tuple[int, ...], z_dim: int = 64, batch_norm: bool = Tru
     c, side = _image_shape("infogan", data_shape, lambda s: s >= 8 and s % 4 == 0,
                            "multiples of 4 from 8 (e.g. 8, 16, 28, 32, 64)")
     _check_int("infogan", "z_dim", z_dim)
-    d_bn = batch_norm if d_batch_norm is None else d_batch_norm
+    d_bn = _d_batch_norm("infogan", batch_norm, d_batch_norm)
     q = side // 4
     G = Generator(nn.Sequential(
         nn.Linear(z_dim, 1024, bias=not batch_norm), *_bn1d(batch_norm, 1024), nn.ReLU(),

@@ -65,7 +65,7 @@ def stability_summary(history: pd.DataFrame, status: str, tail: float = 0.25,
         raise ValueError(f"history lacks column(s) {', '.join(missing)}; required: {', '.join(REQUIRED_COLUMNS)}")
     if not isinstance(status, str):
         raise ValueError(f"status must be a string such as 'complete' or 'diverged', got {status!r}")
-    if not (isinstance(tail, (int, float)) and 0 < tail <= 1):
+    if isinstance(tail, bool) or not (isinstance(tail, (int, float)) and 0 < tail <= 1):
         raise ValueError(f"tail must be a share in (0, 1], got {tail!r}")
 
     h = history.sort_values("step", kind="stable").reset_index(drop=True)

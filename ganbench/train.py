@@ -109,12 +109,12 @@ def train_step(gan: GAN, log: bool = False) -> dict[str, float]:
     gan.opt_g.step()
     if gan.ema is not None:
         update_ema(gan.ema, G, gan.ema_decay)
-    stats["d_loss"] = float(d_loss)
-    stats["g_loss"] = float(g_loss)
+    stats["d_loss"] = float(d_loss.detach())
+    stats["g_loss"] = float(g_loss.detach())
     if log:
-        stats["penalty"] = float(penalty)
-        stats["d_real"] = float(d_real.score.mean())
-        stats["d_fake"] = float(d_fake.score.mean())
+        stats["penalty"] = float(penalty.detach())
+        stats["d_real"] = float(d_real.score.detach().mean())
+        stats["d_fake"] = float(d_fake.score.detach().mean())
         # D "accuracy" with the sign of the raw score as its decision (0 is the boundary for every loss here
         # except lsgan, whose boundary is 0.5).
         thr = 0.5 if loss.name == "lsgan" else 0.0

@@ -1,4 +1,4 @@
-"""Shared fixtures: a temporary results directory and tiny suites for fast end-to-end tests."""
+"""Shared test set-up: one torch thread (small models run faster and reductions are reproducible)."""
 from __future__ import annotations
 
 import os
@@ -7,11 +7,10 @@ import pytest
 import torch
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)
-def _deterministic_threads():
-    # Tests compare numbers across runs; keep torch's thread count fixed for reproducible reductions.
-    n = torch.get_num_threads()
-    yield
-    torch.set_num_threads(n)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    # Real-feature caches of one test must not leak into another (or into ~/.cache).
+    monkeypatch.setenv("GANBENCH_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
