@@ -147,11 +147,8 @@ def mode_metrics(ds: Dataset, extractor: Any, fake: dict[str, Any], fake_samples
         r = modes_mod.mixture_modes(pts, ds.centers.numpy(), ds.std)
         return {"modes": r["modes"], "n_modes": ds.n_modes, "hq_fraction": r["hq_fraction"],
                 "reverse_kl": r["reverse_kl"]}
-    if ds.name == "stacked-digits" and fake_samples is not None and hasattr(extractor, "classify_channels"):
-        per_channel = extractor.classify_channels(torch.as_tensor(fake_samples, dtype=torch.float32))
-        labels = modes_mod.stacked_labels(np.asarray(per_channel))
-        r = modes_mod.classifier_modes(labels, 1000)
-        return {"modes": r["modes"], "n_modes": 1000, "kl": r["kl"]}
+    # Classifier modes: digits (10 classes) and stacked-digits (the extractor's joint logits over the
+    # 1000 channel-digit tuples), against the histogram of the real labels.
     if ds.n_classes and fake.get("logits") is not None and fake["logits"].shape[1] == ds.n_classes \
             and real.get("labels") is not None:
         labels = fake["logits"].argmax(axis=1)
@@ -226,8 +223,7 @@ def evaluate_generator(G: nn.Module, ds: Dataset, cfg: EvalConfig, seed: int = 0
     extractor = extractor_for(ds, cfg, inception_weights)
     n_real = cfg.n_real or cfg.n_samples
     real = real_features(ds, cfg.split, extractor, n_real, batch_size=cfg.batch_size)
-    keep = ds.kind == "points" or ds.name == "stacked-digits"
-    fake = generated_features(G, extractor, cfg.n_samples, seed, cfg.batch_size, keep_samples=keep)
+    fake = generated_features(G, extractor, cfg.n_samples, seed, cfg.batch_size, keep_samples=ds.kind == "points")
     values = compute_metrics(real, fake, ds, extractor, cfg, fake_samples=fake["samples"])
     device = next(iter(G.parameters())).device if any(True for _ in G.parameters()) else torch.device("cpu")
     return {"metrics": values, "floor": real_floor(real, cfg) if cfg.floor else {},
@@ -244,9 +240,9 @@ def make_training_evaluator(run: RunConfig) -> Callable[[int, nn.Module], dict[s
                           "kid_subsets": 1})
 
     def evaluate_now(step: int, G: nn.Module) -> dict[str, float]:
-        keep = ds.kind == "points" or ds.name == "stacked-digits"
         try:
-            fake = generated_features(G, extractor, cfg.n_samples_during, run.seed + step, cfg.batch_size, keep)
+            fake = generated_features(G, extractor, cfg.n_samples_during, run.seed + step, cfg.batch_size,
+                                      keep_samples=ds.kind == "points")
         except FloatingPointError:
             return {"fid": float("nan")}
         vals = compute_metrics(real, fake, ds, extractor, small, fake_samples=fake["samples"])

@@ -1,0 +1,107 @@
+"""Sample sets given as files: ``.npy`` / ``.npz`` arrays or image folders, checked and normalised.
+
+Images come back as float32 ``[N, C, H, W]`` in [-1, 1] (uint8 arrays are scaled, channel-last
+arrays are transposed); points as float32 ``[N, d]``. Anything else is a one-line error naming
+the file, what was found and what is accepted.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .registry import ConfigError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+
+
+def _from_array(a: np.ndarray, where: str) -> torch.Tensor:
+    if a.dtype.kind not in "uif":
+        raise ConfigError(f"{where}: dtype {a.dtype} is not numeric; accepted: uint8 images or float arrays")
+    if a.ndim == 2:
+        if a.dtype.kind != "f":
+            a = a.astype(np.float32)
+        if not np.isfinite(a).all():
+            raise ConfigError(f"{where}: the points contain NaN or infinity")
+        return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
+    if a.ndim == 3:
+        a = a[:, None]  # [N, H, W] grayscale
+    if a.ndim != 4:
+        raise ConfigError(f"{where}: array of shape {a.shape}; accepted: [N, d] points or [N, C, H, W] / [N, H, W, C] / [N, H, W] images")
+    if a.shape[1] not in (1, 3) and a.shape[-1] in (1, 3):
+        a = a.transpose(0, 3, 1, 2)
+    if a.shape[1] not in (1, 3):
+        raise ConfigError(f"{where}: images with {a.shape[1]} channels (shape {a.shape}); accepted: 1 or 3 channels")
+    if a.dtype == np.uint8:
+        x = a.astype(np.float32) / 127.5 - 1.0
+    elif a.dtype.kind == "f":
+        x = a.astype(np.float32)
+        if not np.isfinite(x).all():
+            raise ConfigError(f"{where}: the images contain NaN or infinity")
+        lo, hi = float(x.min()), float(x.max())
+        if lo < -1.0001 or hi > 1.0001:
+            raise ConfigError(f"{where}: float images must lie in [-1, 1], found values in [{lo:.4g}, {hi:.4g}] "
+                              "(scale them, or save uint8 0..255)")
+    else:
+        raise ConfigError(f"{where}: integer images must be uint8 (0..255), got {a.dtype}")
+    return torch.from_numpy(np.ascontiguousarray(x))
+
+
+def load_samples(path: str | Path, where: str = "") -> torch.Tensor:
+    """Load a sample set from ``.npy``, ``.npz`` (first array, or 'x'/'images'/'samples') or an image folder."""
+    p = Path(path)
+    label = f"{where} {p}" if where else str(p)
+    if p.is_dir():
+        files = sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise ConfigError(f"{label}: no images ({', '.join(IMAGE_SUFFIXES)}) in this folder")
+        from PIL import Image
+        arrays = [np.asarray(Image.open(f).convert("RGB")) for f in files]
+        shapes = {a.shape for a in arrays}
+        if len(shapes) > 1:
+            raise ConfigError(f"{label}: images of different sizes {sorted(shapes)[:3]}; resize them to one size first")
+        return _from_array(np.stack(arrays), label)
+    if not p.is_file():
+        raise ConfigError(f"{label}: no such file or folder")
+    try:
+        if p.suffix == ".npy":
+            a = np.load(p, allow_pickle=False)
+        elif p.suffix == ".npz":
+            with np.load(p, allow_pickle=False) as z:
+                key = next((k for k in ("x", "images", "samples") if k in z.files), z.files[0] if z.files else None)
+                if key is None:
+                    raise ConfigError(f"{label}: the .npz archive holds no arrays")
+                a = z[key]
+        else:
+            raise ConfigError(f"{label}: unknown format {p.suffix!r}; accepted: .npy, .npz or an image folder")
+    except (ValueError, OSError) as e:
+        raise ConfigError(f"{label}: cannot read the array ({e})") from None
+    return _from_array(a, label)
+
+
+def compute_set_metrics(real: torch.Tensor, fake: torch.Tensor, features: str, metrics: list[str],
+                        batch_size: int = 500, **extractor_params: Any) -> dict[str, Any]:
+    from . import metrics as M
+    from .evaluate import versions
+    from .features import get_extractor
+    if real.shape[1:] != fake.shape[1:]:
+        raise ConfigError(f"real samples have shape {tuple(real.shape[1:])} but fake samples {tuple(fake.shape[1:])}; they must match")
+    ex = get_extractor(features, **extractor_params)
+    r, f = ex.extract(real, batch_size=batch_size), ex.extract(fake, batch_size=batch_size)
+    out: dict[str, Any] = {}
+    if "fid" in metrics:
+        out["fid"] = M.fid(r["features"], f["features"])
+    if "kid" in metrics:
+        size = min(1000, len(r["features"]), len(f["features"]))
+        out["kid"], out["kid_std"] = M.kid(r["features"], f["features"], subset_size=size)
+    if "pr" in metrics:
+        out["precision"], out["recall"] = M.precision_recall(r["features"], f["features"], k=3)
+    if "is" in metrics and f.get("logits") is not None:
+        out["is"], out["is_std"] = M.inception_score(f["logits"], splits=min(10, max(1, len(fake) // 100)))
+    if "fid_inf" in metrics:
+        out["fid_inf"] = M.fid_infinity(r["features"], f["features"])["fid_inf"]
+    return {"metrics": out, "provenance": {"features": ex.name, "extractor": ex.info(),
+                                           "weights_sha256": ex.weights_sha256, "n_real": len(real),
+                                           "n_fake": len(fake), "versions": versions()}}
