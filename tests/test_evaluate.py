@@ -1,0 +1,68 @@
+"""Evaluation of trained runs: metrics.json contents, provenance, cached real features, floors."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from ganbench.config import parse_suite
+from ganbench.evaluate import cache_dir, evaluate_run, make_training_evaluator
+from ganbench.io import jsonable
+from ganbench.runner import run_one
+from ganbench.train import train
+
+
+def tiny_run(data="ring8", **eval_over):
+    model = {"name": "mlp", "hidden": 16, "depth": 2, "z_dim": 2} if data == "ring8" else \
+        {"name": "dcgan", "z_dim": 8, "ngf": 8, "ndf": 8}
+    doc = {"suite": {"name": "t", "seeds": [0]},
+           "defaults": {"data": {"name": data}, "model": model,
+                        "train": {"steps": 20, "batch_size": 32, "log_every": 10},
+                        "eval": {"n_samples": 400, "kid_subsets": 5, **eval_over}},
+           "runs": [{"loss": {"name": "ns"}}]}
+    return parse_suite(doc).runs[0]
+
+
+def test_ring8_metrics_json_has_metrics_floor_diagnostics_provenance(tmp_path):
+    run = tiny_run()
+    assert run_one(run, tmp_path).status == "finished"
+    m = json.loads((tmp_path / "metrics.json").read_text())
+    for key in ("fid", "kid", "kid_std", "precision", "recall", "modes", "hq_fraction", "reverse_kl", "spread_ratio"):
+        assert key in m["metrics"], key
+    assert 0 <= m["metrics"]["modes"] <= 8 and m["metrics"]["n_modes"] == 8
+    assert 0 <= m["floor"]["fid"] < 0.1 and m["floor"]["n_each"] == 200  # two halves of one real draw: noise only
+    p = m["provenance"]
+    assert p["features"] == "identity" and p["n_fake"] == 400 and p["n_real"] == 400 and p["comparable"]
+    assert {"torch", "numpy", "scipy", "ganbench"} <= set(p["versions"]) and p["seed"] == 0
+    assert "diverged" in m["diagnostics"] and "collapse_events" in m["diagnostics"]
+    assert m["config"]["loss"]["name"] == "ns"
+
+
+def test_reevaluation_is_identical_and_uses_the_cache(tmp_path):
+    run = tiny_run()
+    run_one(run, tmp_path)
+    first = json.loads((tmp_path / "metrics.json").read_text())["metrics"]
+    cached = list(cache_dir().glob("ring8-test-identity-400-*.npz"))
+    assert cached
+    again = jsonable(evaluate_run(tmp_path)["metrics"])  # as written to JSON: nan becomes null
+    assert again == first
+
+
+def test_digits_gets_is_and_class_modes(tmp_path):
+    run = tiny_run("digits", n_samples=300)
+    assert run_one(run, tmp_path).status == "finished"
+    m = json.loads((tmp_path / "metrics.json").read_text())
+    assert m["provenance"]["features"] == "digits-cnn" and m["provenance"]["weights_sha256"]
+    assert {"fid", "kid", "is", "modes", "kl"} <= set(m["metrics"])
+    assert m["metrics"]["n_modes"] == 10 and 1 <= m["metrics"]["is"] <= 10
+    assert m["floor"]["is"] > 5  # real digits are confidently and evenly classified
+
+
+def test_eval_every_adds_fid_and_modes_to_history(tmp_path):
+    run = tiny_run(every=10, n_samples_during=300)
+    train(run, tmp_path, evaluator=make_training_evaluator(run))
+    h = pd.read_csv(tmp_path / "history.csv")
+    evaluated = h.dropna(subset=["fid"])
+    assert list(evaluated["step"]) == [10, 20]
+    assert {"modes", "hq_fraction", "spread_ratio"} <= set(h.columns)
