@@ -8,8 +8,8 @@ large tensor through it in batches and returns float64 numpy arrays. Registered 
 * ``digits-cnn`` — a small CNN trained by ganbench on the digits train split and shipped in
   ``ganbench/weights/digits-cnn.pt`` (sha256 checked on every load). Features: the 128-d penultimate
   layer *before* its ReLU (no unit is constantly zero, so feature covariances stay full rank); logits: 10.
-  Reproduce the file with ``ganbench extractor train digits --out digits-cnn.pt`` (defaults: seed 0,
-  epochs from the 50,000-samples rule below) on CPU.
+  Reproduce the file byte for byte with ``ganbench extractor train digits --out digits-cnn.pt`` on CPU
+  (defaults: seed 0, one thread, 38 epochs = enough to see 50,000 samples; same torch version and CPU kind).
 * ``classifier`` — the same architecture trained by the user on any labelled dataset
   (``ganbench extractor train DATASET --out my.pt``), loaded with ``get_extractor("classifier", path=...)``:
   domain-specific FID without Inception weights.
@@ -157,6 +157,9 @@ def classifier_arch(shape: tuple[int, ...] | list[int], n_classes: int) -> dict[
             "widths": widths, "hidden": HIDDEN, "n_classes": int(n_classes)}
 
 
+EVAL_CHUNK = 64
+
+
 class ClassifierNet(nn.Module):
     """(conv3x3-BN-ReLU ×2, maxpool 2) per width, then FC ``hidden`` (the features), ReLU, FC to logits."""
 
@@ -175,6 +178,20 @@ class ClassifierNet(nn.Module):
         self.head = nn.Linear(hidden, n_classes)
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """``(features, logits)``; in eval mode computed in zero-padded calls of exactly EVAL_CHUNK images.
+
+        CPU kernels choose their algorithm and blocking by batch size, so a sample's features would change
+        (~1e-6) with the batch it came in; fixed-size calls make extraction independent of the batch size.
+        """
+        if self.training:
+            return self._forward(x)
+        n, pad = len(x), (-len(x)) % EVAL_CHUNK
+        if pad:
+            x = torch.cat([x, x.new_zeros(pad, *x.shape[1:])])
+        outs = [self._forward(x[i:i + EVAL_CHUNK]) for i in range(0, len(x), EVAL_CHUNK)]
+        return torch.cat([f for f, _ in outs])[:n], torch.cat([lg for _, lg in outs])[:n]
+
+    def _forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         feats = self.fc(self.body(x).flatten(1))
         return feats, self.head(F.relu(feats))
 
@@ -208,9 +225,9 @@ def _read_classifier(path: Path, expected_sha256: str | None) -> tuple[Classifie
     return net.eval().requires_grad_(False), dict(obj.get("meta", {})), sha
 
 
-def _expected_sha256(path: Path) -> str | None:
+def recorded_sha256(path: str | Path) -> str | None:
     """The hash recorded next to the weights (``name.sha256``, sha256sum format), if there is one."""
-    side = path.with_suffix(".sha256")
+    side = Path(path).with_suffix(".sha256")
     return side.read_text().split()[0] if side.is_file() else None
 
 
@@ -222,7 +239,7 @@ class ClassifierExtractor(Extractor):
         self.net, self.meta, self.weights_sha256 = _read_classifier(path, expected_sha256)
         self.channels, self.size, self.n_classes = self.net.in_channels, self.net.size, self.net.head.out_features
         self.dim = self.net.fc.out_features
-        self.comparable = DIGITS_WEIGHTS.is_file() and self.weights_sha256 == _expected_sha256(DIGITS_WEIGHTS)
+        self.comparable = DIGITS_WEIGHTS.is_file() and self.weights_sha256 == recorded_sha256(DIGITS_WEIGHTS)
         self.input_handling = (f"[-1, 1] images [{self.channels}, {self.size[0]}, {self.size[1]}]; other sizes resized "
                                f"{RESIZE}" + ("; extra channels classified one by one" if self.channels == 1 else ""))
 
@@ -278,21 +295,21 @@ def _check_sha256(value: Any) -> str:
 @EXTRACTORS.register("digits-cnn", "small CNN shipped with ganbench, trained on digits (8x8): 128-d features, 10 logits")
 def digits_cnn(weights: str | None = None) -> ClassifierExtractor:
     """The shipped weights (hash checked); ``weights`` may name other weights of the same kind (not comparable)."""
-    expected = _expected_sha256(DIGITS_WEIGHTS)
+    expected = recorded_sha256(DIGITS_WEIGHTS)
     if weights is None:
         if not DIGITS_WEIGHTS.is_file() or expected is None:
             raise ConfigError(f"shipped weights {DIGITS_WEIGHTS} (and .sha256) missing; reinstall ganbench or run "
                               f"'ganbench extractor train digits --out {DIGITS_WEIGHTS}'")
         return ClassifierExtractor("digits-cnn", DIGITS_WEIGHTS, expected)
     path = Path(os.path.expanduser(weights))
-    return ClassifierExtractor("digits-cnn", path, _expected_sha256(path))
+    return ClassifierExtractor("digits-cnn", path, recorded_sha256(path))
 
 
 @EXTRACTORS.register("classifier", "CNN trained with 'ganbench extractor train DATASET' (path=...): domain features")
 def classifier(path: str, sha256: str | None = None) -> ClassifierExtractor:
     """User-trained weights; the hash is checked against ``sha256`` or else the ``.sha256`` file beside them."""
     p = Path(os.path.expanduser(path))
-    return ClassifierExtractor("classifier", p, _check_sha256(sha256) if sha256 is not None else _expected_sha256(p))
+    return ClassifierExtractor("classifier", p, _check_sha256(sha256) if sha256 is not None else recorded_sha256(p))
 
 
 @lru_cache(maxsize=1)
@@ -311,7 +328,7 @@ def _shift(x: Tensor, max_shift: int, g: torch.Generator) -> Tensor:
     """Translate each image by up to ``max_shift`` pixels; uncovered pixels are background (-1)."""
     n, _, h, w = x.shape
     padded = F.pad(x, (max_shift,) * 4, value=-1.0)
-    dy, dx = (torch.randint(2 * max_shift + 1, (2, n), generator=g))
+    dy, dx = torch.randint(2 * max_shift + 1, (2, n), generator=g)
     rows = (dy[:, None] + torch.arange(h))[:, None, :, None]
     cols = (dx[:, None] + torch.arange(w))[:, None, None, :]
     return padded[torch.arange(n)[:, None, None, None], torch.arange(x.shape[1])[None, :, None, None], rows, cols]
@@ -329,40 +346,15 @@ def default_epochs(n_train: int) -> int:
     return int(min(50, max(2, math.ceil(SAMPLES_PER_TRAINING / n_train))))
 
 
-def train_extractor(dataset_name: str, out_path: str | Path, epochs: int | None = None, seed: int = 0,
-                    batch_size: int = 64, lr: float = 3e-3, progress: Callable[[str], None] | None = None,
-                    **data_params: Any) -> dict[str, Any]:
-    """Train the ganbench classifier on a labelled dataset; write ``out_path``, ``.sha256`` and ``.json``.
-
-    Deterministic on CPU: the same seed, torch version, CPU and thread count give the same bytes.
-    AdamW (weight decay 1e-4), cosine learning-rate decay, random shifts of up to size/8 pixels.
-    Returns ``dict(accuracy, sha256, path, ...)`` with the accuracy measured on the test split.
-    """
-    from .data import get_dataset
-
-    ds = get_dataset(dataset_name, **data_params)
-    if ds.kind != "images":
-        raise ConfigError(f"extractor train: dataset {dataset_name!r} has {ds.kind}, not images")
-    if "test" not in ds.splits:
-        raise ConfigError(f"extractor train: dataset {dataset_name!r} has no 'test' split to measure accuracy on "
-                          f"(for 'folder' set test_fraction, e.g. 0.2)")
-    y_train, y_test = ds.labels("train"), ds.labels("test")
-    if y_train is None or y_test is None or not ds.n_classes:
-        raise ConfigError(f"extractor train: dataset {dataset_name!r} has no class labels "
-                          f"(for 'folder', put each class in its own subfolder)")
-    for key, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ConfigError(f"extractor train: {key} must be a positive int, got {value!r}")
-    x_train, x_test = ds.data("train"), ds.data("test")
-    epochs = default_epochs(len(x_train)) if epochs is None else epochs
-    arch = classifier_arch(ds.shape, int(ds.n_classes))
+def _fit(arch: dict[str, Any], x_train: Tensor, y_train: Tensor, x_test: Tensor, y_test: Tensor, epochs: int, seed: int,
+         batch_size: int, lr: float, progress: Callable[[str], None] | None) -> tuple[ClassifierNet, float, float]:
     g = torch.Generator().manual_seed(seed)
     net = ClassifierNet(**arch)
     net.reset_parameters(g)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
     steps_per_epoch = math.ceil(len(x_train) / batch_size)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs * steps_per_epoch)
-    max_shift = max(1, min(ds.shape[1:]) // 8)
+    max_shift = max(1, min(arch["height"], arch["width"]) // 8)  # about one pixel in eight: digits 1, MNIST 3
     t0 = time.perf_counter()
     for epoch in range(epochs):
         net.train()
@@ -376,22 +368,62 @@ def train_extractor(dataset_name: str, out_path: str | Path, epochs: int | None 
             sched.step()
         if progress is not None:
             progress(f"epoch {epoch + 1}/{epochs}: last batch loss {loss.item():.4f}")
-    accuracy = _accuracy(net, x_test, y_test)
+    return net, _accuracy(net, x_test, y_test), time.perf_counter() - t0
+
+
+def train_extractor(dataset_name: str, out_path: str | Path, epochs: int | None = None, seed: int = 0,
+                    batch_size: int = 64, lr: float = 3e-3, threads: int = 1,
+                    progress: Callable[[str], None] | None = None, **data_params: Any) -> dict[str, Any]:
+    """Train the ganbench classifier on a labelled dataset; write ``out_path``, ``.sha256`` and ``.json``.
+
+    Deterministic on CPU: the same seed, torch version, CPU instruction set and ``threads`` give the same
+    bytes. One thread by default because CPU kernels split their sums by thread, so the bytes would
+    otherwise depend on the machine's core count.
+    AdamW (weight decay 1e-4), cosine learning-rate decay, random shifts of up to size/8 pixels.
+    Returns ``dict(accuracy, sha256, path, ...)`` with the accuracy measured on the test split.
+    """
+    from .data import get_dataset
+
+    for key, value, least in (("epochs", epochs, 1), ("batch_size", batch_size, 1), ("threads", threads, 1),
+                              ("seed", seed, 0)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < least):
+            raise ConfigError(f"extractor train: {key} must be an int >= {least}, got {value!r}")
+    out = Path(out_path)
+    if out.suffix in (".sha256", ".json"):
+        raise ConfigError(f"extractor train: --out {str(out)!r} would clash with its own .sha256/.json files; use a .pt name")
+    ds = get_dataset(dataset_name, **data_params)
+    if ds.kind != "images":
+        raise ConfigError(f"extractor train: dataset {dataset_name!r} has {ds.kind}, not images")
+    if "test" not in ds.splits:
+        raise ConfigError(f"extractor train: dataset {dataset_name!r} has no 'test' split to measure accuracy on "
+                          f"(for 'folder' set test_fraction, e.g. 0.2)")
+    y_train, y_test = ds.labels("train"), ds.labels("test")
+    if y_train is None or y_test is None or not ds.n_classes:
+        raise ConfigError(f"extractor train: dataset {dataset_name!r} has no class labels "
+                          f"(for 'folder', put each class in its own subfolder)")
+    x_train, x_test = ds.data("train"), ds.data("test")
+    epochs = default_epochs(len(x_train)) if epochs is None else epochs
+    arch = classifier_arch(ds.shape, int(ds.n_classes))
+    threads_before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        net, accuracy, seconds = _fit(arch, x_train, y_train, x_test, y_test, epochs, seed, batch_size, lr, progress)
+    finally:
+        torch.set_num_threads(threads_before)
     meta = {"dataset": dataset_name, "dataset_params": dict(ds.params), "shape": list(ds.shape),
             "n_classes": int(ds.n_classes), "accuracy": accuracy, "epochs": epochs, "seed": seed,
-            "batch_size": batch_size, "lr": lr, "train_size": len(x_train), "test_size": len(x_test),
+            "batch_size": batch_size, "lr": lr, "threads": threads, "train_size": len(x_train), "test_size": len(x_test),
             "features": f"fc pre-activation, {HIDDEN}-d"}
     buf = io.BytesIO()  # saving to a buffer keeps the bytes free of the file name (torch.save records it)
     torch.save({"format": CLASSIFIER_FORMAT, "arch": arch, "meta": meta,
                 "state_dict": {k: v.detach().clone() for k, v in net.state_dict().items()}}, buf)
-    data, out = buf.getvalue(), Path(out_path)
+    data = buf.getvalue()
     sha = hashlib.sha256(data).hexdigest()
     atomic_write_bytes(out, data)
     atomic_write_text(out.with_suffix(".sha256"), f"{sha}  {out.name}\n")
     atomic_write_json(out.with_suffix(".json"), {
-        **meta, "sha256": sha, "file": out.name, "torch": torch.__version__, "threads": torch.get_num_threads(),
-        "train_seconds": round(time.perf_counter() - t0, 1),
-        "command": f"ganbench extractor train {dataset_name} --out {out.name} --epochs {epochs} --seed {seed}"})
+        **meta, "sha256": sha, "file": out.name, "torch": torch.__version__, "train_seconds": round(seconds, 1),
+        "command": f"ganbench extractor train {dataset_name} --out {out.name} --epochs {epochs} --seed {seed} --threads {threads}"})
     return {"accuracy": accuracy, "sha256": sha, "path": str(out), "epochs": epochs, "n_classes": int(ds.n_classes)}
 
 

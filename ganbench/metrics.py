@@ -12,7 +12,7 @@ torch-fidelity solves. When Σ₂ = H·Hᵀ too, Gᵀ Σ₂ G = (GᵀH)(GᵀH)�
 (nuclear norm): with raw features and fewer samples than dimensions that is
 ‖X₁ᶜ X₂ᶜᵀ‖_* / √((n₁−1)(n₂−1)), exact although both covariances are singular.
 
-Conventions follow torch-fidelity 0.3/0.4 so that values match it on the same features:
+Conventions follow torch-fidelity (sources of 0.4.0 checked) so values match it on the same features:
 unbiased covariance (np.cov), KID's "unbiased" MMD² estimator and population std (ddof=0),
 IS splits ``[i·N//s, (i+1)·N//s)`` with population std, precision/recall radii as the (k+1)-th
 smallest distance within a set (the point itself counts as the first).
@@ -103,6 +103,9 @@ def _stats_pair(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any) -> tuple[np.ndarra
         if asym > 1e-8 * max(float(np.abs(s).max()), 1e-300):  # np.cov output is exactly symmetric
             raise ValueError(f"{name} must be a symmetric covariance matrix, got max |S - S^T| = {asym:.3g} "
                              f"in shape {s.shape}")
+        if np.diagonal(s).min() < 0.0:
+            raise ValueError(f"{name} must be positive semi-definite, got a negative variance "
+                             f"{np.diagonal(s).min():.3g} on its diagonal")
     return m1, s1, m2, s2
 
 
@@ -118,6 +121,12 @@ def feature_stats(x: Any) -> tuple[np.ndarray, np.ndarray]:
     return mu, sigma
 
 
+def _rounding_floor(eigenvalues: np.ndarray) -> float:
+    """Eigenvalues of a singular covariance below this are rounding noise (±n·eps·λmax) and count as
+    0: kept, a noise value ε would add √ε ≈ 1e-8·√λmax to the trace of the square root."""
+    return len(eigenvalues) * np.finfo(np.float64).eps * max(float(eigenvalues.max()), 0.0)
+
+
 def _factor(sigma: np.ndarray, name: str) -> tuple[np.ndarray, bool]:
     """(G, lower) with G·Gᵀ = Σ: the Cholesky factor (lower=True), or V·√w over the positive
     eigenvalues when Cholesky fails because Σ is singular."""
@@ -130,7 +139,7 @@ def _factor(sigma: np.ndarray, name: str) -> tuple[np.ndarray, bool]:
     if w[0] < -1e-6 * scale:  # rounding makes singular covariances slightly indefinite, never by this much
         raise ValueError(f"{name} must be positive semi-definite, got smallest eigenvalue {w[0]:.3g} "
                          f"against largest {scale:.3g}")
-    keep = w > 0.0
+    keep = w > _rounding_floor(w)
     return v[:, keep] * np.sqrt(w[keep]), False
 
 
@@ -143,7 +152,9 @@ def _tr_sqrt_cov(g: np.ndarray, lower: bool, sigma2: np.ndarray) -> float:
     else:
         m = g.T @ (sigma2 @ g)
     ev = sl.eigvalsh(m, overwrite_a=True, check_finite=False, driver="evd")
-    return float(np.sqrt(np.clip(ev, 0.0, None)).sum())  # PSD up to rounding: tiny negatives are 0
+    # No noise floor here: after a Cholesky factor, tiny eigenvalues of Gᵀ Σ₂ G come out accurate
+    # (zeroing those below n·eps·λmax cost 2e-6 relative FID at condition 1e5); only negatives go.
+    return float(np.sqrt(np.clip(ev, 0.0, None)).sum())
 
 
 def _tr_sqrt_factors(g1: np.ndarray, g2: np.ndarray) -> float:
@@ -151,7 +162,22 @@ def _tr_sqrt_factors(g1: np.ndarray, g2: np.ndarray) -> float:
     return float(sl.svdvals(g1.T @ g2, overwrite_a=True, check_finite=False).sum())
 
 
+def _live(sigma1: np.ndarray, sigma2: np.ndarray) -> np.ndarray | None:
+    """Coordinates with nonzero variance on both sides, or None when all are.
+
+    A zero variance zeroes its whole row and column of a PSD matrix, so that coordinate adds
+    nothing to Tr√(Σ₁Σ₂): dropping it is exact, and it lets Cholesky succeed on dead features.
+    """
+    live = (np.diagonal(sigma1) > 0.0) & (np.diagonal(sigma2) > 0.0)
+    return None if live.all() else live
+
+
 def _tr_sqrt_stats(sigma1: np.ndarray, sigma2: np.ndarray) -> float:
+    live = _live(sigma1, sigma2)
+    if live is not None:
+        sigma1, sigma2 = sigma1[np.ix_(live, live)], sigma2[np.ix_(live, live)]
+        if sigma1.size == 0:
+            return 0.0
     # Tr√(Σ₁Σ₂) = Tr√(Σ₂Σ₁): factor whichever side Cholesky accepts before falling back to eigh
     for a, b in ((sigma1, sigma2), (sigma2, sigma1)):
         try:
@@ -207,22 +233,26 @@ def fid_infinity(real: Any, fake: Any, ns: Sequence[int] | None = None, seed: in
     if len(set(ns_list)) < 2 or max(ns_list) > n_fake:
         raise ValueError(f"fid_infinity ns must hold at least 2 distinct sample counts in [2, {n_fake}] "
                          f"(the number of fakes), got {ns_list}")
-    if a.shape[0] - 1 >= d:
-        mu_r, sigma_r = feature_stats(a)
-        (g_r, lower), tr_r = _factor(sigma_r, "real covariance"), float(np.trace(sigma_r))
+    mu_r = a.mean(axis=0)
+    tr_r = float(np.var(a, axis=0, ddof=1).sum())
+    from_stats = a.shape[0] - 1 >= d  # else the real covariance is singular: keep centred features
+    if from_stats:
+        _, sigma_r = feature_stats(a)
+        live = np.diagonal(sigma_r) > 0.0  # dead real features add nothing to Tr√ (see _live)
+        g_r, lower = _factor(sigma_r[np.ix_(live, live)], "real covariance") if live.any() else (None, False)
     else:
-        (mu_r, g_r), lower = _centred_factor(a), False
-        tr_r = float(np.sum(g_r * g_r))
+        live, (_, g_r), lower = np.ones(d, bool), _centred_factor(a), False
     rng = np.random.default_rng(seed)
     fids = []
     for n in ns_list:  # the real factor is computed once and reused for every N
         sub = b[rng.choice(n_fake, n, replace=False)]
-        if n - 1 >= d and g_r.shape[1] == d:
-            mu_s, sigma_s = feature_stats(sub)
-            tr_s, tr_sqrt = float(np.trace(sigma_s)), _tr_sqrt_cov(g_r, lower, sigma_s)
-        else:  # a singular side: nuclear norm of the factor product is exact and cheaper
-            mu_s, g_s = _centred_factor(sub)
-            tr_s, tr_sqrt = float(np.sum(g_s * g_s)), _tr_sqrt_factors(g_r, g_s)
+        mu_s, tr_s = sub.mean(axis=0), float(np.var(sub, axis=0, ddof=1).sum())
+        if not live.any():  # every real feature is constant: Σ_real = 0
+            tr_sqrt = 0.0
+        elif from_stats and n - 1 >= live.sum():
+            tr_sqrt = _tr_sqrt_cov(g_r, lower, feature_stats(sub[:, live])[1])
+        else:  # a singular side: the nuclear norm of the factor product is exact and cheaper
+            tr_sqrt = _tr_sqrt_factors(g_r, _centred_factor(sub[:, live])[1])
         diff = mu_r - mu_s
         fids.append(max(float(diff @ diff + tr_r + tr_s - 2.0 * tr_sqrt), 0.0))
     slope, intercept = np.polyfit(1.0 / np.asarray(ns_list, dtype=np.float64), np.asarray(fids), 1)

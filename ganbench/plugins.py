@@ -1,24 +1,56 @@
-"""User-defined losses, models, datasets and extractors, by import path or entry point.
+"""User-defined losses, models, datasets and extractors, by import path, entry point or decorator.
 
-A suite may name ``"mypkg.losses:focal_ns"`` wherever a registered name is
-accepted; the object is imported (never evaluated as text), checked for the
-right kind and added to the registry under that exact string. Installed
-packages can also register under the ``ganbench.losses``, ``ganbench.models``,
-``ganbench.datasets`` and ``ganbench.extractors`` entry-point groups.
+A suite may name ``"mypkg.losses:focal_ns"`` wherever a registered name is accepted; the object is
+imported (never evaluated as text), checked for the right kind and added to the registry under that exact
+string. Installed packages register under the ``ganbench.losses``, ``ganbench.models``,
+``ganbench.datasets`` and ``ganbench.extractors`` entry-point groups; Python code uses ``register_loss``
+and friends. Every way in ends in the same adapter, so a plugin behaves like a built-in:
+
+* loss: ``factory(**params)`` -> a ``ganbench.losses.Loss`` or any object with ``d_loss(real, fake)`` and
+  ``g_loss(fake, real)``; missing ``penalty``/``clip``/``n_critic``/``needs_real_for_g`` default to none /
+  ``None`` / 1 / ``False``. (An object that already has ``d_loss`` and ``g_loss`` may be named directly.)
+* model: ``factory(data_shape, **params)`` -> ``(G, D)`` (or an object with attributes ``G`` and ``D``).
+  G needs ``z_dim``; without ``sample_latent`` it gets N(0, I) (``latent = "uniform"``: U(-1, 1)). D may
+  return a ``DOut``, a score tensor ``[N]`` / ``[N, 1]`` or a ``(score, features)`` pair.
+* data: ``factory(**params)`` -> a ``ganbench.data.Dataset``, or samples as a tensor / array (one "train"
+  split) or a dict of split -> samples: ``[N, d]`` points or ``[N, C, H, W]`` images in [-1, 1].
+* features: ``factory(**params)`` -> a ``ganbench.features.Extractor``, or a module / function mapping a
+  batch to features ``[N, F]``.
+
+Cheap checks (importable, callable, parameters bind to the signature) run when a suite loads; what the
+factory returns is checked when it is built, with a ``ConfigError`` naming the plugin either way.
 """
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib
 import importlib.metadata
+import inspect
+import math
 import re
-from typing import Any
+from typing import Any, Callable, Mapping
 
-from .registry import ConfigError, Registry
+import numpy as np
+import torch
+from torch import Tensor, nn
 
-IMPORT_PATH = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
+from .data import Dataset, _check_generator, _check_n
+from .features import Extractor
+from .losses import DOut, Loss
+from .models import LATENTS, Generator
+from .registry import ConfigError, Registry, did_you_mean
+
+__all__ = ["IMPORT_PATH", "GROUPS", "registry_for", "import_object", "load_entry_points", "resolve",
+           "register_loss", "register_model", "register_dataset", "register_extractor", "TensorDataset"]
+
+IMPORT_PATH = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 GROUPS = {"loss": "ganbench.losses", "model": "ganbench.models", "data": "ganbench.datasets",
           "features": "ganbench.extractors"}
+KINDS = {"loss": "loss", "model": "model", "data": "dataset", "features": "extractor"}  # words in messages
+_SECTION_OF_KIND = {"loss": "loss", "model": "model", "dataset": "data", "feature extractor": "features"}
 _loaded_groups: set[str] = set()
+_broken: dict[tuple[str, str], str] = {}  # (section, entry-point name) -> why it failed to load
 
 
 def registry_for(section: str) -> Registry[Any]:
@@ -31,30 +63,43 @@ def registry_for(section: str) -> Registry[Any]:
     elif section == "features":
         from .features import EXTRACTORS as reg
     else:
-        raise ValueError(f"no registry for section {section!r}")
+        raise ValueError(f"no registry for section {section!r}; accepted: {', '.join(GROUPS)}")
     return reg
 
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(f"{type(e).__name__}: {e}".split())
+
+
+# ---------------------------------------------------------------- finding objects
 
 def import_object(path: str, where: str = "") -> Any:
     """Import ``module.sub:attr.inner``; every failure is a one-line ConfigError."""
     loc = f"{where}: " if where else ""
-    if not IMPORT_PATH.match(path):
+    if not isinstance(path, str) or not IMPORT_PATH.match(path):
         raise ConfigError(f"{loc}{path!r} is not an import path of the form 'package.module:object'")
     module_name, attr_path = path.split(":", 1)
     try:
         obj: Any = importlib.import_module(module_name)
-    except ImportError as e:
+    except ModuleNotFoundError as e:
         raise ConfigError(f"{loc}cannot import module {module_name!r} for plugin {path!r}: {e}") from None
+    except Exception as e:  # a plugin module that fails while importing (SyntaxError, its own errors)
+        raise ConfigError(f"{loc}importing module {module_name!r} for plugin {path!r} failed: {_one_line(e)}") from None
     for part in attr_path.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            raise ConfigError(f"{loc}module {module_name!r} has no attribute {attr_path!r} (plugin {path!r})") from None
+        if not hasattr(obj, part):
+            public = [n for n in dir(obj) if not n.startswith("_")]
+            raise ConfigError(f"{loc}module {module_name!r} has no attribute {attr_path!r}"
+                              f"{did_you_mean(part, public)} (plugin {path!r})")
+        obj = getattr(obj, part)
     return obj
 
 
 def load_entry_points(section: str) -> None:
-    """Register every installed entry point of the section's group (once per process)."""
+    """Register every installed entry point of the section's group (once per process).
+
+    A broken entry point does not stop the others: it is listed as broken and using it raises its error.
+    Built-in names win over entry points of the same name.
+    """
     group = GROUPS[section]
     if group in _loaded_groups:
         return
@@ -63,26 +108,365 @@ def load_entry_points(section: str) -> None:
     for ep in importlib.metadata.entry_points(group=group):
         if ep.name in reg:
             continue
+        what = f"entry point {ep.name!r} ({ep.value}, group {group!r})"
         try:
-            obj = ep.load()
-        except Exception as e:  # a broken third-party package must not break ganbench ls
-            raise ConfigError(f"entry point {ep.name!r} in group {group!r} ({ep.value}) failed to load: {e}") from None
-        reg.add(ep.name, _checked(section, obj, f"entry point {ep.name!r}"), "")
+            factory = adapt(section, ep.load(), ep.name, what)
+        except Exception as e:  # ConfigError from the checks, or anything the package raises on import
+            msg = str(e) if isinstance(e, ConfigError) else f"{what} failed to load: {_one_line(e)}"
+            _broken[(section, ep.name)] = msg
+            reg.add(ep.name, _raiser(msg), f"BROKEN: {msg}")
+            continue
+        reg.add(ep.name, factory, "")
 
 
-def _checked(section: str, obj: Any, what: str) -> Any:
-    if not callable(obj):
-        raise ConfigError(f"{what} is a {type(obj).__name__}, not a class or function ({section} plugins must be callable)")
-    return obj
+def _raiser(msg: str) -> Callable[..., Any]:
+    def broken(**params: Any) -> Any:
+        raise ConfigError(msg)
+    return broken
 
 
 def resolve(section: str, name: str, where: str = "") -> None:
     """Make ``name`` known to the section's registry: entry points, then import paths."""
+    loc = f"{where}: " if where else ""
+    if (section, name) in _broken:
+        raise ConfigError(f"{loc}{_broken[(section, name)]}")
     reg = registry_for(section)
     if name in reg:
         return
     load_entry_points(section)
+    if (section, name) in _broken:
+        raise ConfigError(f"{loc}{_broken[(section, name)]}")
     if name in reg or ":" not in name:
         return  # unknown plain names get the registry's did-you-mean error from the caller
+    if section == "model" and name.startswith("external:"):
+        raise ConfigError(f"{loc}model {name!r} is an external generator evaluated by 'ganbench eval-generator'; "
+                          f"there is no ganbench model to rebuild it from")
     obj = import_object(name, where)
-    reg.add(name, _checked(section, obj, f"{where}: plugin {name!r}" if where else f"plugin {name!r}"), "")
+    try:
+        factory = adapt(section, obj, name, f"{KINDS[section]} plugin {name!r}")
+    except ConfigError as e:
+        raise ConfigError(f"{loc}{e}") from None
+    reg.add(name, factory, "")
+
+
+def resolve_missing(reg: Registry[Any], name: str, where: str = "") -> None:
+    """Hook for ``Registry.get``: an unknown name may be an import path or an installed entry point."""
+    section = _SECTION_OF_KIND.get(reg.kind)
+    if section is None or registry_for(section) is not reg:
+        return  # some other registry (tests, extensions): nothing to resolve
+    resolve(section, name, where)
+
+
+# ---------------------------------------------------------------- registering from Python
+
+def _register(section: str, name: str, description: str) -> Callable[[Any], Any]:
+    if not isinstance(name, str) or not name or ":" in name:
+        raise ConfigError(f"{KINDS[section]} name must be a non-empty string without ':' "
+                          f"(':' marks import paths), got {name!r}")
+
+    def deco(obj: Any) -> Any:
+        reg = registry_for(section)
+        if name in reg and getattr(reg.get(name).factory, "__wrapped__", None) is obj:
+            return obj  # the same object registered again (module re-imported): nothing to do
+        reg.add(name, adapt(section, obj, name, f"{KINDS[section]} {name!r}"), description)
+        return obj
+    return deco
+
+
+def register_loss(name: str, description: str = "") -> Callable[[Any], Any]:
+    """``@register_loss("focal-ns")`` on a loss factory (see the module docstring for the contract)."""
+    return _register("loss", name, description)
+
+
+def register_model(name: str, description: str = "") -> Callable[[Any], Any]:
+    """``@register_model("my-gan")`` on ``factory(data_shape, **params) -> (G, D)``."""
+    return _register("model", name, description)
+
+
+def register_dataset(name: str, description: str = "") -> Callable[[Any], Any]:
+    """``@register_dataset("my-data")`` on ``factory(**params) -> Dataset | Tensor | {split: Tensor}``."""
+    return _register("data", name, description)
+
+
+def register_extractor(name: str, description: str = "") -> Callable[[Any], Any]:
+    """``@register_extractor("my-features")`` on ``factory(**params) -> Extractor | module | function``."""
+    return _register("features", name, description)
+
+
+# ---------------------------------------------------------------- adapters: one per kind
+
+def adapt(section: str, obj: Any, label: str, what: str) -> Callable[..., Any]:
+    """A registry factory around a user object; checks the object's kind now and its product when built."""
+    if section == "loss" and not callable(obj) and callable(getattr(obj, "d_loss", None)):
+        instance = obj
+
+        def named_loss() -> Any:  # a loss object named directly: a factory without parameters
+            return instance
+        obj = named_loss
+    if not callable(obj):
+        raise ConfigError(f"{what} is a {type(obj).__name__}, not a class or function "
+                          f"({KINDS[section]} plugins must be callable)")
+    check = {"loss": _as_loss, "model": _as_models, "data": _as_dataset, "features": _as_extractor}[section]
+
+    @functools.wraps(obj, updated=())  # name, doc and __wrapped__ (so the signature is the plugin's)
+    def factory(*args: Any, **params: Any) -> Any:
+        try:
+            made = obj(*args, **params)
+        except ConfigError:
+            raise
+        except Exception as e:  # the user's code rejected its parameters or crashed: one line, named
+            raise ConfigError(f"{what} raised {_one_line(e)}") from e
+        return check(made, label, what, params, *args)
+
+    if section == "model":
+        factory.__signature__ = _data_shape_first(obj, what)  # type: ignore[attr-defined]
+    return factory
+
+
+def _data_shape_first(obj: Any, what: str) -> inspect.Signature | None:
+    """The model factory's signature with its first positional parameter named ``data_shape``."""
+    try:
+        sig = inspect.signature(obj)
+    except (TypeError, ValueError):
+        return None
+    params = list(sig.parameters.values())
+    if not params or params[0].kind not in (params[0].POSITIONAL_ONLY, params[0].POSITIONAL_OR_KEYWORD,
+                                            params[0].VAR_POSITIONAL):
+        raise ConfigError(f"{what} must take the data shape as its first positional parameter, "
+                          f"e.g. def build(data_shape, z_dim=64), got signature {sig}")
+    if params[0].kind is params[0].VAR_POSITIONAL:
+        return sig
+    return sig.replace(parameters=[params[0].replace(name="data_shape")] + params[1:])
+
+
+# --- losses
+
+def _as_loss(made: Any, label: str, what: str, params: dict[str, Any]) -> Any:
+    if isinstance(made, Loss):
+        return made
+    missing = [m for m in ("d_loss", "g_loss") if not callable(getattr(made, m, None))]
+    if missing:
+        raise ConfigError(f"{what} returned a {type(made).__name__} without {' and '.join(missing)}; a loss "
+                          f"plugin returns an object with d_loss(real, fake) and g_loss(fake, real)")
+    clip = getattr(made, "clip", None)
+    if clip is not None and (isinstance(clip, bool) or not isinstance(clip, (int, float))
+                             or not math.isfinite(clip) or clip <= 0):
+        raise ConfigError(f"{what}: clip must be None or a finite number > 0, got {clip!r}")
+    n_critic = getattr(made, "n_critic", 1)
+    if isinstance(n_critic, bool) or not isinstance(n_critic, int) or n_critic < 1:
+        raise ConfigError(f"{what}: n_critic must be an int >= 1, got {n_critic!r}")
+    needs_real = getattr(made, "needs_real_for_g", False)
+    if not isinstance(needs_real, bool):
+        raise ConfigError(f"{what}: needs_real_for_g must be true or false, got {needs_real!r}")
+    penalty = getattr(made, "penalty", None)
+    if penalty is not None and not callable(penalty):
+        raise ConfigError(f"{what}: penalty must be a method penalty(D, real_x, fake_x), got {penalty!r}")
+    return Loss(label, dict(params), _scalar(made.d_loss, label, "d_loss"), _scalar(made.g_loss, label, "g_loss"),
+                own_penalty=None if penalty is None else _penalty(penalty, label),
+                clip=None if clip is None else float(clip), n_critic=n_critic, needs_real_for_g=needs_real)
+
+
+def _scalar(fn: Callable[..., Any], label: str, what: str) -> Callable[..., Tensor]:
+    def call(*args: Any) -> Tensor:
+        out = fn(*args)
+        if not isinstance(out, Tensor) or out.numel() != 1:
+            got = f"shape {tuple(out.shape)}" if isinstance(out, Tensor) else type(out).__name__
+            raise ValueError(f"loss plugin {label!r}: {what} must return a scalar tensor, got {got}")
+        return out.reshape(())
+    return call
+
+
+def _penalty(fn: Callable[..., Any], label: str) -> Callable[..., Tensor]:
+    try:
+        ps = inspect.signature(fn).parameters.values()
+        takes_generator = any(p.name == "generator" or p.kind is p.VAR_KEYWORD for p in ps)
+    except (TypeError, ValueError):
+        takes_generator = False
+    scalar = _scalar(fn, label, "penalty")
+
+    def pen(D: Any, real_x: Tensor, fake_x: Tensor, generator: torch.Generator | None) -> Tensor:
+        # The generator keeps random penalties (interpolates, perturbations) on the run's seeded stream.
+        return scalar(D, real_x, fake_x, generator) if takes_generator else scalar(D, real_x, fake_x)
+    return pen
+
+
+# --- models
+
+class _ScoreD(nn.Module):
+    """A user discriminator returning scores (or (score, features)) seen as one returning ``DOut``."""
+
+    def __init__(self, net: nn.Module, label: str):
+        super().__init__()
+        self.net, self.label = net, label
+
+    def forward(self, x: Tensor) -> Any:
+        return _to_dout(self.net(x), self.label)
+
+
+def _to_dout(out: Any, label: str) -> Any:
+    if isinstance(out, DOut):
+        return out
+    features = None
+    if isinstance(out, (tuple, list)) and len(out) == 2 and isinstance(out[0], Tensor):
+        out, features = out
+    if not isinstance(out, Tensor):
+        raise ValueError(f"model plugin {label!r}: D must return a DOut, a score tensor or (score, features), "
+                         f"got {type(out).__name__}")
+    if out.dim() == 2 and out.shape[1] == 1:
+        out = out.squeeze(1)  # [N, 1] is the usual shape of a final Linear(., 1)
+    if out.dim() != 1:
+        raise ValueError(f"model plugin {label!r}: D's score must have shape [N] or [N, 1], got {tuple(out.shape)}")
+    return DOut(out, features if isinstance(features, Tensor) else None)
+
+
+def _as_models(made: Any, label: str, what: str, params: dict[str, Any], data_shape: Any = None) -> Any:
+    pair = (made.G, made.D) if hasattr(made, "G") and hasattr(made, "D") else made
+    if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and all(isinstance(m, nn.Module) for m in pair)):
+        raise ConfigError(f"{what} returned a {type(made).__name__}; a model plugin returns a pair (G, D) of "
+                          f"torch.nn.Module (or an object with attributes G and D)")
+    G, D = pair
+    z_dim = getattr(G, "z_dim", None)
+    if isinstance(z_dim, bool) or not isinstance(z_dim, int) or z_dim < 1:
+        raise ConfigError(f"{what}: G must have an int attribute z_dim >= 1 (the latent size), got {z_dim!r}")
+    if not callable(getattr(G, "sample_latent", None)):
+        latent = getattr(G, "latent", "normal")
+        if latent not in LATENTS:
+            raise ConfigError(f"{what}: G.latent must be one of {', '.join(LATENTS)}, got {latent!r}")
+        G = Generator(G, z_dim, latent, tuple(data_shape))  # ganbench's N(0, I) / U(-1, 1) latents
+    out = _probe(G, D, what, tuple(data_shape))
+    if not isinstance(out, DOut):
+        D = _ScoreD(D, label)
+        try:
+            _to_dout(out, label)
+        except ValueError as e:
+            raise ConfigError(f"{what}: {e}") from None
+    return G, D
+
+
+@torch.no_grad()
+def _probe(G: nn.Module, D: nn.Module, what: str, data_shape: tuple[int, ...]) -> Any:
+    """G and D on two latents, in eval mode with their own RNG: shapes checked, nothing else changes."""
+    modes = (G.training, D.training)
+    G.eval(), D.eval()
+    try:
+        device = next(iter(G.parameters()), torch.zeros(0)).device
+        z = G.sample_latent(2, torch.Generator(device=device).manual_seed(0))
+        x = G(z)
+        if not isinstance(x, Tensor) or tuple(x.shape) != (2, *data_shape):
+            got = f"shape {tuple(x.shape)}" if isinstance(x, Tensor) else f"a {type(x).__name__}"
+            raise ConfigError(f"{what}: G(z) gave {got} for 2 latents; the data needs {(2, *data_shape)}")
+        return D(x)
+    except ConfigError:
+        raise
+    except Exception as e:
+        raise ConfigError(f"{what}: a trial forward pass of G and D on 2 samples failed: {_one_line(e)}") from e
+    finally:
+        G.train(modes[0]), D.train(modes[1])
+
+
+# --- datasets
+
+class TensorDataset(Dataset):
+    """A finite dataset held in memory: ``[N, d]`` points or ``[N, C, H, W]`` images in [-1, 1], per split.
+
+    Same semantics as the built-in finite sets: ``sample`` draws train items with replacement, ``real``
+    draws ``n`` items of a split without replacement (the whole split, in order, when ``n`` >= its size).
+    ``params`` gains ``content_sha256``: the real-feature cache is keyed by name and params, so a change
+    of the data must change the key.
+    """
+
+    def __init__(self, name: str, params: dict[str, Any], splits: Mapping[str, Any]):
+        tensors = {s: _samples(x, name, s) for s, x in splits.items()}
+        if "train" not in tensors:
+            raise ConfigError(f"dataset plugin {name!r}: needs a 'train' split, got {', '.join(tensors)}")
+        shapes = {tuple(t.shape[1:]) for t in tensors.values()}
+        if len(shapes) != 1:
+            raise ConfigError(f"dataset plugin {name!r}: splits have different sample shapes {sorted(shapes)}")
+        h = hashlib.sha256()
+        for s in sorted(tensors):
+            h.update(s.encode()), h.update(tensors[s].numpy().tobytes())
+        super().__init__(name, {**params, "content_sha256": h.hexdigest()}, shapes.pop())
+        self.kind = "points" if len(self.shape) == 1 else "images"
+        self.splits, self._data = tuple(tensors), tensors
+
+    def split_size(self, split: str) -> int:
+        return len(self._data[self._check_split(split)])
+
+    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+        g = _check_generator(generator)
+        idx = torch.randint(self.split_size("train"), (_check_n(n),), generator=g, device=g.device).cpu()
+        return self._data["train"][idx]
+
+    def real_with_labels(self, n: int, split: str, generator: torch.Generator) -> tuple[Tensor, None]:
+        size, g = self.split_size(split), _check_generator(generator)
+        if _check_n(n) >= size:
+            return self._data[split], None
+        return self._data[split][torch.randperm(size, generator=g, device=g.device)[:n].cpu()], None
+
+    def data(self, split: str) -> Tensor:
+        return self._data[self._check_split(split)]
+
+
+def _samples(x: Any, name: str, split: str) -> Tensor:
+    if isinstance(x, np.ndarray):
+        x = torch.from_numpy(x)
+    if not isinstance(x, Tensor) or not x.is_floating_point():
+        got = f"dtype {x.dtype}" if isinstance(x, Tensor) else type(x).__name__
+        raise ConfigError(f"dataset plugin {name!r}: split {split!r} must be a float tensor or array "
+                          f"(images scaled to [-1, 1]), got {got}")
+    if x.dim() not in (2, 4) or len(x) == 0:
+        raise ConfigError(f"dataset plugin {name!r}: split {split!r} must be [N, d] points or [N, C, H, W] "
+                          f"images with N > 0, got shape {tuple(x.shape)}")
+    x = x.detach().to("cpu", torch.float32).contiguous()
+    if not torch.isfinite(x).all():
+        raise ConfigError(f"dataset plugin {name!r}: split {split!r} has non-finite values")
+    if x.dim() == 4 and (x.min() < -1 or x.max() > 1):
+        raise ConfigError(f"dataset plugin {name!r}: images must lie in [-1, 1], split {split!r} spans "
+                          f"[{float(x.min()):.4g}, {float(x.max()):.4g}]")
+    return x
+
+
+def _as_dataset(made: Any, label: str, what: str, params: dict[str, Any]) -> Any:
+    if isinstance(made, Dataset):
+        if made.kind not in ("points", "images") or not isinstance(made.shape, tuple):
+            raise ConfigError(f"{what} returned a Dataset with kind {made.kind!r}; accepted kinds: points, images")
+        return made
+    if isinstance(made, (Tensor, np.ndarray)):
+        return TensorDataset(label, params, {"train": made})
+    if isinstance(made, Mapping) and made and all(isinstance(k, str) for k in made):
+        return TensorDataset(label, params, made)
+    raise ConfigError(f"{what} returned a {type(made).__name__}; a dataset plugin returns a ganbench.data.Dataset, "
+                      f"a tensor of samples or a dict of split name -> tensor")
+
+
+# --- feature extractors
+
+def _as_extractor(made: Any, label: str, what: str, params: dict[str, Any]) -> Any:
+    if isinstance(made, Extractor):
+        if not made.name:
+            made.name = label  # the name keys the real-feature cache and appears in provenance
+        return made
+    if callable(made):
+        return FunctionExtractor(label, made)
+    raise ConfigError(f"{what} returned a {type(made).__name__}; an extractor plugin returns a "
+                      f"ganbench.features.Extractor, or a module / function mapping a batch to features [N, F]")
+
+
+class FunctionExtractor(Extractor):
+    """Features from any module or function ``f(x) -> [N, F]``; no logits, no weights hash to pin it."""
+
+    comparable = False  # unknown weights: numbers are comparable only with runs of this same function
+    input_handling = "the samples as given ([-1, 1]) to the plugin function"
+
+    def __init__(self, name: str, fn: Callable[[Tensor], Any]):
+        self.name, self.fn = name, fn
+        self.net = fn if isinstance(fn, nn.Module) else None
+
+    def __call__(self, x: Tensor) -> dict[str, Tensor | None]:
+        out = self.fn(torch.as_tensor(x))
+        if isinstance(out, np.ndarray):
+            out = torch.from_numpy(out)
+        if not isinstance(out, Tensor) or out.dim() != 2 or len(out) != len(x):
+            got = f"shape {tuple(out.shape)}" if isinstance(out, Tensor) else type(out).__name__
+            raise ValueError(f"extractor plugin {self.name!r} must return features [N, F] for N = {len(x)}, got {got}")
+        return {"features": out, "logits": None}

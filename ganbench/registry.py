@@ -59,6 +59,11 @@ class Registry(Generic[T]):
 
     def get(self, name: str, where: str = "") -> Entry[T]:
         if name not in self._entries:
+            # An unknown name may be an import path ("pkg.mod:obj") or an installed entry point: resolving
+            # here lets get_loss/build_models/get_dataset/get_extractor and worker processes find plugins.
+            from .plugins import resolve_missing  # late import: plugins imports this module
+            resolve_missing(self, name, where)
+        if name not in self._entries:
             loc = f"{where}: " if where else ""
             raise ConfigError(
                 f"{loc}unknown {self.kind} {name!r}{did_you_mean(name, self.names())}; "

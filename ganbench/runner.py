@@ -1,25 +1,47 @@
-"""Running a suite: every run trained then evaluated, finished runs skipped.
+"""Running a suite: every run trained then evaluated; finished runs skipped, unfinished ones resumed.
 
-A run directory with ``metrics.json`` is finished and is never trained again;
-one with a checkpoint continues from it. A per-run file lock keeps two suite
-processes on the same results directory from training the same run twice.
-A run that raises is recorded as ``failed`` and the suite goes on.
+Rules a rerun relies on (all of them hold whichever executor runs the suite):
+
+* A run directory with a readable ``metrics.json`` is complete and never trained again. An unreadable
+  one (truncated, not JSON) is moved aside to ``metrics.json.corrupt`` and the run counts as incomplete:
+  it is re-evaluated from its final checkpoint, without retraining.
+* A run with ``checkpoint.pt`` continues from it (models, optimisers, EMA and RNG states), so an
+  interrupted and resumed run ends with the same numbers as an uninterrupted one on CPU. A checkpoint or
+  ``history.csv`` that cannot be read is moved aside (``*.corrupt``) and the run is retrained from scratch:
+  training is deterministic, so this costs time but never correctness, and the damaged file stays for
+  inspection. Leftover temp files of writes cut short by a crash are deleted.
+* A per-run lock (``.lock``, ``flock``: the kernel releases it when its process dies, so a killed suite
+  leaves no stale lock) keeps two suite processes on one results directory from training the same run;
+  the process that finds a run locked reports it as ``busy`` and goes on.
+* ``runner.json`` in the run directory records every attempt: which process (host:pid) trained the run,
+  from which step, when, and how it ended. A run that raises is recorded as ``failed`` and the suite
+  goes on.
 """
 from __future__ import annotations
 
+import datetime
+import os
+import socket
+import sys
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 from filelock import FileLock, Timeout
 
-from .config import RunConfig, SuiteConfig
-from .io import atomic_write_json, atomic_write_text
-from .results import METRICS, STATUS, is_complete, run_dir_for
+from .config import RunConfig, SuiteConfig, safe_name
+from .io import CorruptFileError, atomic_write_json, atomic_write_text, load_checkpoint, read_json
+from .registry import ConfigError
+from .results import CHECKPOINT, HISTORY, METRICS, STATUS, run_dir_for
 
 DEFAULT_RESULTS = Path("results")
+LOCK, ATTEMPTS = ".lock", "runner.json"
+EXECUTORS = ("local", "process", "ray")
+
+__all__ = ["RunOutcome", "run_one", "run_suite", "is_finished", "results_dir_for", "outcome_rows", "worker_id",
+           "DEFAULT_RESULTS", "EXECUTORS", "LOCK", "ATTEMPTS"]
 
 
 @dataclass
@@ -29,11 +51,26 @@ class RunOutcome:
     status: str        # finished | diverged | failed | skipped (already complete) | busy (locked elsewhere)
     wall_time: float = 0.0
     error: str = ""
+    worker: str = ""   # host:pid that trained the run (for busy: the holder of the lock, when known)
+    resumed_from: int = 0  # checkpoint step the run continued from (0: from scratch)
+    notes: list[str] = field(default_factory=list)  # e.g. corrupt files moved aside
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def results_dir_for(suite: SuiteConfig, out: str | Path | None) -> Path:
-    return Path(out) if out is not None else DEFAULT_RESULTS / suite.name
+    if out is not None:
+        return Path(out)
+    # parse_suite already refuses such names; this guards suites built in code
+    if not suite.name or safe_name(suite.name) != suite.name:
+        raise ConfigError(f"suite name {suite.name!r} is not a safe directory name; "
+                          f"use only letters, digits, '.', '_', '+' and '-'")
+    return DEFAULT_RESULTS / suite.name
 
+
+# ---------------------------------------------------------------- one run
 
 def run_one(run: RunConfig, run_dir: str | Path, progress: Optional[Callable[[int], None]] = None) -> RunOutcome:
     """Train and evaluate one run in ``run_dir`` (skip when complete, resume when a checkpoint exists)."""
@@ -41,63 +78,171 @@ def run_one(run: RunConfig, run_dir: str | Path, progress: Optional[Callable[[in
     from .train import train
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    if is_complete(run_dir):
-        return RunOutcome(run.run_id, str(run_dir), "skipped")
-    lock = FileLock(str(run_dir / ".lock"))
+    notes: list[str] = []
+    if _complete(run_dir, notes, quarantine=False):
+        return RunOutcome(run.run_id, str(run_dir), "skipped", notes=notes)
+    lock = FileLock(str(run_dir / LOCK))
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        return RunOutcome(run.run_id, str(run_dir), "busy")
+        return RunOutcome(run.run_id, str(run_dir), "busy", worker=_current_holder(run_dir),
+                          error="locked by another process")
     t0 = time.perf_counter()
+    me, resumed_from = worker_id(), 0
     try:
-        if is_complete(run_dir):  # finished by another process while we waited for the lock
-            return RunOutcome(run.run_id, str(run_dir), "skipped")
+        if _complete(run_dir, notes, quarantine=True):  # finished by another process before we got the lock
+            return RunOutcome(run.run_id, str(run_dir), "skipped", notes=notes)
+        _remove_stale_temp_files(run_dir)
+        resumed_from = _usable_checkpoint_step(run_dir, notes)
+        _record_attempt(run_dir, {"worker": me, "started": _now(), "resumed_from": resumed_from})
         evaluator = make_training_evaluator(run) if run.eval.every else None
         result = train(run, run_dir, evaluator=evaluator, progress=progress)
         evaluate_run(run_dir, run=run, train_status=result.status)
-        return RunOutcome(run.run_id, str(run_dir), result.status, time.perf_counter() - t0)
+        _record_attempt(run_dir, {"ended": _now(), "status": result.status}, update=True)
+        return RunOutcome(run.run_id, str(run_dir), result.status, time.perf_counter() - t0, worker=me,
+                          resumed_from=resumed_from, notes=notes)
     except KeyboardInterrupt:
         raise
     except Exception as e:
-        msg = f"{type(e).__name__}: {e}"
+        msg = " ".join(f"{type(e).__name__}: {e}".split())
         atomic_write_json(run_dir / STATUS, {"status": "failed", "reason": msg})
         atomic_write_text(run_dir / "error.txt", traceback.format_exc())
-        return RunOutcome(run.run_id, str(run_dir), "failed", time.perf_counter() - t0, msg)
+        _record_attempt(run_dir, {"ended": _now(), "status": "failed", "reason": msg}, update=True)
+        return RunOutcome(run.run_id, str(run_dir), "failed", time.perf_counter() - t0, msg, worker=me,
+                          resumed_from=resumed_from, notes=notes)
     finally:
         lock.release()
 
 
+def is_finished(run_dir: str | Path) -> bool:
+    """The run's ``metrics.json`` exists and reads back (a damaged one is dealt with by ``run_one``)."""
+    return _complete(Path(run_dir), [], quarantine=False)
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def _complete(run_dir: Path, notes: list[str], quarantine: bool) -> bool:
+    """``metrics.json`` exists and reads back; an unreadable one is moved aside (only under the lock)."""
+    path = run_dir / METRICS
+    if not path.is_file():
+        return False
+    try:
+        doc = read_json(path)
+        if not isinstance(doc, dict) or not isinstance(doc.get("metrics"), dict):
+            raise CorruptFileError(f"{path}: not a ganbench metrics file (no 'metrics' table)")
+        return True
+    except CorruptFileError as e:
+        if quarantine:
+            notes.append(f"{e}; moved to {_move_aside(path).name}, re-evaluating")
+        return False
+
+
+def _usable_checkpoint_step(run_dir: Path, notes: list[str]) -> int:
+    """Step of a checkpoint the trainer can continue from; unreadable ones are moved aside (retrain)."""
+    from .train import read_history
+    ckpt_path, hist_path = run_dir / CHECKPOINT, run_dir / HISTORY
+    if not ckpt_path.exists():
+        return 0
+    try:
+        # Loaded once more by train(): for the small models of a suite that is cheap, and it lets a corrupt
+        # checkpoint be told apart from other CorruptFileErrors (extractor weights, ...) raised in training.
+        step = int(load_checkpoint(ckpt_path)["step"])
+        if not hist_path.is_file():
+            raise CorruptFileError(f"{hist_path}: missing beside {ckpt_path.name}")
+        read_history(hist_path)
+        return step
+    except (CorruptFileError, KeyError, TypeError, ValueError) as e:
+        moved = [_move_aside(p).name for p in (ckpt_path, hist_path) if p.exists()]
+        notes.append(f"{e}; moved {', '.join(moved)} aside, retraining from scratch")
+        return 0
+
+
+def _move_aside(path: Path) -> Path:
+    dest = path.with_name(path.name + ".corrupt")
+    os.replace(path, dest)
+    return dest
+
+
+def _remove_stale_temp_files(run_dir: Path) -> None:
+    # ganbench.io writes ".<name>.<random>.tmp" then renames it; a process killed in between leaves the temp
+    # file behind. Only the lock holder writes in a run directory, so any such file here is an orphan.
+    for p in run_dir.glob(".*.tmp"):
+        try:
+            p.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _attempts(run_dir: Path) -> list[dict[str, Any]]:
+    try:
+        doc = read_json(run_dir / ATTEMPTS)
+        return list(doc["attempts"]) if isinstance(doc, dict) and isinstance(doc.get("attempts"), list) else []
+    except CorruptFileError:  # missing or damaged: the record restarts (it is informational only)
+        return []
+
+
+def _record_attempt(run_dir: Path, entry: dict[str, Any], update: bool = False) -> None:
+    """Append an attempt to ``runner.json`` (or update the last one); called only under the run's lock."""
+    attempts = _attempts(run_dir)
+    if update and attempts:
+        attempts[-1].update(entry)
+    else:
+        for a in attempts:  # an attempt still open when a new one starts was killed (we hold the lock now)
+            a.setdefault("status", "interrupted")
+        attempts.append(entry)
+    atomic_write_json(run_dir / ATTEMPTS, {"attempts": attempts})
+
+
+def _current_holder(run_dir: Path) -> str:
+    attempts = _attempts(run_dir)
+    return str(attempts[-1].get("worker", "")) if attempts and "status" not in attempts[-1] else ""
+
+
+# ---------------------------------------------------------------- a suite
+
 def run_suite(suite: SuiteConfig, out: str | Path | None = None, executor: str = "local",
               workers: int | None = None, ray_address: str | None = None, progress: bool = True,
-              ) -> list[RunOutcome]:
+              threads: int | None = None, echo: Optional[Callable[[str], None]] = None) -> list[RunOutcome]:
+    """Run every run of ``suite`` into ``out`` (default ``results/<suite>``); outcomes in suite order.
+
+    ``executor``: ``local`` (in this process), ``process`` (``workers`` spawned processes, default one per
+    core, ``threads`` torch threads each, default cores // workers) or ``ray`` (one Ray task per run with
+    ``threads`` CPUs, default 1, and a GPU when ``train.device`` is cuda; ``ray_address`` joins a cluster,
+    none starts a local one). Busy runs and files moved aside are reported through ``echo`` (stderr).
+    """
+    from . import executors
+    if executor not in EXECUTORS:
+        raise ConfigError(f"unknown executor {executor!r}; choose one of: {', '.join(EXECUTORS)}")
+    if workers is not None and executor != "process":
+        raise ConfigError(f"--workers {workers} applies only to --executor process, not {executor!r}")
+    if ray_address is not None and executor != "ray":
+        raise ConfigError(f"--ray-address {ray_address!r} applies only to --executor ray, not {executor!r}")
+    for name, value in (("workers", workers), ("threads", threads)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ConfigError(f"--{name} must be a positive integer, got {value!r}")
     results = results_dir_for(suite, out)
     results.mkdir(parents=True, exist_ok=True)
     jobs = [(run, run_dir_for(results, run.run_id)) for run in suite.runs]
     if executor == "local":
-        return _run_local(suite, jobs, progress)
-    if executor == "process":
-        from .executors import run_process_pool
-        return run_process_pool(jobs, workers=workers)
-    if executor == "ray":
-        from .executors import run_ray
-        return run_ray(jobs, address=ray_address)
-    raise ValueError(f"unknown executor {executor!r}; choose one of: local, process, ray")
-
-
-def _run_local(suite: SuiteConfig, jobs: list[tuple[RunConfig, Path]], progress: bool) -> list[RunOutcome]:
-    from tqdm.auto import tqdm
-    import sys
-    disable = not (progress and sys.stderr.isatty())
-    total_steps = sum(r.train.steps for r, d in jobs if not (d / METRICS).exists())
-    outcomes = []
-    with tqdm(total=len(jobs), desc=f"suite {suite.name}", unit="run", disable=disable, position=0) as bar_runs, \
-            tqdm(total=total_steps, desc="steps", unit="step", disable=disable, position=1, leave=False) as bar_steps:
-        for run, run_dir in jobs:
-            bar_runs.set_postfix_str(run.run_id[:48])
-            outcomes.append(run_one(run, run_dir, progress=bar_steps.update))
-            bar_runs.update(1)
+        outcomes = executors.run_local(jobs, progress=progress, desc=f"suite {suite.name}")
+    elif executor == "process":
+        outcomes = executors.run_process_pool(jobs, workers=workers, threads=threads, progress=progress)
+    else:
+        outcomes = executors.run_ray(jobs, address=ray_address, threads=threads or 1, progress=progress)
+    _report(outcomes, echo or (lambda line: print(line, file=sys.stderr, flush=True)))
     return outcomes
 
 
+def _report(outcomes: list[RunOutcome], echo: Callable[[str], None]) -> None:
+    for o in outcomes:
+        for note in o.notes:
+            echo(f"note: {o.run_id}: {note}")
+        if o.status == "busy":
+            who = f" by {o.worker}" if o.worker else ""
+            echo(f"busy: {o.run_id} is being trained{who} (locked); skipped here, rerun the suite later to pick it up")
+
+
 def outcome_rows(outcomes: list[RunOutcome]) -> list[dict[str, Any]]:
-    return [o.__dict__ for o in outcomes]
+    return [dict(o.__dict__) for o in outcomes]

@@ -23,7 +23,7 @@ from torch import nn
 
 from .config import OptimConfig, RunConfig
 from .data import Dataset, get_dataset
-from .io import atomic_torch_save, atomic_write_json, atomic_write_text, load_checkpoint
+from .io import CorruptFileError, atomic_torch_save, atomic_write_json, atomic_write_text, load_checkpoint
 from .losses import Loss, get_loss
 from .models import build_models
 
@@ -194,10 +194,23 @@ def _fmt(v: Any) -> Any:
 
 
 def read_history(path: Path) -> list[dict[str, Any]]:
+    """Rows of ``history.csv``; a truncated or garbled file raises CorruptFileError naming it."""
     if not path.exists():
         return []
-    with path.open(newline="") as f:
-        return [{k: _parse(v) for k, v in row.items()} for row in csv.DictReader(f)]
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            rows = list(reader)
+            header = reader.fieldnames or []
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise CorruptFileError(f"{path}: not a readable CSV file ({e}); delete it to retrain") from None
+    if "step" not in header:
+        raise CorruptFileError(f"{path}: no 'step' column; delete it to retrain")
+    for i, row in enumerate(rows):
+        # DictReader pads short rows with None and collects extra cells under None: both mean a cut or mangled line
+        if None in row or any(v is None for v in row.values()) or not str(row["step"]).isdigit():
+            raise CorruptFileError(f"{path}: line {i + 2} is truncated or malformed; delete it to retrain")
+    return [{k: _parse(v) for k, v in row.items()} for row in rows]
 
 
 def _parse(v: str) -> Any:
@@ -238,15 +251,19 @@ def train(run: RunConfig, run_dir: str | Path, evaluator: Optional[Evaluator] = 
     gan = build_gan(run, ds)
     ckpt_path, hist_path = run_dir / "checkpoint.pt", run_dir / "history.csv"
     step, wall_before = 0, 0.0
+    status, reason = "finished", ""
+    done = False  # a diverged checkpoint is never trained further
     history: list[dict[str, Any]] = []
     if ckpt_path.exists():
         ckpt = load_checkpoint(ckpt_path, map_location=gan.device)
         step = load_state(gan, ckpt)
         wall_before = float(ckpt.get("wall_time", 0.0))
         history = [r for r in read_history(hist_path) if r.get("step") is not None and r["step"] <= step]
+        if ckpt.get("status") == "diverged":
+            # rerun after a divergence (e.g. killed before metrics.json): keep the verdict, never step a NaN model
+            done, status, reason = True, "diverged", str(ckpt.get("reason", ""))
     tb = _tensorboard(run, run_dir)
     t0 = time.perf_counter()
-    status, reason = "finished", ""
     extra_cols: list[str] = []
     every = run.eval.every
 
@@ -262,10 +279,11 @@ def train(run: RunConfig, run_dir: str | Path, evaluator: Optional[Evaluator] = 
         atomic_write_text(hist_path, history_to_csv(history, cols))
         ck = state_dict(gan, step, status_now)
         ck["wall_time"] = wall()
+        ck["reason"] = reason
         atomic_torch_save(ckpt_path, ck)
 
     gan.G.train(), gan.D.train()
-    while step < run.train.steps:
+    while not done and step < run.train.steps:
         log = (step + 1) % run.train.log_every == 0 or step == 0 or step + 1 == run.train.steps
         stats = train_step(gan, log=log)
         step += 1

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Bring your own GAN, end to end: train your loss and model through a suite, export the generator,
+# evaluate the exported file as an external generator, record a baseline and gate on it.
+#   usage: examples/mygan/run_example.sh [WORK_DIR]      (STEPS=600 by default)
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+WORK=${1:-$HERE/_work}
+STEPS=${STEPS:-600}
+export PYTHONPATH="$HERE${PYTHONPATH:+:$PYTHONPATH}"   # or: pip install -e examples/mygan
+
+# 1. train and evaluate both runs of the suite (the focal loss and ns, both with mygan's networks)
+ganbench run "$HERE/suite.toml" --out "$WORK/results" --set train.steps="$STEPS"
+
+# 2. export the focal run's generator as TorchScript (what you would ship)
+RUN=$(ls -d "$WORK"/results/*focal_ns* | head -n 1)
+python -m mygan.export "$RUN" "$WORK/generator.pt"
+
+# 3. evaluate the exported file as ganbench evaluates its own runs (same seed and settings: same numbers)
+ganbench eval-generator --generator "$WORK/generator.pt" --data ring8 --features identity --n 1000 \
+    --name mygan --out "$WORK/external"
+
+# 4. record the baseline once (commit it), then gate every later build on it
+ganbench baseline "$WORK/external" --out "$WORK/baseline.json"
+ganbench check --results "$WORK/external" --baseline "$WORK/baseline.json" --fail fid:10%

@@ -1,0 +1,457 @@
+"""Multi-seed batching: K seeds of one configuration trained at once as one batched model.
+
+Every parameter and buffer of the K members is stacked on a leading axis ``[K, ...]``; linear layers run as
+``torch.baddbmm``, batch norm as one ``F.batch_norm`` over ``[N, K·C]`` (each member's channel is its own
+channel, so statistics never mix members), and the losses are ``torch.vmap``-ed over the member axis.
+One optimiser over the stacked parameters is per-member exact: Adam and RMSprop (with weight decay) are
+elementwise and share only the step count, which is the same for every member. The members' losses are
+summed before ``backward``; as no parameter is shared, each member receives exactly its own gradient.
+
+Each member is exactly an independent run: it is built as ``train`` builds it (``torch.manual_seed(
+seed_for(seed, "init"))`` then ``build_gan``), then stacked, and it draws its real batches, latents and
+penalty noise from its own ``torch.Generator`` in the order ``train_step`` does. Members therefore match
+sequential runs to float tolerance (the batched kernels round differently). A member whose loss turns
+non-finite is recorded as diverged at that step, as ``train`` would, while the others go on.
+
+``train_batched(runs, run_dirs)`` writes each run's usual files (config.json, history.csv, checkpoint.pt in
+the per-run format, status.json, samples.png); ``wall_time`` is the elapsed time of the whole batch.
+Supported: models made of Linear, BatchNorm1d, Maxout and elementwise activations (``mlp`` without
+spectral norm); losses from the zoo, including the wgan-gp and dragan penalties and R1/R2.
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils import parametrize
+
+from .config import RunConfig
+from .data import Dataset, get_dataset
+from .io import atomic_torch_save, atomic_write_json, atomic_write_text, load_checkpoint
+from .losses import DOut, Loss
+from .models import Discriminator, Generator, Maxout
+from .registry import ConfigError
+from .train import (GAN, HISTORY_COLUMNS, Evaluator, TrainResult, build_gan, generator_for_eval, history_to_csv,
+                    load_state, make_optimizer, read_history, seed_for, state_dict, train, update_ema)
+
+ELEMENTWISE = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.ELU, nn.GELU, nn.SiLU, nn.Softplus, nn.Identity)
+PENALTIES = ("wgan-gp", "dragan")
+
+
+# ---------------------------------------------------------------- batched layers (parameter names as the originals)
+
+class BatchedLinear(nn.Module):
+    """K linear layers: ``x [K, N, in] -> [K, N, out]``."""
+
+    def __init__(self, k: int, d_in: int, d_out: int, bias: bool):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(k, d_out, d_in))
+        self.bias = nn.Parameter(torch.empty(k, d_out)) if bias else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = self.weight.transpose(1, 2)
+        return torch.bmm(x, w) if self.bias is None else torch.baddbmm(self.bias.unsqueeze(1), x, w)
+
+
+class BatchedBatchNorm1d(nn.Module):
+    """K BatchNorm1d layers on ``[K, N, C]``: one ``F.batch_norm`` over ``[N, K·C]``, per-member statistics."""
+
+    def __init__(self, k: int, bn: nn.BatchNorm1d):
+        super().__init__()
+        c = bn.num_features
+        self.momentum, self.eps = bn.momentum, bn.eps
+        self.weight = nn.Parameter(torch.empty(k, c)) if bn.affine else None
+        self.bias = nn.Parameter(torch.empty(k, c)) if bn.affine else None
+        self.track = bn.track_running_stats
+        if self.track:
+            self.register_buffer("running_mean", torch.zeros(k, c))
+            self.register_buffer("running_var", torch.ones(k, c))
+            self.register_buffer("num_batches_tracked", torch.zeros(k, dtype=torch.long))
+        else:
+            self.running_mean = self.running_var = self.num_batches_tracked = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        k, n, c = x.shape
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track:
+            self.num_batches_tracked.add_(1)  # type: ignore[union-attr]
+            if self.momentum is None:  # cumulative average, as nn.BatchNorm1d
+                factor = 1.0 / float(self.num_batches_tracked[0])  # type: ignore[index]
+        flat = lambda t: None if t is None else t.view(-1)  # noqa: E731  views: the running stats update in place
+        y = F.batch_norm(x.transpose(0, 1).reshape(n, k * c), flat(self.running_mean), flat(self.running_var),
+                         flat(self.weight), flat(self.bias), self.training or not self.track, factor, self.eps)
+        return y.view(n, k, c).transpose(0, 1)
+
+
+class BatchedMaxout(nn.Module):
+    def __init__(self, k: int, m: Maxout):
+        super().__init__()
+        self.units, self.pieces = m.units, m.pieces
+        self.linear = BatchedLinear(k, m.linear.in_features, m.linear.out_features, m.linear.bias is not None)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x).view(x.shape[0], x.shape[1], self.units, self.pieces).amax(-1)
+
+
+class BatchedGenerator(nn.Module):
+    def __init__(self, net: nn.Module, template: Generator):
+        super().__init__()
+        self.net, self.z_dim, self.latent, self.out_shape = net, template.z_dim, template.latent, template.out_shape
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z)
+
+
+class BatchedDiscriminator(nn.Module):
+    def __init__(self, body: nn.Module, head: nn.Module):
+        super().__init__()
+        self.body, self.head = body, head
+
+    def forward(self, x: torch.Tensor) -> DOut:
+        features = self.body(x).flatten(2)
+        return DOut(self.head(features).squeeze(-1), features)
+
+
+def _structure(m: nn.Module, k: int, where: str) -> nn.Module:
+    if parametrize.is_parametrized(m):
+        raise ConfigError(f"{where}: parametrized layers (e.g. spectral_norm = true) cannot be batched over seeds; "
+                          f"set train.seeds_batched = false")
+    if isinstance(m, Generator):
+        return BatchedGenerator(_structure(m.net, k, where), m)
+    if isinstance(m, Discriminator):
+        return BatchedDiscriminator(_structure(m.body, k, where), _structure(m.head, k, where))
+    if isinstance(m, nn.Sequential):
+        return nn.Sequential(*(_structure(c, k, where) for c in m))
+    if type(m) is nn.Linear:
+        return BatchedLinear(k, m.in_features, m.out_features, m.bias is not None)
+    if type(m) is nn.BatchNorm1d:
+        return BatchedBatchNorm1d(k, m)
+    if type(m) is Maxout:
+        return BatchedMaxout(k, m)
+    if isinstance(m, ELEMENTWISE):
+        return m
+    raise ConfigError(f"{where}: layer {type(m).__name__} cannot be batched over seeds (supported: Linear, "
+                      f"BatchNorm1d, Maxout, elementwise activations, i.e. model 'mlp'); set train.seeds_batched = false")
+
+
+def stack_state(states: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    return {key: torch.stack([s[key] for s in states]) for key in states[0]}
+
+
+def unstack_state(state: dict[str, torch.Tensor], k: int) -> dict[str, torch.Tensor]:
+    return {key: value[k].clone() for key, value in state.items()}
+
+
+def stack_modules(modules: Sequence[nn.Module], where: str = "model") -> nn.Module:
+    """One batched module holding ``modules`` (same architecture) stacked; state-dict keys are the originals'."""
+    batched = _structure(modules[0], len(modules), where)
+    batched.load_state_dict(stack_state([m.state_dict() for m in modules]))
+    return batched.to(next(modules[0].parameters()).device)
+
+
+def stack_optimizer_state(states: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Members' optimiser state dicts -> one for the stacked parameters (0-d entries such as ``step`` are shared)."""
+    stacked: dict[int, dict[str, Any]] = {}
+    for idx, entry in states[0]["state"].items():
+        stacked[idx] = {}
+        for key, value in entry.items():
+            values = [s["state"][idx][key] for s in states]
+            if isinstance(value, torch.Tensor) and value.dim() > 0:
+                stacked[idx][key] = torch.stack(values)
+            elif all(torch.equal(torch.as_tensor(v), torch.as_tensor(value)) for v in values):
+                stacked[idx][key] = value
+            else:
+                raise ConfigError(f"members' optimiser state {key!r} differs ({values!r}); they cannot be batched")
+    return {"state": stacked, "param_groups": states[0]["param_groups"]}
+
+
+def unstack_optimizer_state(state: dict[str, Any], k: int) -> dict[str, Any]:
+    out = {idx: {key: (v[k].clone() if isinstance(v, torch.Tensor) and v.dim() > 0 else
+                       (v.clone() if isinstance(v, torch.Tensor) else v)) for key, v in entry.items()}
+           for idx, entry in state["state"].items()}
+    return {"state": out, "param_groups": [dict(g) for g in state["param_groups"]]}
+
+
+# ---------------------------------------------------------------- the batched GAN and its step
+
+def _member_grad_norm(module: nn.Module) -> torch.Tensor:
+    """``train.grad_norm`` per member: the 2-norm over all of a member's gradient entries, ``[K]``."""
+    norms = [p.grad.flatten(1).norm(2, dim=1) for p in module.parameters() if p.grad is not None]
+    if not norms:
+        return torch.zeros(0)
+    return torch.linalg.vector_norm(torch.stack(norms), dim=0)
+
+
+def _in_dims(out: DOut) -> DOut:
+    return DOut(0, None if out.features is None else 0)  # type: ignore[arg-type]
+
+
+def _vmap_loss(fn: Callable[[DOut, DOut], torch.Tensor], a: DOut, b: DOut) -> torch.Tensor:
+    return torch.vmap(fn, in_dims=(_in_dims(a), _in_dims(b)))(a, b)
+
+
+def _input_grad(D: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Per-sample ∇_x D(x) for every member, ``[K, N, dims]``: member k's score depends on x[k] only."""
+    x = x.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(D(x).score.sum(), x, create_graph=True)
+    return grad.flatten(2)
+
+
+class BatchedGAN:
+    """K member GANs (built by ``build_gan``) trained as one; ``members`` keep their own generators."""
+
+    def __init__(self, members: Sequence[GAN], run: RunConfig):
+        m0 = members[0]
+        check_loss(m0.loss)
+        self.members, self.K, self.loss = list(members), len(members), m0.loss
+        self.n_critic, self.bs, self.device = m0.n_critic, m0.batch_size, m0.device
+        self.G = stack_modules([m.G for m in members], f"model {run.model.name!r} (generator)")
+        self.D = stack_modules([m.D for m in members], f"model {run.model.name!r} (discriminator)")
+        self.G.train(m0.G.training), self.D.train(m0.D.training)
+        self.opt_g = make_optimizer(self.G.parameters(), run.optim.lr_g, run.optim)
+        self.opt_d = make_optimizer(self.D.parameters(), run.optim.lr_d, run.optim)
+        if m0.opt_g.state:  # resumed members: carry their optimiser state over
+            self.opt_g.load_state_dict(stack_optimizer_state([m.opt_g.state_dict() for m in members]))
+            self.opt_d.load_state_dict(stack_optimizer_state([m.opt_d.state_dict() for m in members]))
+        self.ema = None
+        if m0.ema is not None:
+            self.ema = stack_modules([m.ema for m in members]).eval()  # type: ignore[union-attr]
+            for p in self.ema.parameters():
+                p.requires_grad_(False)
+
+    # --- per-member draws, in train_step's order for each member's generator
+    def _reals(self) -> torch.Tensor:
+        return torch.stack([m.sample_real(self.bs, m.generator).to(self.device) for m in self.members])
+
+    def _latents(self) -> torch.Tensor:
+        return torch.stack([m.G.sample_latent(self.bs, m.generator).to(self.device) for m in self.members])
+
+    def _penalty_points(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor | None:
+        if self.loss.own_penalty is None:
+            return None
+        r, f = real.detach(), fake.detach()
+        if self.loss.name == "wgan-gp":  # losses._interpolates: one ε per sample
+            shape = (self.bs,) + (1,) * (r.dim() - 2)
+            eps = torch.stack([torch.rand(shape, generator=m.generator, device=r.device, dtype=r.dtype)
+                               for m in self.members])
+            return eps * r + (1 - eps) * f
+        # losses._dragan_points: x + ½·std(x)·u, std over each member's whole batch
+        u = torch.stack([torch.rand(r.shape[1:], generator=m.generator, device=r.device, dtype=r.dtype)
+                         for m in self.members])
+        std = r.flatten(1).std(dim=1, correction=0).view(-1, *([1] * (r.dim() - 1)))
+        return r + 0.5 * std * u
+
+    def _penalty(self, real: torch.Tensor, fake: torch.Tensor, points: torch.Tensor | None) -> torch.Tensor:
+        loss, total = self.loss, torch.zeros(self.K, device=real.device, dtype=real.dtype)
+        if points is not None:
+            total = total + loss.params["gp_weight"] * ((_input_grad(self.D, points).norm(2, dim=2) - 1) ** 2).mean(1)
+        if loss.r1_gamma > 0:
+            total = total + loss.r1_gamma / 2 * (_input_grad(self.D, real) ** 2).sum(2).mean(1)
+        if loss.r2_gamma > 0:
+            total = total + loss.r2_gamma / 2 * (_input_grad(self.D, fake) ** 2).sum(2).mean(1)
+        return total
+
+    def step(self, log: bool = False) -> dict[str, list[float]]:
+        """``train_step`` for all members at once: per-member statistics as lists of length K."""
+        G, D, loss = self.G, self.D, self.loss
+        stats: dict[str, torch.Tensor] = {}
+        for i in range(self.n_critic):
+            real, z = self._reals(), self._latents()
+            with torch.no_grad():
+                fake = G(z)
+            points = self._penalty_points(real, fake)
+            d_real, d_fake = D(real), D(fake)
+            d_loss = _vmap_loss(loss.d_loss, d_real, d_fake)
+            penalty = self._penalty(real, fake, points)
+            self.opt_d.zero_grad(set_to_none=True)
+            (d_loss + penalty).sum().backward()  # disjoint parameters: each member gets its own gradient
+            if log and i == self.n_critic - 1:
+                stats["d_grad_norm"] = _member_grad_norm(D)
+            self.opt_d.step()
+            if loss.clip is not None:
+                with torch.no_grad():
+                    for p in D.parameters():
+                        p.clamp_(-loss.clip, loss.clip)
+        d_fake_g = D(G(self._latents()))
+        real_g = D(self._reals()) if loss.needs_real_for_g else d_real
+        g_loss = _vmap_loss(loss.g_loss, d_fake_g, real_g)
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.sum().backward()
+        if log:
+            stats["g_grad_norm"] = _member_grad_norm(G)
+        self.opt_g.step()
+        if self.ema is not None:
+            update_ema(self.ema, G, self.members[0].ema_decay)
+        stats["d_loss"], stats["g_loss"] = d_loss.detach(), g_loss.detach()
+        if log:
+            thr = 0.5 if loss.name == "lsgan" else 0.0  # as train_step
+            stats["penalty"] = penalty.detach()
+            stats["d_real"], stats["d_fake"] = d_real.score.detach().mean(1), d_fake.score.detach().mean(1)
+            stats["d_acc_real"] = (d_real.score > thr).float().mean(1)
+            stats["d_acc_fake"] = (d_fake.score < thr).float().mean(1)
+        keys = list(stats)
+        values = torch.stack([stats[k].float() for k in keys]).tolist()  # one transfer for all statistics
+        return dict(zip(keys, values))
+
+    def sync_member(self, k: int) -> GAN:
+        """Copy member ``k``'s slice of the batched models and optimisers into its own GAN and return it."""
+        m = self.members[k]
+        m.G.load_state_dict(unstack_state(self.G.state_dict(), k))
+        m.D.load_state_dict(unstack_state(self.D.state_dict(), k))
+        if self.ema is not None and m.ema is not None:
+            m.ema.load_state_dict(unstack_state(self.ema.state_dict(), k))
+        m.opt_g.load_state_dict(unstack_optimizer_state(self.opt_g.state_dict(), k))
+        m.opt_d.load_state_dict(unstack_optimizer_state(self.opt_d.state_dict(), k))
+        return m
+
+
+def check_loss(loss: Loss) -> None:
+    if loss.own_penalty is not None and loss.name not in PENALTIES:
+        raise ConfigError(f"loss {loss.name!r} has its own penalty, which cannot be batched over seeds "
+                          f"(batched penalties: {', '.join(PENALTIES)}, r1_gamma, r2_gamma); set train.seeds_batched = false")
+
+
+def check_runs(runs: Sequence[RunConfig], run_dirs: Sequence[Any]) -> None:
+    """Runs batched together must differ only in their seed (and suite name)."""
+    if not runs:
+        raise ConfigError("train_batched needs at least one run")
+    if len(runs) != len(run_dirs):
+        raise ConfigError(f"train_batched: {len(runs)} runs but {len(run_dirs)} run directories")
+    seeds = [r.seed for r in runs]
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"train_batched: runs must have distinct seeds, got {seeds}")
+    for r in runs[1:]:
+        if r.config_hash() != runs[0].config_hash():
+            raise ConfigError(f"train_batched: run {r.run_id!r} differs from {runs[0].run_id!r} in more than "
+                              f"the seed; only seeds of one configuration can be batched")
+    if runs[0].train.max_grad_norm is not None:
+        raise ConfigError("train.max_grad_norm is not supported with train.seeds_batched = true")
+
+
+def build_members(runs: Sequence[RunConfig], ds: Dataset) -> tuple[list[GAN], list[torch.Tensor]]:
+    """Each member built exactly as ``train`` builds it, and the global RNG state that run would be left with."""
+    members, rng = [], []
+    for run in runs:
+        torch.manual_seed(seed_for(run.seed, "init"))
+        members.append(build_gan(run, ds))
+        rng.append(torch.get_rng_state())
+    return members, rng
+
+
+# ---------------------------------------------------------------- the runs
+
+def train_batched(runs: Sequence[RunConfig], run_dirs: Sequence[str | Path],
+                  evaluators: Optional[Sequence[Optional[Evaluator]]] = None,
+                  progress: Optional[Callable[[int], None]] = None) -> list[TrainResult]:
+    """Train ``runs`` (seeds of one configuration) together; each run directory ends as ``train`` leaves it.
+
+    Resumes from the runs' checkpoints when they all stopped at the same step; when they did not, each run
+    is continued on its own by ``train``. ``evaluators[k](step, G)`` is called like ``train``'s evaluator.
+    """
+    check_runs(runs, run_dirs)
+    dirs = [Path(d) for d in run_dirs]
+    evaluators = list(evaluators) if evaluators is not None else [None] * len(runs)
+    starts = []
+    for run, d in zip(runs, dirs):
+        d.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(d / "config.json", run.to_dict())
+        starts.append(int(load_checkpoint(d / "checkpoint.pt")["step"]) if (d / "checkpoint.pt").exists() else 0)
+    if len(set(starts)) > 1:  # cannot move in lockstep: each run goes on by itself
+        return [train(r, d, evaluator=e, progress=progress) for r, d, e in zip(runs, dirs, evaluators)]
+    run0 = runs[0]
+    ds = get_dataset(run0.data.name, **run0.data.params)
+    members, rng = build_members(runs, ds)
+    walls = [0.0] * len(runs)
+    histories: list[list[dict[str, Any]]] = [[] for _ in runs]
+    if starts[0] > 0:
+        for k, (m, d) in enumerate(zip(members, dirs)):
+            ckpt = load_checkpoint(d / "checkpoint.pt", map_location=m.device)
+            load_state(m, ckpt)
+            rng[k], walls[k] = torch.get_rng_state(), float(ckpt.get("wall_time", 0.0))
+            histories[k] = [r for r in read_history(d / "history.csv") if r.get("step") is not None and r["step"] <= starts[0]]
+    for m in members:
+        m.G.train(), m.D.train()
+    bgan = BatchedGAN(members, run0)
+    return _loop(bgan, runs, dirs, ds, evaluators, progress, starts[0], walls, histories, rng)
+
+
+def _loop(bgan: BatchedGAN, runs: Sequence[RunConfig], dirs: list[Path], ds: Dataset,
+          evaluators: list[Optional[Evaluator]], progress: Optional[Callable[[int], None]], step: int,
+          walls: list[float], histories: list[list[dict[str, Any]]], rng: list[torch.Tensor]) -> list[TrainResult]:
+    cfg, K = runs[0].train, len(runs)
+    every = runs[0].eval.every
+    t0 = time.perf_counter()
+    results: list[Optional[TrainResult]] = [None] * K
+    extra_cols: list[list[str]] = [[] for _ in range(K)]
+
+    def wall(k: int) -> float:
+        return walls[k] + time.perf_counter() - t0
+
+    def with_rng(k: int, fn: Callable[[], Any]) -> Any:
+        # Member k's global RNG stream, as in its own process: whatever fn draws from it stays with member k.
+        torch.set_rng_state(rng[k])
+        try:
+            return fn()
+        finally:
+            rng[k] = torch.get_rng_state()
+
+    def save(k: int, status: str) -> None:
+        cols = HISTORY_COLUMNS + [c for c in extra_cols[k] if c not in HISTORY_COLUMNS]
+        for r in histories[k]:
+            cols += [c for c in r if c not in cols]
+        atomic_write_text(dirs[k] / "history.csv", history_to_csv(histories[k], cols))
+        ck = state_dict(bgan.sync_member(k), step, status)
+        ck["wall_time"], ck["rng_torch"] = wall(k), rng[k]
+        atomic_torch_save(dirs[k] / "checkpoint.pt", ck)
+
+    def finish(k: int, status: str, reason: str) -> None:
+        save(k, status)
+        m = bgan.members[k]
+        results[k] = TrainResult(status=status, steps=step, wall_time=wall(k), reason=reason)
+        atomic_write_json(dirs[k] / "status.json", {"status": status, "steps": step, "wall_time": results[k].wall_time,
+                                                    "reason": reason})
+        try:
+            from .plots import save_samples
+            with_rng(k, lambda: save_samples(generator_for_eval(m.G, m.ema), ds, dirs[k] / "samples.png",
+                                             seed=runs[k].seed))
+        except Exception as e:  # a figure must never cost a trained run
+            atomic_write_text(dirs[k] / "samples.error.txt", f"{type(e).__name__}: {e}\n")
+
+    while step < cfg.steps and any(r is None for r in results):
+        log = (step + 1) % cfg.log_every == 0 or step == 0 or step + 1 == cfg.steps
+        stats = bgan.step(log=log)
+        step += 1
+        active = [k for k in range(K) if results[k] is None]
+        for k in active:
+            s = {key: v[k] for key, v in stats.items()}
+            if not (math.isfinite(s["d_loss"]) and math.isfinite(s["g_loss"])):
+                histories[k].append({"step": step, **s, "wall_time": wall(k)})
+                finish(k, "diverged", f"non-finite loss at step {step} (d={s['d_loss']}, g={s['g_loss']})")
+                continue
+            row: dict[str, Any] | None = {"step": step, **s} if log else None
+            if evaluators[k] is not None and every and step % every == 0:
+                m = bgan.sync_member(k)
+                G_eval = generator_for_eval(m.G, m.ema)
+                was_training = G_eval.training
+                G_eval.eval()
+                row = row or {"step": step, **s}
+                row.update(with_rng(k, lambda: evaluators[k](step, G_eval)))  # type: ignore[misc]
+                G_eval.train(was_training)
+            if row is not None:
+                row["wall_time"] = wall(k)
+                histories[k].append(row)
+        if progress is not None:
+            progress(len(active))
+        if step % cfg.checkpoint_every == 0 and step < cfg.steps:
+            for k in range(K):
+                if results[k] is None:
+                    save(k, "running")
+    for k in range(K):
+        if results[k] is None:
+            finish(k, "finished", "")
+    return [r for r in results if r is not None]

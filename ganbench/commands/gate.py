@@ -1,0 +1,89 @@
+"""``ganbench baseline`` and ``ganbench check``: the CI regression gate (API in ganbench/regression.py).
+
+Exit codes of ``check``: 0 every gated metric within its rule, 1 a regression or a baseline
+configuration missing from the results, 2 unusable input (baseline, rule, provenance mismatch).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .. import regression as R
+
+
+def cmd_baseline(args: argparse.Namespace) -> int:
+    from ..cli import UsageError
+    baseline, notes = R.make_baseline(args.results)
+    out = args.out
+    if out is None:
+        suites = sorted({c["suite"] for c in baseline["configs"].values()})
+        if len(suites) != 1:
+            raise UsageError(f"{args.results} holds runs of suites {', '.join(suites)}; name the file with --out")
+        from ..runner import DEFAULT_RESULTS
+        out = DEFAULT_RESULTS / "baselines" / f"{suites[0]}.json"
+    R.write_baseline(baseline, out)
+    for note in notes:
+        print(f"note: {note}")
+    n_runs = sum(len(c["seeds"]) for c in baseline["configs"].values())
+    print(f"wrote {out}: {len(baseline['configs'])} configurations, {n_runs} runs")
+    for key, c in sorted(baseline["configs"].items()):
+        shown = ", ".join(f"{n} {s['mean']:.4g}" for n, s in sorted(c["metrics"].items()) if n in ("fid", "modes"))
+        print(f"  {key}: {shown}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from ..cli import UsageError
+    if (args.suite is None) == (args.results is None):
+        raise UsageError("check needs a SUITE to run or --results DIR to compare, not both and not neither")
+    if args.results is not None and (args.set or args.out):
+        raise UsageError("--set and --out apply when check runs a SUITE, not with --results")
+    baseline = R.load_baseline(args.baseline)  # bad baseline or rules: stop before minutes of training
+    rules = R.parse_rules(args.fail) if args.fail else None
+    rules, _ = R.resolve_rules(rules, baseline)
+    results = Path(args.results) if args.results is not None else _run(args)
+    comparison = R.compare(baseline, R.collect(results), rules, args.allow_provenance_mismatch)
+    print(R.render_text(comparison))
+    for path in R.write_summary(R.render_markdown(comparison, args.baseline), args.summary):
+        print(f"summary: {path}")
+    return comparison.exit_code
+
+
+def _run(args: argparse.Namespace) -> Path:
+    from ..config import load_suite
+    from ..runner import DEFAULT_RESULTS, run_suite
+    suite = load_suite(args.suite, overrides=args.set)
+    out = R.check_dir(DEFAULT_RESULTS / f"{suite.name}-check", args.out)
+    print(f"suite {suite.name}: {len(suite.runs)} runs -> {out}", flush=True)
+    for o in run_suite(suite, out=out, executor=args.executor, workers=args.workers):
+        if o.status == "failed":  # shown here; the comparison then reports the configuration's seed as missing
+            print(f"FAILED {o.run_id}: {o.error} (see {o.run_dir}/error.txt)", file=sys.stderr)
+    return out
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    b = subparsers.add_parser("baseline", help="record a results directory's metrics as a regression baseline")
+    b.add_argument("results", metavar="RESULTS_DIR", help="results of a suite run (e.g. results/ci)")
+    b.add_argument("--out", help="baseline file (default results/baselines/<suite>.json)")
+    b.set_defaults(func=cmd_baseline)
+
+    c = subparsers.add_parser("check", help="run a suite (or read results) and compare with a baseline",
+                              description="Exit 0: within the rules; 1: a regression or a missing configuration; "
+                                          "2: unusable input. See docs/regression-gate.md.")
+    c.add_argument("suite", nargs="?", help="suite to run into a fresh directory (or give --results)")
+    c.add_argument("--baseline", required=True, metavar="FILE", help="baseline file from 'ganbench baseline'")
+    c.add_argument("--results", metavar="DIR", help="compare the runs already in DIR instead of running a suite")
+    c.add_argument("--fail", action="append", metavar="RULES",
+                   help=f"e.g. fid:10%%, fid:+2.0, fid:3sigma; comma-separated or repeated; rules on one metric "
+                        f"allow the largest of their tolerances (default: {','.join(R.DEFAULT_RULES)})")
+    c.add_argument("--out", help="where the suite's runs go; must hold no runs (default results/<suite>-check, "
+                                 "cleared first)")
+    c.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a key in every run")
+    c.add_argument("--summary", metavar="FILE", help="also write the table as Markdown (always appended to "
+                                                     "$GITHUB_STEP_SUMMARY when set)")
+    c.add_argument("--allow-provenance-mismatch", action="store_true",
+                   help="compare even when extractor, weights or sample counts differ from the baseline's")
+    c.add_argument("--executor", choices=["local", "process"], default="local")
+    c.add_argument("--workers", type=int, default=None, help="process executor: number of worker processes")
+    c.set_defaults(func=cmd_check)

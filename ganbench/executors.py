@@ -1,0 +1,196 @@
+"""Where the runs of a suite execute: in this process, on a pool of spawned processes, or as Ray tasks.
+
+Every executor calls ``runner.run_one`` on each (run, run_dir) job, so skipping, resuming, locking and
+the files of a run directory are the same whichever runs it; they differ only in where and how many at
+once. Finished runs are skipped here, before anything is dispatched.
+
+* ``local``: one run after the other in this process (torch's thread count as it is).
+* ``process``: ``workers`` spawned processes (spawn: no fork of a process holding torch threads), each
+  with ``threads`` torch threads, by default cores // workers so that the pool does not oversubscribe.
+* ``ray``: one Ray task per run, asking for ``threads`` CPUs (and one GPU when ``train.device`` is cuda;
+  Ray then sets ``CUDA_VISIBLE_DEVICES``, so the run must say ``cuda``, not ``cuda:N``). ``address``
+  (``auto`` or ``ray://host:port``) joins a running cluster with ganbench installed on its nodes; none
+  starts a local Ray for this suite and stops it at the end. Tasks write into the results directory
+  themselves, so on a multi-node cluster it must be on a filesystem every node mounts at the same path;
+  a task that cannot see it fails with a message saying so. The run travels as its ``config.json``
+  dictionary and is rebuilt (and its run id checked) on the worker, so plugin losses and models named by
+  import path resolve there too, and a worker running another ganbench version is caught.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+from .config import RunConfig
+from .registry import ConfigError
+from .runner import RunOutcome, is_finished, run_one
+
+Job = tuple[RunConfig, Path]
+
+__all__ = ["run_local", "run_process_pool", "run_ray", "available_cores", "threads_per_worker"]
+
+
+def available_cores() -> int:
+    """CPU cores this process may use (its affinity mask, which containers and taskset narrow)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def threads_per_worker(workers: int, cores: Optional[int] = None) -> int:
+    return max(1, (cores or available_cores()) // max(1, workers))
+
+
+def _split_finished(jobs: list[Job]) -> tuple[list[Optional[RunOutcome]], list[int]]:
+    """Outcomes of already complete runs, and the indices of the jobs still to dispatch."""
+    outcomes: list[Optional[RunOutcome]] = [None] * len(jobs)
+    todo = []
+    for i, (run, run_dir) in enumerate(jobs):
+        if is_finished(run_dir):
+            outcomes[i] = RunOutcome(run.run_id, str(run_dir), "skipped")
+        else:
+            todo.append(i)
+    return outcomes, todo
+
+
+def _bar(total: int, progress: bool, desc: str, **kw: Any) -> Any:
+    from tqdm.auto import tqdm
+    return tqdm(total=total, desc=desc, unit="run", disable=not (progress and sys.stderr.isatty()), **kw)
+
+
+def _failed(run: RunConfig, run_dir: Path, e: BaseException, what: str) -> RunOutcome:
+    return RunOutcome(run.run_id, str(run_dir), "failed", error=" ".join(f"{what}: {type(e).__name__}: {e}".split()))
+
+
+# ---------------------------------------------------------------- local
+
+def run_local(jobs: list[Job], progress: bool = True, desc: str = "suite") -> list[RunOutcome]:
+    from tqdm.auto import tqdm
+    disable = not (progress and sys.stderr.isatty())
+    total_steps = sum(r.train.steps for r, d in jobs if not is_finished(d))
+    outcomes = []
+    with _bar(len(jobs), progress, desc, position=0) as bar_runs, \
+            tqdm(total=total_steps, desc="steps", unit="step", disable=disable, position=1, leave=False) as bar_steps:
+        for run, run_dir in jobs:
+            bar_runs.set_postfix_str(run.run_id[:48])
+            outcomes.append(run_one(run, run_dir, progress=bar_steps.update))
+            bar_runs.update(1)
+    return outcomes
+
+
+# ---------------------------------------------------------------- process pool
+
+def _init_worker(threads: int) -> None:
+    import torch
+    torch.set_num_threads(threads)
+
+
+def _rebuild(run_dict: dict[str, Any], run_id: str) -> RunConfig:
+    run = RunConfig.from_dict(run_dict, where=f"run {run_id}")
+    if run.run_id != run_id:
+        raise ConfigError(f"run {run_id}: this worker computes run id {run.run_id} for the same configuration; "
+                          f"is another ganbench version ({__import__('ganbench').__version__}) installed here?")
+    return run
+
+
+def _pool_job(run_dict: dict[str, Any], run_id: str, run_dir: str) -> RunOutcome:
+    return run_one(_rebuild(run_dict, run_id), run_dir)
+
+
+def run_process_pool(jobs: list[Job], workers: Optional[int] = None, threads: Optional[int] = None,
+                     progress: bool = True) -> list[RunOutcome]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    outcomes, todo = _split_finished(jobs)
+    if not todo:
+        return [o for o in outcomes if o is not None]
+    n = min(workers or available_cores(), len(todo))
+    threads = threads or threads_per_worker(n)
+    pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_init_worker, initargs=(threads,))
+    try:
+        futures = {pool.submit(_pool_job, jobs[i][0].to_dict(), jobs[i][0].run_id, str(jobs[i][1])): i for i in todo}
+        with _bar(len(jobs), progress, f"runs ({n} workers x {threads} threads)", initial=len(jobs) - len(todo)) as bar:
+            for fut in as_completed(futures):
+                i = futures[fut]
+                try:
+                    outcomes[i] = fut.result()
+                except Exception as e:  # a worker that died (BrokenProcessPool) or a run that could not be rebuilt
+                    outcomes[i] = _failed(jobs[i][0], jobs[i][1], e, "process worker")
+                bar.update(1)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return [o for o in outcomes if o is not None]
+
+
+# ---------------------------------------------------------------- Ray
+
+def _ray_job(run_dict: dict[str, Any], run_id: str, run_dir: str, threads: int) -> RunOutcome:
+    import torch
+    torch.set_num_threads(threads)
+    results = Path(run_dir).parent
+    if not results.is_dir():
+        raise FileNotFoundError(f"results directory {results} does not exist on Ray node {socket.gethostname()}; "
+                                f"with a multi-node cluster, --out must be on a filesystem every node mounts "
+                                f"at the same path")
+    return run_one(_rebuild(run_dict, run_id), run_dir)
+
+
+def _ray_resources(run: RunConfig, threads: int) -> dict[str, Any]:
+    device = run.train.device
+    if device.startswith("cuda") and device not in ("cuda", "cuda:0"):
+        raise ConfigError(f"run {run.run_id}: train.device = {device!r} under --executor ray; use 'cuda' "
+                          f"(Ray assigns each task its GPU and makes it the only visible one)")
+    return {"num_cpus": threads, "num_gpus": 1 if device.startswith("cuda") else 0}
+
+
+def run_ray(jobs: list[Job], address: Optional[str] = None, threads: int = 1,
+            progress: bool = True) -> list[RunOutcome]:
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("--executor ray needs Ray: pip install 'ganbench[ray]'") from None
+    outcomes, todo = _split_finished(jobs)
+    if not todo:
+        return [o for o in outcomes if o is not None]
+    resources = {i: _ray_resources(jobs[i][0], threads) for i in todo}  # bad devices fail before Ray starts
+    started = not ray.is_initialized()
+    if started:
+        common = {"include_dashboard": False, "logging_level": logging.WARNING}
+        if address:
+            ray.init(address=address, **common)
+        else:
+            # A private local instance sized to this machine; a small object store (results are tiny).
+            ray.init(num_cpus=available_cores(), object_store_memory=200 * 1024**2, **common)
+    try:
+        task = ray.remote(_ray_job)
+        refs = {}
+        for i in todo:
+            run, run_dir = jobs[i]
+            # max_retries: a task whose worker died is retried and resumes from its last checkpoint
+            ref = task.options(name=run.run_id, max_retries=2, **resources[i]).remote(
+                run.to_dict(), run.run_id, str(run_dir), threads)
+            refs[ref] = i
+        pending = list(refs)
+        with _bar(len(jobs), progress, f"runs (ray, {threads} cpus each)", initial=len(jobs) - len(todo)) as bar:
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1)
+                for ref in done:
+                    i = refs[ref]
+                    try:
+                        outcomes[i] = ray.get(ref)
+                    except Exception as e:  # RayTaskError wraps what the task raised; also lost workers
+                        cause = getattr(e, "cause", None) or e
+                        outcomes[i] = _failed(jobs[i][0], jobs[i][1], cause, "ray task")
+                    bar.update(1)
+    finally:
+        if started:
+            ray.shutdown()
+    return [o for o in outcomes if o is not None]

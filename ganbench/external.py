@@ -1,0 +1,386 @@
+"""Evaluating generators that ganbench did not train: files, classes and callables from elsewhere.
+
+``evaluate_generator(G, data=..., features=..., n=...)`` loads the generator (a TorchScript file, a
+``torch.export`` program ``.pt2``, an ONNX file, a state dict plus its ``module:Class``, a ``module:function``
+callable, or a Python module / callable), draws its latents exactly as ganbench draws a trained run's (same
+seed, same ``sample_latent``, so the same network gives the same numbers), runs the core
+``ganbench.evaluate.evaluate_generator`` and, given ``out``, writes an ordinary run directory
+(``config.json``, ``status.json``, ``samples.png``, ``metrics.json`` last) that ``report``, ``baseline`` and
+``check --results`` read like any other. Files are loaded without unpickling code: TorchScript, exported
+programs and ONNX graphs run operators only, and state dicts load with ``weights_only=True``.
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import time
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from .config import EvalConfig, _build_named, _build_section, _plain, safe_name
+from .data import get_dataset
+from .io import atomic_write_json, atomic_write_text
+from .models import LATENTS, Generator
+from .plugins import IMPORT_PATH, import_object
+from .registry import ConfigError, check_signature
+from .results import CONFIG, METRICS, STATUS, run_dir_for
+
+__all__ = ["ExternalGenerator", "load_external", "evaluate_generator", "DEFAULT_OUT"]
+
+DEFAULT_OUT = Path("results") / "external"
+SPREAD_COLLAPSE = 0.25  # as evaluate_run: a final spread ratio below this is a collapse event
+
+
+class ExternalGenerator(Generator):
+    """ganbench's ``Generator`` (``z_dim``, ``latent``, ``sample_latent``) around a foreign network."""
+
+    def __init__(self, net: nn.Module, z_dim: int, latent: str, source: dict[str, Any]):
+        super().__init__(net, z_dim, latent, ())
+        self.source = source  # how it was loaded: recorded in config.json and the provenance
+        if next(iter(self.parameters()), None) is None:
+            # evaluate and plots read the device off the first parameter; callables and ONNX sessions have none
+            self.anchor = nn.Parameter(torch.zeros(0), requires_grad=False)
+
+    def forward(self, z: Tensor) -> Tensor:
+        x = self.net(z)
+        if isinstance(x, np.ndarray):
+            x = torch.from_numpy(x)
+        if not isinstance(x, Tensor):
+            raise ConfigError(f"generator {self.source['name']!r} returned a {type(x).__name__}, not a tensor")
+        return x
+
+
+class _Function(nn.Module):
+    """A plain function (or a module that must not be put in eval mode, e.g. an exported program)."""
+
+    def __init__(self, fn: Callable[[Tensor], Any]):
+        super().__init__()
+        self._fn = [fn]  # in a list: not registered as a submodule, so .eval()/.to() leave it alone
+
+    def forward(self, z: Tensor) -> Any:
+        return self._fn[0](z)
+
+
+class _FixedBatch(nn.Module):
+    """Feeds a network exported for one batch size: chunks of that size, the last one padded with zeros."""
+
+    def __init__(self, net: nn.Module, batch: int):
+        super().__init__()
+        self.net, self.batch = net, batch
+
+    def forward(self, z: Tensor) -> Tensor:
+        out = []
+        for start in range(0, len(z), self.batch):
+            chunk = z[start:start + self.batch]
+            pad = self.batch - len(chunk)
+            if pad:
+                chunk = torch.cat([chunk, chunk.new_zeros((pad, *chunk.shape[1:]))])
+            x = self.net(chunk)
+            out.append(torch.as_tensor(x)[:len(chunk) - pad])
+        return torch.cat(out)
+
+
+class _Onnx(nn.Module):
+    def __init__(self, path: Path):
+        super().__init__()
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise ConfigError(f"{path}: ONNX generators need onnxruntime: pip install 'ganbench[onnx]'") from None
+        try:
+            self.session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        except Exception as e:
+            raise ConfigError(f"{path}: not a loadable ONNX model ({_one_line(e)})") from None
+        inputs = self.session.get_inputs()
+        if len(inputs) != 1:
+            raise ConfigError(f"{path}: an ONNX generator must have one input (the latent batch), "
+                              f"got {[i.name for i in inputs]}")
+        self.input_name, self.input_shape = inputs[0].name, list(inputs[0].shape)
+
+    def forward(self, z: Tensor) -> Tensor:
+        out = self.session.run(None, {self.input_name: z.detach().cpu().numpy().astype(np.float32)})
+        return torch.from_numpy(np.asarray(out[0]))
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(f"{type(e).__name__}: {e}".split())
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _static(dim: Any) -> Optional[int]:
+    return dim if isinstance(dim, int) and not isinstance(dim, bool) and dim > 0 else None
+
+
+# ---------------------------------------------------------------- loading
+
+def _load_torchscript(path: Path, device: str) -> nn.Module:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # torch.jit is deprecated but still the common export
+            return torch.jit.load(str(path), map_location=device)
+    except Exception:
+        pass
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        if "weights_only" in str(e) or "Unpickl" in type(e).__name__:
+            raise ConfigError(f"{path}: holds a pickled object (e.g. torch.save(model)); ganbench does not unpickle "
+                              f"code: export with torch.jit.script / torch.export, or save model.state_dict() "
+                              f"and pass --class module:Class") from None
+        raise ConfigError(f"{path}: not a TorchScript (.pt), torch.export (.pt2), ONNX (.onnx) or state-dict file") from None
+    if isinstance(obj, Mapping):
+        raise ConfigError(f"{path}: holds a state dict, not a TorchScript module; pass --class module:Class "
+                          f"(and --init-args) to build the network it belongs to")
+    raise ConfigError(f"{path}: holds a {type(obj).__name__}, not a TorchScript module")
+
+
+def _load_exported(path: Path) -> tuple[nn.Module, Optional[int], Optional[int]]:
+    """(module, static batch size or None, z_dim or None) of a ``torch.export.save`` program."""
+    try:
+        program = torch.export.load(str(path))
+    except Exception as e:
+        raise ConfigError(f"{path}: not a torch.export program ({_one_line(e)})") from None
+    users = list(program.graph_signature.user_inputs)
+    if len(users) != 1:
+        raise ConfigError(f"{path}: an exported generator must take one input (the latent batch), got {users}")
+    node = next(n for n in program.graph.nodes if n.op == "placeholder" and n.name == users[0])
+    shape = list(getattr(node.meta.get("val"), "shape", []))
+    batch = _static(shape[0]) if shape else None
+    z_dim = _static(shape[1]) if len(shape) == 2 else None
+    return _Function(program.module()), batch, z_dim  # exported modules refuse .train()/.eval()
+
+
+def _state_dict(path: Path) -> Mapping[str, Tensor]:
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise ConfigError(f"{path}: cannot be read as a state dict with weights_only=True ({_one_line(e)})") from None
+    if isinstance(obj, Mapping) and "step" in obj and isinstance(obj.get("G"), Mapping):
+        obj = obj.get("ema") or obj["G"]  # a ganbench checkpoint: the weights evaluate_run would use
+    elif isinstance(obj, Mapping) and isinstance(obj.get("state_dict"), Mapping):
+        obj = obj["state_dict"]
+    if not isinstance(obj, Mapping) or not all(isinstance(v, Tensor) for v in obj.values()):
+        raise ConfigError(f"{path}: not a state dict (a mapping of parameter names to tensors)")
+    return obj
+
+
+def _from_class(path: Path, cls_path: str, init_args: dict[str, Any]) -> nn.Module:
+    cls = import_object(cls_path, "--class")
+    if not (inspect.isclass(cls) and issubclass(cls, nn.Module)):
+        raise ConfigError(f"--class {cls_path!r} is a {type(cls).__name__}, not a torch.nn.Module subclass")
+    if not isinstance(init_args, Mapping):
+        raise ConfigError(f"--init-args must be a JSON object of keyword arguments, got {init_args!r}")
+    check_signature(cls, dict(init_args), f"generator class {cls_path!r}", "--init-args")
+    try:
+        net = cls(**init_args)
+    except Exception as e:
+        raise ConfigError(f"--class {cls_path!r} with --init-args {json.dumps(init_args)} raised {_one_line(e)}") from None
+    state = _state_dict(path)
+    try:
+        result = net.load_state_dict(state, strict=False)
+    except RuntimeError as e:  # shape mismatches
+        raise ConfigError(f"{path}: does not fit {cls_path!r}: {' '.join(str(e).split())}") from None
+    if result.missing_keys or result.unexpected_keys:
+        raise ConfigError(f"{path}: does not fit {cls_path!r}: missing keys {result.missing_keys[:5]}, "
+                          f"unexpected keys {result.unexpected_keys[:5]}")
+    return net
+
+
+def _source_file_sha(obj: Any) -> Optional[str]:
+    try:
+        src = inspect.getsourcefile(inspect.getmodule(obj))  # type: ignore[arg-type]
+        return _sha256(Path(src)) if src else None
+    except (TypeError, OSError):
+        return None
+
+
+def load_external(generator: Any, *, cls: Optional[str] = None, init_args: Optional[dict[str, Any]] = None,
+                  z_dim: Optional[int] = None, latent: Optional[str] = None,
+                  device: str = "cpu") -> ExternalGenerator:
+    """Load ``generator`` (file path, import path, module or callable) as an :class:`ExternalGenerator`.
+
+    ``z_dim`` and ``latent`` default to the network's own ``z_dim`` / ``latent`` attributes (kept by
+    ``torch.jit.script``), or for ONNX and ``.pt2`` files to the latent input's static size.
+    """
+    batch, found_z = None, None
+    if isinstance(generator, (str, Path)) and (cls is not None or Path(generator).is_file()):
+        path = Path(generator)
+        if not path.is_file():
+            raise ConfigError(f"generator file {str(path)!r} not found")
+        source: dict[str, Any] = {"name": path.name, "path": str(path.resolve()), "sha256": _sha256(path)}
+        if cls is not None:
+            net, fmt = _from_class(path, cls, init_args or {}), "state_dict"
+            source.update({"class": cls, "init_args": dict(init_args or {})})
+        elif path.suffix.lower() == ".onnx":
+            net, fmt = _Onnx(path), "onnx"
+            shape = net.input_shape
+            batch, found_z = _static(shape[0]) if shape else None, _static(shape[1]) if len(shape) == 2 else None
+        elif path.suffix.lower() == ".pt2":
+            (net, batch, found_z), fmt = _load_exported(path), "export"
+        else:
+            net, fmt = _load_torchscript(path, device), "torchscript"
+    elif isinstance(generator, str):
+        if not IMPORT_PATH.match(generator):
+            raise ConfigError(f"generator file {generator!r} not found (nor is it an import path 'module:function')")
+        obj = import_object(generator, "--generator")
+        if inspect.isclass(obj):
+            raise ConfigError(f"--generator {generator!r} is a class; pass its weights as --generator FILE "
+                              f"with --class {generator}")
+        if not callable(obj):
+            raise ConfigError(f"--generator {generator!r} is a {type(obj).__name__}, not a module or function "
+                              f"taking a latent batch")
+        net, fmt = (obj if isinstance(obj, nn.Module) else _Function(obj)), "callable"
+        source = {"name": generator, "source_sha256": _source_file_sha(obj)}
+    elif callable(generator):
+        net, fmt = (generator if isinstance(generator, nn.Module) else _Function(generator)), "python"
+        name = getattr(generator, "__qualname__", None) or type(generator).__qualname__
+        source = {"name": f"{getattr(generator, '__module__', None) or type(generator).__module__}:{name}"}
+    else:
+        raise ConfigError(f"generator must be a file, an import path 'module:function', a torch.nn.Module or a "
+                          f"callable, got {type(generator).__name__}")
+    own = net.__dict__.get("_fn", [net])[0] if isinstance(net, _Function) else net
+    z = z_dim if z_dim is not None else getattr(own, "z_dim", None) or found_z
+    if isinstance(z, bool) or not isinstance(z, int) or z < 1:
+        raise ConfigError(f"generator {source['name']!r}: the latent size is unknown or invalid ({z!r}); "
+                          f"pass --z-dim (a positive int)")
+    lat = latent if latent is not None else getattr(own, "latent", "normal")
+    if lat not in LATENTS:
+        raise ConfigError(f"--latent must be one of {', '.join(LATENTS)}, got {lat!r}")
+    if batch is not None:
+        net = _FixedBatch(net, batch)
+    source.update({"format": fmt, "z_dim": z, "latent": lat, "fixed_batch": batch})
+    return ExternalGenerator(net, z, lat, source).to(device).eval()
+
+
+# ---------------------------------------------------------------- evaluating
+
+def _check_output(G: ExternalGenerator, ds: Any) -> None:
+    """A trial batch on its own RNG: the sample shape must be the data's, images must stay in [-1, 1]."""
+    with torch.no_grad():
+        z = G.sample_latent(4, torch.Generator().manual_seed(0)).to(next(G.parameters()).device)
+        try:
+            x = G(z)
+        except ConfigError:
+            raise
+        except Exception as e:
+            raise ConfigError(f"generator {G.source['name']!r} failed on a batch of 4 latents "
+                              f"[4, {G.z_dim}]: {_one_line(e)}") from None
+    if tuple(x.shape) != (4, *ds.shape):
+        raise ConfigError(f"generator {G.source['name']!r} gives samples of shape {tuple(x.shape[1:])}; "
+                          f"dataset {ds.name!r} has shape {tuple(ds.shape)}")
+    if ds.kind == "images" and torch.isfinite(x).all() and (x.min() < -1.001 or x.max() > 1.001):
+        raise ConfigError(f"generator {G.source['name']!r} gives images in [{float(x.min()):.3g}, "
+                          f"{float(x.max()):.3g}]; ganbench compares images scaled to [-1, 1]")
+
+
+def external_config(G: ExternalGenerator, data: dict[str, Any], eval_cfg: EvalConfig, seed: int,
+                    name: Optional[str], suite: str) -> dict[str, Any]:
+    """config.json of an external run: the layout of ``RunConfig.to_dict`` with nothing trained."""
+    model = {"name": f"external:{G.source['name']}", "format": G.source["format"], "z_dim": G.z_dim,
+             "latent": G.latent}
+    for key in ("class", "init_args"):
+        if key in G.source:
+            model[key] = G.source[key]
+    return {"suite": suite, "seed": seed, "name": name, "data": data, "model": model,
+            "loss": {"name": "external"}, "optim": {}, "train": {}, "eval": _plain(eval_cfg.__dict__)}
+
+
+def run_id_for(config: dict[str, Any]) -> str:
+    """As ``RunConfig.run_id``: data-model-label-seed-hash; the file's hash and path stay out of it, so a
+    new version of the same generator lands in the same run directory and meets the same baseline row."""
+    rest = {k: v for k, v in config.items() if k not in ("seed", "suite")}
+    digest = hashlib.sha256(json.dumps(rest, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    parts = [config["data"]["name"], config["model"]["name"], config["name"] or config["loss"]["name"],
+             f"s{config['seed']}", digest]
+    return safe_name("-".join(parts))
+
+
+def evaluate_generator(generator: Any, *, data: str | dict[str, Any], features: Optional[str] = None,
+                       n: Optional[int] = None, out: str | Path | None = None, seed: int = 0,
+                       z_dim: Optional[int] = None, latent: Optional[str] = None, name: Optional[str] = None,
+                       cls: Optional[str] = None, init_args: Optional[dict[str, Any]] = None,
+                       eval_config: EvalConfig | dict[str, Any] | None = None, suite: str = "external",
+                       device: str = "cpu") -> dict[str, Any]:
+    """Evaluate an external generator; with ``out``, write the run directory ``out/<run_id>``.
+
+    ``data`` is a dataset name or ``{"name": ..., **params}``; ``features`` the extractor (default: by data
+    kind); ``n`` the number of generated samples; ``eval_config`` any other evaluation settings (an
+    ``EvalConfig`` or a dict of its keys). ``seed`` picks the latent stream exactly as a trained run's seed
+    does. Returns the metrics.json content plus ``run_dir`` (None without ``out``).
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"--seed must be a non-negative int, got {seed!r}")
+    data_table = {"name": data} if isinstance(data, str) else dict(data)
+    data_cfg = _build_named("data", data_table, "--data")
+    table = dict(eval_config.__dict__) if isinstance(eval_config, EvalConfig) else dict(eval_config or {})
+    if features is not None:
+        table["features"] = features
+    if n is not None:
+        table["n_samples"] = n
+    eval_cfg = _build_section(EvalConfig, table, "eval", "eval")
+    if eval_cfg.features is not None:
+        from .features import EXTRACTORS
+        EXTRACTORS.get(eval_cfg.features, "--features")  # unknown names fail before anything is loaded
+    ds = get_dataset(data_cfg.name, **data_cfg.params)
+    G = load_external(generator, cls=cls, init_args=init_args, z_dim=z_dim, latent=latent, device=device)
+    _check_output(G, ds)
+    config = external_config(G, data_cfg.to_dict(), eval_cfg, seed, name, suite)
+    run_id = run_id_for(config)
+    run_dir = None
+    if out is not None:
+        run_dir = run_dir_for(out, run_id)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / METRICS).unlink(missing_ok=True)  # the run is incomplete until the new metrics.json lands
+        atomic_write_json(run_dir / CONFIG, config)
+    result = _evaluate(G, ds, eval_cfg, seed, run_id, run_dir)
+    result["config"] = config
+    if run_dir is not None:
+        atomic_write_json(run_dir / METRICS, result)
+    return {**result, "run_dir": None if run_dir is None else str(run_dir)}
+
+
+def _evaluate(G: ExternalGenerator, ds: Any, cfg: EvalConfig, seed: int, run_id: str,
+              run_dir: Optional[Path]) -> dict[str, Any]:
+    from . import evaluate as core
+    t0 = time.perf_counter()
+    result: dict[str, Any] = {"run_id": run_id, "status": "finished", "steps": None, "reason": ""}
+    try:
+        result.update(core.evaluate_generator(G, ds, cfg, seed=seed))
+    except FloatingPointError as e:
+        result.update({"status": "diverged", "metrics": {}, "floor": {}, "reason": str(e),
+                       "provenance": core.provenance(ds, core.extractor_for(ds, cfg), cfg, 0, cfg.n_samples, seed,
+                                                     next(G.parameters()).device)})
+    except Exception as e:
+        if run_dir is not None:
+            atomic_write_json(run_dir / STATUS, {"status": "failed", "steps": None, "reason": _one_line(e)})
+        raise
+    result["wall_time"] = time.perf_counter() - t0
+    result["provenance"]["generator"] = {k: v for k, v in G.source.items()}
+    spread = result["metrics"].get("spread_ratio")
+    events = [] if spread is None or spread >= SPREAD_COLLAPSE else [
+        {"step": None, "what": "spread", "value": spread, "best": None}]
+    result["diagnostics"] = {"diverged": result["status"] == "diverged", "collapse_events": events,
+                             "collapsed": bool(events)}
+    if run_dir is not None:
+        atomic_write_json(run_dir / STATUS, {"status": result["status"], "steps": None,
+                                             "wall_time": result["wall_time"], "reason": result["reason"]})
+        try:
+            from .plots import save_samples
+            save_samples(G, ds, run_dir / "samples.png", seed=seed, title=G.source["name"])
+        except Exception as e:  # a figure must never cost an evaluation
+            atomic_write_text(run_dir / "samples.error.txt", f"{type(e).__name__}: {e}\n")
+    return result

@@ -1,0 +1,284 @@
+"""Pairwise significance, leaderboards, escaping, published rows and the ``ganbench report`` command."""
+from __future__ import annotations
+
+import base64
+import math
+import re
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from ganbench.cli import main
+from ganbench.published import PUBLISHED, published_for
+from ganbench.report import (build_boards, compare, fmt_value, holm, html_report, mannwhitney_pvalue, markdown,
+                             md_escape, min_pvalue, pairwise, write_report)
+from ganbench.results import load_results
+from test_results import write_run
+
+XSS = "<script>alert(1)</script>"
+
+
+# ---------------------------------------------------------------- Mann–Whitney, Holm
+
+@pytest.mark.parametrize("x, y", [([1, 2, 3], [4, 5, 6]), ([1, 2], [4, 5]), ([3.1, 0.2, 5.5, 4.0], [1.0, 2.5, 7.7]),
+                                  ([1, 5, 9, 13, 2], [3, 4, 6, 7, 8, 10]), ([0.5, 0.1], [0.3])])
+def test_mannwhitney_exact_matches_scipy_without_ties(x, y):
+    assert mannwhitney_pvalue(x, y) == pytest.approx(
+        stats.mannwhitneyu(x, y, alternative="two-sided", method="exact").pvalue, rel=1e-12)
+
+
+@pytest.mark.parametrize("x, y", [([1, 1, 2], [4, 4, 5]), ([7, 8, 8, 6], [8, 5, 6]), ([2, 2, 2], [2, 2, 3])])
+def test_mannwhitney_with_ties_matches_scipy_permutation(x, y):
+    ref = stats.mannwhitneyu(x, y, alternative="two-sided", method=stats.PermutationMethod(n_resamples=np.inf))
+    assert mannwhitney_pvalue(x, y) == pytest.approx(ref.pvalue, rel=1e-12)
+
+
+def test_mannwhitney_by_hand():
+    # complete separation at 3 vs 3: 2 of the C(6,3) = 20 equally likely rank splits are as extreme
+    assert mannwhitney_pvalue([1, 2, 3], [4, 5, 6]) == pytest.approx(2 / 20, rel=1e-15)
+    # ties at 3 vs 3 cannot beat the tie-free bound (scipy's normal approximation says 0.072 here)
+    assert mannwhitney_pvalue([1, 1, 2], [4, 4, 5]) == pytest.approx(0.1, rel=1e-15)
+    assert mannwhitney_pvalue([1, 2, 3], [1, 2, 3]) == 1.0
+    assert (min_pvalue(2, 2), min_pvalue(3, 3), min_pvalue(4, 4)) == pytest.approx((1 / 3, 0.1, 2 / 70), rel=1e-15)
+    assert min_pvalue(3, 3, "welch") == 0.0 and min_pvalue(1, 3, "welch") == 1.0
+
+
+def test_mannwhitney_large_samples_use_the_normal_approximation():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=40), rng.normal(0.5, size=40)
+    assert mannwhitney_pvalue(x, y) == pytest.approx(
+        stats.mannwhitneyu(x, y, alternative="two-sided", method="asymptotic").pvalue, rel=1e-12)
+
+
+def test_compare_direction_and_welch():
+    assert compare([1, 2, 3], [4, 5, 6])[1] == -1 and compare([4, 5, 6], [1, 2, 3])[1] == 1
+    p, sign = compare([1.0, 2.0, 3.0], [2.0, 4.0, 9.0], "welch")
+    assert p == pytest.approx(stats.ttest_ind([1, 2, 3], [2, 4, 9], equal_var=False).pvalue, rel=1e-12)
+    assert sign == -1
+    assert compare([2.0, 2.0, 2.0], [2.0, 2.0, 2.0], "welch") == (1.0, 0)  # no spread, no difference
+    with pytest.raises(ValueError, match=r"test must be one of mannwhitney, welch, got 'ttest'"):
+        compare([1], [2], "ttest")
+
+
+def test_holm_by_hand():
+    # sorted 0.01, 0.03, 0.04 -> 3*0.01, 2*0.03, max(0.06, 1*0.04): monotone step-down
+    assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06], rel=1e-15)
+    assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])
+    assert holm([0.02]) == pytest.approx([0.02])
+    assert len(holm([])) == 0
+
+
+# ---------------------------------------------------------------- pairwise verdicts
+
+def test_identical_distributions_tie_and_separated_ones_win():
+    same = [1.0, 2.0, 3.0, 4.0, 5.0]
+    c = pairwise({"a": same, "b": list(same), "c": [11.0, 12.0, 13.0, 14.0, 15.0]}, higher_is_better=False)
+    assert c.outcome[("a", "b")] == c.outcome[("b", "a")] == "tie"
+    assert c.outcome[("a", "c")] == "win" and c.outcome[("c", "a")] == "loss"
+    # 5 vs 5 complete separation: 2/252, Holm-adjusted over 3 pairs (the two smallest share it)
+    assert c.p_adj[("a", "c")] == pytest.approx(3 * 2 / 252, rel=1e-12)
+    assert c.verdict == "significant" and "2 of 3 pairs differ significantly" in c.explanation
+    assert c.record("a") == (1, 1, 0) and c.record("c") == (0, 0, 2)
+    up = pairwise({"a": same, "c": [11.0, 12.0, 13.0, 14.0, 15.0]}, higher_is_better=True)
+    assert up.outcome[("c", "a")] == "win"  # higher is better: the direction flips
+
+
+def test_too_few_seeds_are_marked_not_ranked():
+    c = pairwise({"a": [1.0, 2.0], "b": [10.0, 11.0], "c": [20.0, 21.0]}, higher_is_better=False)
+    assert c.verdict == "too few seeds" and c.record("a") is None
+    assert {c.outcome[(x, y)] for x in "abc" for y in "abc" if x != y} == {"n/a"}
+    assert "2 seeds" in c.explanation and "needs ≥ 5 seeds per loss across 3 Holm-corrected pairs" in c.explanation
+    # 3 vs 3 with Mann–Whitney: the smallest p is 0.1, so even complete separation cannot count
+    assert pairwise({"a": [1, 2, 3], "b": [7, 8, 9]}, False).verdict == "too few seeds"
+    # Welch can resolve 3 vs 3
+    w = pairwise({"a": [1.0, 1.1, 0.9], "b": [7.0, 7.1, 6.9]}, False, test="welch")
+    assert w.verdict == "significant" and w.outcome[("a", "b")] == "win"
+    # one group too small, the other pair testable: mixed verdict, explained
+    m = pairwise({"a": [1, 2, 3, 4], "b": [9, 10, 11, 12], "c": [1]}, False)
+    assert m.outcome[("a", "c")] == "n/a" and m.outcome[("a", "b")] == "win"
+    assert "(2 pairs with too few seeds)" in m.explanation
+    # Holm across many pairs can make 4 seeds too few: 6 pairs × 2/70 > 0.05
+    many = pairwise({k: np.arange(4) + 10 * i for i, k in enumerate("abcd")}, False)
+    assert many.verdict == "too few seeds"
+
+
+def test_pairwise_rejects_bad_arguments():
+    with pytest.raises(ValueError, match=r"alpha must be in \(0, 1\), got 5"):
+        pairwise({"a": [1]}, False, alpha=5)
+    with pytest.raises(ValueError, match=r"test must be one of mannwhitney, welch, got 'z'"):
+        pairwise({"a": [1]}, False, test="z")
+
+
+# ---------------------------------------------------------------- escaping, formatting
+
+def test_md_escape():
+    assert md_escape("a|b\nc\r\nd") == r"a\|b c d"
+    assert md_escape(XSS) == "&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert md_escape("wgan_gp *x* [l](u) `c` \\") == r"wgan\_gp \*x\* \[l\](u) \`c\` \\"
+    assert md_escape("A & B's") == "A &amp; B's"
+
+
+def test_fmt_value():
+    assert fmt_value(0.0026612, 0.0382) == "0.002661 ± 0.038"
+    assert fmt_value(58.5123, float("nan")) == "58.51"
+    assert fmt_value(float("nan"), 1.0) == "—"
+
+
+# ---------------------------------------------------------------- leaderboards
+
+def make_board_results(root, seeds=4):
+    for s in range(seeds):
+        write_run(root, "ns", s, fid=1.0 + s / 10, eval_every=40)
+        write_run(root, "hinge", s, fid=5.0 + s / 10, eval_every=40)
+        write_run(root, "wgan", s, fid=9.0 + s / 10, eval_every=40)
+    write_run(root, "wgan", seeds, status="failed")
+    return root
+
+
+def test_leaderboard_ranks_by_fid_and_lists_every_loss(tmp_path):
+    df = load_results(make_board_results(tmp_path, seeds=5))
+    (board,) = build_boards(df)
+    assert list(board.rows["loss"]) == ["ns", "hinge", "wgan"]
+    assert board.comparison.verdict == "significant"  # 5 vs 5 separated, 3 pairs: 3 * 2/252 < 0.05
+    md = markdown([board])
+    rows = [ln for ln in md.splitlines() if re.match(r"\| \d+ \|", ln)]
+    assert [r.split(" | ")[1] for r in rows] == ["ns", "hinge", "wgan"]
+    assert rows[0].startswith("| 1 | ns | 1.2 ± 0.2 |")  # mean 1.2, std 0.158, t(0.975, 4) = 2.776: 0.196
+    assert rows[0].endswith("| 0/5 | 5 | 2/0/0 |") and rows[2].endswith("| 0/5 | 5 (+1 failed) | 0/0/2 |")
+    assert "Real-data floor" in md and "features identity" in md and "comparable yes" in md
+    assert "GAN (published)" in md and "arXiv:1712.04086, Table 1" in md  # PacGAN rows for ring8
+    assert "ring8-mlp-wgan-s5: failed (RuntimeError: boom)" in md
+
+
+def test_leaderboard_with_two_seeds_says_too_few(tmp_path):
+    df = load_results(make_board_results(tmp_path, seeds=2))
+    (board,) = build_boards(df)
+    md = markdown([board])
+    assert list(board.rows["loss"]) == ["ns", "hinge", "wgan"]  # still listed, in order of the mean
+    assert "Ranking: not significant / too few seeds" in md and "| n/a |" in md
+
+
+def test_boards_per_dataset_and_model_and_ranking_metric(tmp_path):
+    write_run(tmp_path, "ns", 0, fid=2.0, extra={"recall": 0.1})
+    write_run(tmp_path, "hinge", 0, fid=1.0, extra={"recall": 0.5})
+    write_run(tmp_path, "ns", 0, dataset="digits", model="dcgan", fid=30.0)
+    boards = build_boards(load_results(tmp_path), metric="recall")
+    assert [b.title for b in boards] == ["digits · dcgan", "ring8 · mlp"]
+    assert list(boards[1].rows["loss"]) == ["hinge", "ns"]  # recall: higher is better
+    assert boards[0].published == [] and boards[0].comparison.verdict == "no data"
+    with pytest.raises(ValueError, match=r"metric 'spread_ratio' has no known direction; rankable: .*fid"):
+        build_boards(load_results(tmp_path), metric="spread_ratio")
+
+
+def test_losses_without_the_metric_are_listed_last_without_a_rank(tmp_path):
+    for s in range(2):
+        write_run(tmp_path, "ns", s, fid=1.0 + s)
+        write_run(tmp_path, "wgan", s, status="diverged", fid=None)
+    (board,) = build_boards(load_results(tmp_path))
+    md = markdown([board])
+    assert "| 1 | ns | 1.5 ± 6.4 |" in md  # t(0.975, 1) * std 0.707 / sqrt 2 = 6.35
+    assert "| — | wgan | — | — |" in md and md.rstrip().count("| 2/2 | 2 | n/a |") == 1  # both diverged
+    assert "modes (of 8) ↑" in md
+    (by_is,) = build_boards(load_results(tmp_path), metric="is")
+    assert by_is.comparison.verdict == "no data" and "No IS values to compare." in markdown([by_is])
+
+
+def test_published_fids_only_beside_the_same_protocol(tmp_path):
+    lucic = {"features": "inception-v3-compat", "weights_sha256": "6726825d" + "0" * 56, "n_real": 10000,
+             "n_fake": 10000}
+    write_run(tmp_path, "ns", 0, dataset="cifar10", model="infogan", fid=60.0, provenance=lucic)
+    write_run(tmp_path, "ns", 0, dataset="mnist", model="infogan", fid=9.0, provenance={**lucic, "n_fake": 5000})
+    cifar, mnist = build_boards(load_results(tmp_path))
+    assert cifar.dataset == "cifar10" and [p.method for p in cifar.published][:2] == ["MM GAN", "NS GAN"]
+    assert "NS GAN (published) | 58.5 ± 1.9 | Lucic et al. 2018" in markdown([cifar])
+    assert mnist.published == [] and "published" not in markdown([mnist])
+
+
+def test_published_rows_follow_the_protocol():
+    assert len(published_for("ring8")) == 9 and len(published_for("grid25")) == 9
+    ok = {"model": "infogan", "features": "inception-v3-compat", "n_real": 10000, "n_fake": 10000}
+    lucic = published_for("cifar10", ok)
+    assert [p.method for p in lucic][:2] == ["MM GAN", "NS GAN"] and lucic[1].values["fid"] == (58.5, 1.9)
+    assert all(p.source.arxiv == "1711.10337" and p.source.table == "Table 2" for p in lucic)
+    assert published_for("cifar10", {**ok, "n_fake": 5000}) == []
+    assert published_for("mnist", {**ok, "model": "dcgan"}) == []
+    assert published_for("digits", ok) == []
+    ring_gan = next(p for p in PUBLISHED if p.dataset == "ring8" and p.method == "GAN")
+    assert ring_gan.values == {"modes": (6.3, 0.5), "hq_fraction": pytest.approx((0.982, 0.002)),
+                               "reverse_kl": (0.45, 0.09)}
+    lsgan = next(p for p in lucic if p.method == "LSGAN")
+    assert lsgan.values["fid"] == (87.1, None) and "disagree" in lsgan.note
+
+
+def test_run_names_are_escaped_in_markdown_and_html(tmp_path):
+    for s in range(2):
+        write_run(tmp_path, "ns", s, name=XSS, fid=1.0 + s)
+        write_run(tmp_path, "hinge", s, name="pipe|name\nsecond line", fid=2.0 + s)
+    write_run(tmp_path, "ns", 0, name=XSS, suite='evil"><img src=x onerror=alert(2)>', fid=1.0)
+    df = load_results(tmp_path)
+    boards = build_boards(df)
+    md = markdown(boards)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in md and "<script" not in md
+    assert r"pipe\|name second line" in md
+    page = html_report(boards, df, with_plots=False)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script" not in page.lower() and "onerror=alert" not in page.replace("onerror=alert(2)&gt;", "")
+    assert 'evil&quot;&gt;&lt;img src=x onerror=alert(2)&gt;' in page
+
+
+def test_html_is_self_contained(tmp_path):
+    df = load_results(make_board_results(tmp_path, seeds=3))
+    page = html_report(build_boards(df), df)
+    assert "Content-Security-Policy" in page and "default-src 'none'" in page
+    srcs = re.findall(r'<img src="([^"]*)"', page)
+    assert len(srcs) == 3 + 3  # FID plot, eval curves, D/G curves; one sample grid per loss
+    for src in srcs:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1]).startswith(b"\x89PNG\r\n\x1a\n")
+    assert not re.search(r"(src|href)=\"(https?:)?//", page) and "<script" not in page and "@import" not in page
+    assert page.count('<table class="leaderboard">') == 1 and page.count("</tr>") > 3
+    assert 'class="win"' in page or 'class="na"' in page
+
+
+# ---------------------------------------------------------------- the command
+
+def test_cli_report_writes_every_format(tmp_path, capsys):
+    results = make_board_results(tmp_path / "results", seeds=2) / "toy"
+    out = tmp_path / "out"
+    assert main(["report", str(results), "--format", "md,html,csv,parquet", "--out", str(out)]) == 0
+    for name in ("leaderboard.md", "report.html", "runs.csv", "summary.csv", "runs.parquet", "summary.parquet"):
+        assert (out / name).is_file(), name
+    printed = capsys.readouterr().out.rstrip("\n").splitlines()
+    assert printed[-1] == str((out / "report.html").resolve())
+    assert "\n".join(printed[:-1]).strip() == (out / "leaderboard.md").read_text().strip()
+    assert main(["report", str(results), "--format", "csv"]) == 0  # default out: RESULTS_DIR/report
+    assert (results / "report" / "runs.csv").is_file()
+    assert capsys.readouterr().out.rstrip("\n").splitlines()[-1] == str((results / "report").resolve())
+    assert load_results(results).shape[0] == 7  # the report folder is not mistaken for a run
+
+
+def test_cli_report_bad_input_exits_2(tmp_path, capsys):
+    results = make_board_results(tmp_path, seeds=1) / "toy"
+    assert main(["report", str(results), "--format", "md,pdf"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown format(s) pdf; accepted: a comma-separated list of md, html, csv, parquet" in err
+    assert main(["report", str(results), "--metric", "steps"]) == 2
+    assert "--metric 'steps' cannot rank" in capsys.readouterr().err
+    assert main(["report", str(results), "--alpha", "2"]) == 2
+    assert main(["report", str(tmp_path / "missing")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["report", str(tmp_path / "empty")]) == 2
+    assert "no run directories" in capsys.readouterr().err
+    (results / "ring8-mlp-ns-s0" / "metrics.json").write_text("{")
+    assert main(["report", str(results), "--format", "md"]) == 2
+    assert "ring8-mlp-ns-s0/metrics.json: not valid JSON" in capsys.readouterr().err
+    assert main(["report", str(results), "--format", "md", "--errors", "mark"]) == 0
+    assert "ring8-mlp-ns-s0: corrupt" in capsys.readouterr().out
+
+
+def test_write_report_api_checks_formats(tmp_path):
+    with pytest.raises(ValueError, match=r"format\(s\) docx not known; accepted: md, html, csv, parquet"):
+        write_report(tmp_path, formats=["docx"])
+    assert math.isfinite(min_pvalue(30, 31))

@@ -1,0 +1,220 @@
+"""The HTML report in a real browser: headless Chromium driven over the DevTools protocol.
+
+Chromium's ``--remote-debugging-pipe`` speaks the DevTools protocol on file descriptors 3 (in)
+and 4 (out) as NUL-terminated JSON, so no websocket client or driver package is needed — only
+the ``chromium`` binary (Debian package ``chromium``; ``.ci/run`` installs it). Checked: the page
+loads without console errors (CSP violations and failed loads arrive as ``Log.entryAdded``
+errors), every image decodes, each leaderboard has one row per loss, and a run named
+``<script>alert(1)</script>`` shows as text with no script and no dialog. A full-page screenshot
+is saved to ``artifacts/report_browser.png`` for a person to look at.
+"""
+from __future__ import annotations
+
+import base64
+import fcntl
+import json
+import os
+import select
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ganbench.report import write_report
+from ganbench.results import load_results
+from test_results import write_run
+
+XSS = "<script>alert(1)</script>"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+CHROMIUM = os.environ.get("GANBENCH_CHROMIUM") or next(
+    (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
+
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(
+    CHROMIUM is None, reason="no chromium binary on PATH (Debian: apt-get install chromium)")]
+
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--remote-debugging-pipe", "--window-size=1280,2000"]
+ERROR_EVENTS = ("Runtime.exceptionThrown", "Page.javascriptDialogOpening")
+
+
+class Browser:
+    """One headless Chromium, one page, commands and events over the DevTools pipe."""
+
+    def __init__(self, user_data_dir: Path, timeout: float = 60.0):
+        self.timeout, self.events, self._buf, self._id = timeout, [], b"", 0
+        cmd_r, self._cmd_w = os.pipe()
+        self._res_r, res_w = os.pipe()
+        # The browser's ends move to fds >= 10; a tiny Python trampoline then puts them on 3 and 4,
+        # where --remote-debugging-pipe expects them (sh cannot: dash takes one-digit fds only).
+        child = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in (cmd_r, res_w)]
+        for fd in (cmd_r, res_w):
+            os.close(fd)
+        trampoline = "import os, sys; os.dup2(int(sys.argv[1]), 3); os.dup2(int(sys.argv[2]), 4); " \
+                     "os.execv(sys.argv[3], sys.argv[3:])"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", trampoline, *map(str, child), CHROMIUM, *FLAGS,
+             f"--user-data-dir={user_data_dir}", "about:blank"],
+            pass_fds=child, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for fd in child:
+            os.close(fd)
+        targets = self.call("Target.getTargets")["targetInfos"]
+        page = next(t["targetId"] for t in targets if t["type"] == "page")
+        self.session = self.call("Target.attachToTarget", {"targetId": page, "flatten": True})["sessionId"]
+        for domain in ("Runtime", "Log", "Page"):
+            self.call(f"{domain}.enable", session=True)
+        self.call("Emulation.setDeviceMetricsOverride",
+                  {"width": 1280, "height": 2000, "deviceScaleFactor": 1, "mobile": False}, session=True)
+
+    def _recv(self, deadline: float) -> dict:
+        while b"\0" not in self._buf:
+            ready, _, _ = select.select([self._res_r], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                raise TimeoutError("no answer from chromium over the DevTools pipe")
+            chunk = os.read(self._res_r, 1 << 20)
+            if not chunk:
+                raise EOFError(f"chromium closed the DevTools pipe (exit code {self.proc.poll()})")
+            self._buf += chunk
+        msg, self._buf = self._buf.split(b"\0", 1)
+        return json.loads(msg)
+
+    def call(self, method: str, params: dict | None = None, session: bool = False) -> dict:
+        self._id += 1
+        msg = {"id": self._id, "method": method, "params": params or {}}
+        if session:
+            msg["sessionId"] = self.session
+        os.write(self._cmd_w, json.dumps(msg).encode() + b"\0")
+        deadline = time.monotonic() + self.timeout
+        while True:
+            m = self._recv(deadline)
+            if m.get("id") == self._id:
+                if "error" in m:
+                    raise RuntimeError(f"{method}: {m['error']}")
+                return m["result"]
+            self.events.append(m)
+
+    def wait_for(self, method: str) -> None:
+        deadline = time.monotonic() + self.timeout
+        while not any(e.get("method") == method for e in self.events):
+            self.events.append(self._recv(deadline))
+
+    def drain(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        try:
+            while True:
+                self.events.append(self._recv(deadline))
+        except TimeoutError:
+            pass
+
+    def open(self, path: Path) -> None:
+        self.call("Page.navigate", {"url": path.resolve().as_uri()}, session=True)
+        self.wait_for("Page.loadEventFired")
+        self.drain(0.5)  # late console messages
+
+    def evaluate(self, expression: str):
+        r = self.call("Runtime.evaluate", {"expression": expression, "awaitPromise": True, "returnByValue": True},
+                      session=True)
+        if "exceptionDetails" in r:
+            raise RuntimeError(f"page script failed: {r['exceptionDetails']}")
+        return r["result"]["value"]
+
+    def errors(self) -> list[str]:
+        """Console errors, uncaught exceptions, dialogs, failed loads and CSP violations seen so far."""
+        out = []
+        for e in self.events:
+            m, p = e.get("method"), e.get("params", {})
+            if m == "Log.entryAdded" and p["entry"]["level"] == "error":
+                out.append(f"log ({p['entry']['source']}): {p['entry']['text']}")
+            elif m == "Runtime.consoleAPICalled" and p["type"] in ("error", "assert"):
+                out.append(f"console.{p['type']}: {[a.get('value') for a in p['args']]}")
+            elif m in ERROR_EVENTS:
+                out.append(f"{m}: {json.dumps(p)[:300]}")
+        return out
+
+    def screenshot(self, path: Path, max_height: int = 12000) -> None:
+        height = self.call("Page.getLayoutMetrics", session=True)["cssContentSize"]["height"]
+        shot = self.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": {
+            "x": 0, "y": 0, "width": 1280, "height": min(height, max_height), "scale": 1}}, session=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(shot["data"]))
+
+    def close(self) -> None:
+        try:
+            self.call("Browser.close")
+            self.proc.wait(timeout=15)
+        except (OSError, EOFError, TimeoutError, RuntimeError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()
+        finally:
+            os.close(self._cmd_w)
+            os.close(self._res_r)
+
+
+PAGE_FACTS = """(async () => {
+  const imgs = [...document.images];
+  const widths = await Promise.all(imgs.map(i => i.decode().then(() => i.naturalWidth, () => 0)));
+  return {
+    images: imgs.map((i, k) => ({alt: i.alt, width: widths[k]})),
+    boards: [...document.querySelectorAll("section[id^=board-]")].map(s => ({
+      title: s.querySelector("h2").textContent,
+      losses: [...s.querySelectorAll("table.leaderboard tbody tr")].map(r => r.cells[1].textContent)})),
+    scripts: document.scripts.length,
+    text: document.body.innerText,
+  };
+})()"""
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    b = Browser(tmp_path_factory.mktemp("chromium-profile"))
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    root = tmp_path_factory.mktemp("results")
+    for seed in range(2):
+        for loss, name, fid in (("ns", None, 1.0), ("hinge", None, 2.0), ("ns", XSS, 3.0)):
+            write_run(root, loss, seed, name=name, fid=fid + seed / 10, eval_every=40)
+        write_run(root, "lsgan", seed, dataset="digits", model="dcgan", fid=30.0 + seed, eval_every=40)
+    write_run(root, "wgan", 0, dataset="digits", model="dcgan", fid=40.0)
+    write_run(root, "hinge", 2, status="failed")
+    rep = write_report(root / "toy", out=root / "report", formats=["html"])
+    return rep.files["html"], load_results(root / "toy")
+
+
+def test_report_in_chromium(browser, report):
+    path, df = report
+    browser.events.clear()
+    browser.open(path)
+    facts = browser.evaluate(PAGE_FACTS)
+    browser.screenshot(ARTIFACTS / "report_browser.png")
+    assert browser.errors() == []
+    assert len(facts["images"]) == 2 * 3 + 2 + 3  # per board: FID, eval and loss plots; one sample grid per loss
+    assert [i["alt"] for i in facts["images"] if i["width"] <= 0] == []  # every image decodes
+    expected = {f"{d} · {m}": sorted(g["loss"].unique()) for (d, m), g in df.groupby(["dataset", "model"])}
+    got = {b["title"]: b["losses"] for b in facts["boards"]}
+    assert {k: sorted(v) for k, v in got.items()} == expected  # one leaderboard row per loss
+    assert all(len(v) == len(set(v)) for v in got.values())
+    assert XSS in got["ring8 · mlp"] and XSS in facts["text"]  # shown as text...
+    assert facts["scripts"] == 0  # ...and never parsed as a script
+
+
+def test_harness_sees_errors(browser, tmp_path):
+    # The same CSP as the report: an inline script and a network image must both be reported.
+    page = tmp_path / "bad.html"
+    page.write_text('<!DOCTYPE html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" '
+                    "content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'\"></head><body>"
+                    f'{XSS}<img src="https://example.invalid/x.png" alt="net">'
+                    '<img src="data:image/png;base64,AAAA" alt="broken"></body></html>')
+    browser.events.clear()
+    browser.open(page)
+    facts = browser.evaluate(PAGE_FACTS)
+    errors = "\n".join(browser.errors())
+    assert "inline script" in errors and "example.invalid" in errors
+    assert "Page.javascriptDialogOpening" not in errors  # the CSP stopped alert(1)
+    assert sorted(i["alt"] for i in facts["images"] if i["width"] <= 0) == ["broken", "net"]

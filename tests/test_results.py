@@ -1,0 +1,244 @@
+"""Results tables: load_results on hand-built run directories, summaries pinned by hand, exports.
+
+``write_run`` builds a run directory in the on-disk layout (config.json, status.json,
+metrics.json, history.csv, samples.png) without training; test_report and
+test_report_browser reuse it.
+"""
+from __future__ import annotations
+
+import json
+import math
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ganbench.io import CorruptFileError
+from ganbench.results import (DIRECTIONS, config_hash, export_table, load_results, mean_ci, read_table,
+                              summarize)
+
+T975 = {1: 12.706204736174694, 2: 4.302652729749462, 3: 3.1824463052837078}  # t quantiles (0.975, df)
+
+
+def tiny_png(w: int = 24, h: int = 16, rgb: tuple[int, int, int] = (200, 40, 40)) -> bytes:
+    """A valid RGB PNG written by hand (no imaging library needed)."""
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+    raw = b"".join(b"\x00" + bytes(rgb) * w for _ in range(h))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def write_run(root: Path, loss: str = "ns", seed: int = 0, status: str = "finished", fid: float | None = 1.0,
+              dataset: str = "ring8", model: str = "mlp", name: str | None = None, suite: str = "toy",
+              extra: dict | None = None, diagnostics: dict | None = None, history: bool = True,
+              samples: bool = True, eval_every: int = 0, provenance: dict | None = None) -> Path:
+    """One run directory. status: finished | diverged (metrics.json), failed (status.json), incomplete."""
+    label = name or loss
+    run_id = f"{dataset}-{model}-{''.join(c if c.isalnum() or c in '-_' else '_' for c in label)}-s{seed}"
+    d = root / suite / run_id
+    d.mkdir(parents=True)
+    config = {"suite": suite, "seed": seed, "name": name, "data": {"name": dataset}, "model": {"name": model},
+              "loss": {"name": loss}, "optim": {"lr_g": 1e-3}, "train": {"steps": 100}, "eval": {"n_samples": 100}}
+    (d / "config.json").write_text(json.dumps(config))
+    steps = np.arange(0, 101, 20)
+    if history:
+        h = pd.DataFrame({"step": steps, "d_loss": 1.3 - steps / 1000, "g_loss": 0.7 + steps / 1000 * seed,
+                          "d_grad_norm": 1.0 + steps / 100, "g_grad_norm": 2.0 + seed, "wall_time": steps / 10})
+        if eval_every:
+            h["fid"] = np.where(steps % eval_every == 0, (fid or 1.0) * (1 + 100 / (steps + 10)), np.nan)
+            h["modes"] = np.where(steps % eval_every == 0, np.minimum(8, 2 + steps // 20), np.nan)
+        h.to_csv(d / "history.csv", index=False)
+    if samples:
+        (d / "samples.png").write_bytes(tiny_png(rgb=(40 * seed % 255, 120, 200)))
+    if status == "incomplete":
+        return d
+    if status == "failed":
+        (d / "status.json").write_text(json.dumps({"status": "failed", "reason": "RuntimeError: boom"}))
+        return d
+    (d / "status.json").write_text(json.dumps({"status": status, "steps": 100, "wall_time": 2.5, "reason": ""}))
+    metrics = {} if fid is None else {"fid": fid, "kid": fid / 10, "kid_std": 0.01, "precision": 0.9,
+                                      "recall": 0.8, "modes": 8, "n_modes": 8, "hq_fraction": 0.95}
+    metrics.update(extra or {})
+    diag = {"diverged": status == "diverged", "collapsed": False, "collapse_events": [],
+            "d_grad_norm_median": 1.5, "g_grad_norm_max": 4.0}
+    diag.update(diagnostics or {})
+    doc = {"run_id": run_id, "status": status, "steps": 100, "wall_time": 2.5,
+           "reason": "non-finite loss" if status == "diverged" else "", "metrics": metrics,
+           "floor": {"n_each": 50, "fid": 0.05, "kid": 0.001, "precision": 0.97, "recall": 0.96},
+           "diagnostics": diag,
+           "provenance": {"features": "identity", "weights_sha256": None, "comparable": True, "n_real": 100,
+                          "n_fake": 100, "split": "test", "device": "cpu (x86_64)", "git_commit": "abc123",
+                          "versions": {"ganbench": "0.1.0"}, "extractor": {"name": "identity"}, **(provenance or {})},
+           "config": config}
+    (d / "metrics.json").write_text(json.dumps(doc))
+    return d
+
+
+def mixed_results(root: Path) -> Path:
+    """One run of every status: finished ×3 (two losses), diverged, failed, incomplete."""
+    write_run(root, "ns", 0, fid=1.0)
+    write_run(root, "ns", 1, fid=2.0)
+    write_run(root, "ns", 2, fid=4.0)
+    write_run(root, "ns", 3, status="diverged", fid=None)
+    write_run(root, "ns", 4, status="failed")
+    write_run(root, "ns", 5, status="incomplete")
+    write_run(root, "hinge", 0, fid=3.0, diagnostics={"collapsed": True})
+    return root / "toy"
+
+
+# ---------------------------------------------------------------- load_results
+
+def test_load_results_lists_every_run_with_its_status(tmp_path):
+    df = load_results(mixed_results(tmp_path))
+    assert len(df) == 7
+    ns = df[df["loss"] == "ns"].set_index("seed")
+    assert list(ns["status"]) == ["finished", "finished", "finished", "diverged", "failed", "incomplete"]
+    assert ns.loc[4, "reason"] == "RuntimeError: boom"
+    assert ns.loc[3, "reason"] == "non-finite loss"
+    assert list(ns["fid"].iloc[:3]) == [1.0, 2.0, 4.0]
+    assert math.isnan(ns.loc[3, "fid"]) and math.isnan(ns.loc[4, "fid"]) and math.isnan(ns.loc[5, "fid"])
+    assert bool(ns.loc[3, "diverged"]) and not bool(ns.loc[0, "diverged"])
+    assert pd.isna(ns.loc[4, "diverged"])  # a crash is neither diverged nor not
+    row = df[(df["loss"] == "hinge")].iloc[0]
+    assert bool(row["collapsed"]) is True
+    assert row["floor_fid"] == 0.05 and row["floor_n_each"] == 50
+    assert row["features"] == "identity" and bool(row["comparable"]) and row["n_real"] == 100
+    assert row["ganbench_version"] == "0.1.0" and row["git_commit"] == "abc123"
+    assert row["n_collapse_events"] == 0 and row["d_grad_norm_median"] == 1.5
+    assert row["suite"] == "toy" and row["dataset"] == "ring8" and row["model"] == "mlp"
+    assert Path(row["run_dir"]).name == row["run_id"]
+    for col in ("fid", "kid", "precision", "modes", "hq_fraction", "floor_fid", "wall_time"):
+        assert df[col].dtype == np.float64, col
+
+
+def test_loss_column_is_the_run_label_and_loss_name_the_registry_name(tmp_path):
+    write_run(tmp_path, "wgan-gp", name="wgan-gp-small-penalty")
+    df = load_results(tmp_path)
+    assert df.loc[0, "loss"] == "wgan-gp-small-penalty" and df.loc[0, "loss_name"] == "wgan-gp"
+
+
+def test_config_hash_matches_runconfig():
+    from ganbench.config import RunConfig
+    run = RunConfig.from_dict({"suite": "x", "seed": 3, "data": {"name": "ring8"}, "model": {"name": "mlp"},
+                               "loss": {"name": "hinge"}})
+    assert config_hash(run.to_dict()) == run.config_hash()
+    assert config_hash({**run.to_dict(), "seed": 9, "suite": "y"}) == run.config_hash()
+
+
+@pytest.mark.parametrize("content", ['{"status": "finished", "metr', "[1, 2]", '{"status": "exploded"}'])
+def test_corrupt_metrics_raise_naming_the_file_or_are_marked(tmp_path, content):
+    root = mixed_results(tmp_path)
+    bad = root / "ring8-mlp-ns-s1" / "metrics.json"
+    bad.write_text(content)
+    with pytest.raises(CorruptFileError, match=r"ring8-mlp-ns-s1/metrics\.json"):
+        load_results(root)
+    df = load_results(root, errors="mark")
+    row = df[df["run_id"] == "ring8-mlp-ns-s1"].iloc[0]
+    assert row["status"] == "corrupt" and "metrics.json" in row["reason"]
+    assert row["loss"] == "ns" and row["seed"] == 1  # the config was still readable
+    assert len(df) == 7
+
+
+def test_corrupt_config_is_marked_with_what_is_known(tmp_path):
+    d = write_run(tmp_path, "ns", 0)
+    (d / "config.json").write_text("{nope")
+    with pytest.raises(CorruptFileError, match=r"config\.json: not valid JSON"):
+        load_results(tmp_path)
+    df = load_results(tmp_path, errors="mark")
+    assert list(df["status"]) == ["corrupt"] and df.loc[0, "suite"] == "toy" and pd.isna(df.loc[0, "dataset"])
+    assert summarize(df).empty  # no dataset / model / loss: no group to put it in
+
+
+def test_load_results_bad_arguments(tmp_path):
+    with pytest.raises(ValueError, match=r"errors must be 'raise' or 'mark', got 'ignore'"):
+        load_results(tmp_path, errors="ignore")
+    with pytest.raises(FileNotFoundError, match=r"results directory .*nowhere.* does not exist"):
+        load_results(tmp_path / "nowhere")
+    assert load_results(tmp_path).empty
+
+
+# ---------------------------------------------------------------- summaries
+
+def test_mean_ci_by_hand():
+    r = mean_ci([1.0, 2.0, 4.0])
+    std = math.sqrt(((1 - 7 / 3) ** 2 + (2 - 7 / 3) ** 2 + (4 - 7 / 3) ** 2) / 2)  # = sqrt(7/3)
+    half = T975[2] * std / math.sqrt(3)
+    assert r["n"] == 3 and r["mean"] == pytest.approx(7 / 3, rel=1e-15)
+    assert r["std"] == pytest.approx(math.sqrt(7 / 3), rel=1e-14) and std == pytest.approx(r["std"], rel=1e-14)
+    assert r["ci"] == pytest.approx(half, rel=1e-12)
+    assert (r["lo"], r["hi"]) == pytest.approx((7 / 3 - half, 7 / 3 + half), rel=1e-12)
+    from scipy import stats  # the reference: scipy's t interval
+    assert (r["lo"], r["hi"]) == pytest.approx(stats.t.interval(0.95, 2, loc=7 / 3, scale=std / math.sqrt(3)),
+                                               rel=1e-12)
+    two = mean_ci([10.0, 12.0])  # std sqrt(2), t(0.975, 1)
+    assert two["ci"] == pytest.approx(T975[1] * math.sqrt(2) / math.sqrt(2), rel=1e-12)
+    one = mean_ci([5.0, float("nan")])  # non-finite values do not count
+    assert one["n"] == 1 and one["mean"] == 5.0 and math.isnan(one["std"]) and math.isnan(one["ci"])
+    assert math.isnan(mean_ci([])["mean"])
+    assert mean_ci([1.0, 2.0, 4.0], confidence=0.9)["ci"] == pytest.approx(
+        stats.t.ppf(0.95, 2) * std / math.sqrt(3), rel=1e-12)
+    with pytest.raises(ValueError, match=r"confidence must be in \(0, 1\), got 95"):
+        mean_ci([1.0], confidence=95)
+
+
+def test_summarize_by_hand(tmp_path):
+    s = summarize(load_results(mixed_results(tmp_path))).set_index("loss")
+    ns = s.loc["ns"]
+    assert (ns["n_runs"], ns["n"], ns["n_failed"], ns["n_incomplete"], ns["n_corrupt"]) == (6, 4, 1, 1, 0)
+    assert ns["fid_n"] == 3  # the diverged run has no FID; it is counted in n and in the diverged share
+    assert ns["fid_mean"] == pytest.approx(7 / 3, rel=1e-15)
+    assert ns["fid_std"] == pytest.approx(math.sqrt(7 / 3), rel=1e-14)
+    assert ns["fid_ci"] == pytest.approx(T975[2] * math.sqrt(7 / 3) / math.sqrt(3), rel=1e-12)
+    assert ns["kid_mean"] == pytest.approx(7 / 30, rel=1e-14)
+    assert ns["diverged_share"] == 0.25 and ns["collapsed_share"] == 0.0  # 1 of 4 finished+diverged runs
+    assert ns["n_configs"] == 1
+    hinge = s.loc["hinge"]
+    assert hinge["n"] == 1 and hinge["fid_mean"] == 3.0 and math.isnan(hinge["fid_ci"])
+    assert hinge["collapsed_share"] == 1.0
+    assert list(s.index) == ["hinge", "ns"]  # sorted
+    assert "wall_time_mean" in s and "spread_ratio_mean" not in s  # only metrics that exist
+
+
+def test_summarize_flags_mixed_configurations_and_checks_arguments(tmp_path):
+    write_run(tmp_path, "ns", 0)
+    d = write_run(tmp_path, "ns", 1)
+    cfg = json.loads((d / "config.json").read_text())
+    cfg["optim"]["lr_g"] = 5e-4  # same label, other settings
+    (d / "config.json").write_text(json.dumps(cfg))
+    df = load_results(tmp_path)
+    assert summarize(df).loc[0, "n_configs"] == 2
+    with pytest.raises(ValueError, match=r"unknown metric column\(s\) nope; available: .*fid"):
+        summarize(df, metrics=["nope"])
+    with pytest.raises(ValueError, match=r"summarize needs column\(s\) dataset"):
+        summarize(df.drop(columns="dataset"))
+
+
+def test_directions_extend_the_metrics_table():
+    from ganbench.metrics import METRICS
+    assert all(DIRECTIONS[k] == v for k, v in METRICS.items())
+    assert DIRECTIONS["fid"] is False and DIRECTIONS["modes"] is True and DIRECTIONS["hq_fraction"] is True
+    assert DIRECTIONS["reverse_kl"] is False and DIRECTIONS["kl"] is False
+
+
+# ---------------------------------------------------------------- export
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_export_round_trip(tmp_path, suffix):
+    write_run(tmp_path, "we|ird,\"name\"\nx", 0, name="we|ird,\"name\"\nx")
+    root = mixed_results(tmp_path)
+    df = load_results(tmp_path, errors="mark")
+    path = export_table(df, tmp_path / f"runs.{suffix}")
+    back = read_table(path)
+    pd.testing.assert_frame_equal(back, df)
+    s = summarize(load_results(root))
+    pd.testing.assert_frame_equal(read_table(export_table(s, tmp_path / f"summary.{suffix}")), s,
+                                  check_dtype=False)  # counts come back as float in CSV without a schema
+
+
+def test_export_refuses_other_suffixes(tmp_path):
+    with pytest.raises(ValueError, match=r"runs\.xlsx.* must end in \.csv or \.parquet"):
+        export_table(pd.DataFrame({"a": [1]}), tmp_path / "runs.xlsx")

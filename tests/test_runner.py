@@ -1,0 +1,292 @@
+"""The runner in process: skip, resume, attempts record, busy runs, corrupt files, unsafe names, bad arguments."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from filelock import FileLock
+
+from ganbench.cli import main
+from ganbench.config import ConfigError, SuiteConfig, parse_suite
+from ganbench.io import CorruptFileError, atomic_torch_save, load_checkpoint, read_json
+from ganbench.losses import LOSSES, get_loss
+from ganbench.results import run_dir_for
+from ganbench.runner import ATTEMPTS, LOCK, is_finished, results_dir_for, run_one, run_suite, worker_id
+from ganbench.train import read_history, train
+
+STEPS = 40
+
+
+def tiny_doc(name="tiny", losses=("ns",), seeds=(0,), steps=STEPS):
+    return {
+        "suite": {"name": name, "seeds": list(seeds)},
+        "defaults": {
+            "data": {"name": "ring8"},
+            "model": {"name": "mlp", "hidden": 16, "depth": 2, "z_dim": 2},
+            "train": {"steps": steps, "batch_size": 32, "log_every": 10, "checkpoint_every": 10},
+            "eval": {"n_samples": 200, "metrics": ["fid", "modes"]},
+        },
+        "runs": [{"loss": [{"name": n} for n in losses]}],
+    }
+
+
+def tiny_run(**kw):
+    return parse_suite(tiny_doc(**kw)).runs[0]
+
+
+def attempts(run_dir):
+    return read_json(Path(run_dir) / ATTEMPTS)["attempts"]
+
+
+def metrics_of(run_dir):
+    return read_json(Path(run_dir) / "metrics.json")["metrics"]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """One uninterrupted run: the numbers every recovered run must reproduce."""
+    run = tiny_run()
+    d = tmp_path_factory.mktemp("ref") / run.run_id
+    assert run_one(run, d).status == "finished"
+    return run, d
+
+
+def test_run_one_records_attempt_and_skips_when_complete(reference, tmp_path):
+    run, ref = reference
+    a = attempts(ref)
+    assert len(a) == 1 and a[0]["worker"] == worker_id() and a[0]["resumed_from"] == 0
+    assert a[0]["status"] == "finished" and a[0]["ended"] >= a[0]["started"]
+    again = run_one(run, ref)
+    assert again.status == "skipped" and len(attempts(ref)) == 1
+
+
+def test_resume_from_mid_checkpoint_matches_uninterrupted(reference, tmp_path):
+    run, ref = reference
+    d = tmp_path / run.run_id
+    train(tiny_run(steps=20), d)  # same training stream cut at step 20, like a killed run (checkpoint + history)
+    for f in ("metrics.json", "status.json", "samples.png"):
+        (d / f).unlink(missing_ok=True)
+    out = run_one(run, d)
+    assert out.status == "finished" and out.resumed_from == 20
+    assert metrics_of(d) == metrics_of(ref)
+    a, b = load_checkpoint(ref / "checkpoint.pt"), load_checkpoint(d / "checkpoint.pt")
+    assert all(torch.equal(a["G"][k], b["G"][k]) for k in a["G"])
+    assert [r["step"] for r in read_history(d / "history.csv")] == [r["step"] for r in read_history(ref / "history.csv")]
+
+
+def test_corrupt_metrics_is_moved_aside_and_reevaluated_without_retraining(reference, tmp_path):
+    import shutil
+    run, ref = reference
+    d = tmp_path / run.run_id
+    shutil.copytree(ref, d)
+    (d / "metrics.json").write_text('{"run_id": "x", "metr')  # truncated
+    assert not is_finished(d)
+    out = run_one(run, d)
+    assert out.status == "finished" and out.resumed_from == STEPS  # from the final checkpoint: no training
+    assert any("metrics.json" in n and "re-evaluating" in n for n in out.notes)
+    assert (d / "metrics.json.corrupt").read_text().startswith('{"run_id": "x"')
+    assert metrics_of(d) == metrics_of(ref)
+    assert [r["step"] for r in read_history(d / "history.csv")] == [r["step"] for r in read_history(ref / "history.csv")]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "pickled-object", "history"])
+def test_unreadable_checkpoint_or_history_means_retrain_from_scratch(reference, tmp_path, damage):
+    run, ref = reference
+    d = tmp_path / run.run_id
+    train(tiny_run(steps=20), d)
+    if damage == "truncated":
+        data = (d / "checkpoint.pt").read_bytes()
+        (d / "checkpoint.pt").write_bytes(data[: len(data) // 2])
+    elif damage == "pickled-object":
+        atomic_torch_save(d / "checkpoint.pt", {"step": 20, "payload": Payload(tmp_path / "pwned")})
+    else:
+        text = (d / "history.csv").read_text()
+        (d / "history.csv").write_text(text[: len(text) - 60])  # last line cut short (fields missing)
+    out = run_one(run, d)
+    assert out.status == "finished" and out.resumed_from == 0
+    damaged = "history.csv" if damage == "history" else "checkpoint.pt"
+    assert any(damaged in n and "retraining from scratch" in n for n in out.notes), out.notes
+    assert (d / "checkpoint.pt.corrupt").exists()
+    assert not (tmp_path / "pwned").exists()  # the pickled object never ran
+    assert metrics_of(d) == metrics_of(ref)
+
+
+class Payload:
+    """Unpickling this would create a file: a checkpoint holding it must be refused, not loaded."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.path),))
+
+
+def test_checkpoint_with_pickled_object_is_refused_naming_the_file(tmp_path):
+    p = tmp_path / "checkpoint.pt"
+    torch.save({"step": 1, "payload": Payload(tmp_path / "pwned")}, p)
+    with pytest.raises(CorruptFileError, match=r"checkpoint\.pt: corrupt or truncated checkpoint"):
+        load_checkpoint(p)
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_truncated_history_raises_naming_the_file(tmp_path):
+    p = tmp_path / "history.csv"
+    p.write_text("step,d_loss,g_loss\n1,0.5,0.7\n10,0.4")
+    with pytest.raises(CorruptFileError, match=r"history\.csv: line 3 is truncated or malformed"):
+        read_history(p)
+    p.write_text("d_loss,g_loss\n0.5,0.7\n")
+    with pytest.raises(CorruptFileError, match=r"history\.csv: no 'step' column"):
+        read_history(p)
+
+
+def test_stale_temp_files_of_a_killed_write_are_removed(reference, tmp_path):
+    run, _ = reference
+    d = tmp_path / run.run_id
+    d.mkdir()
+    orphan = d / ".checkpoint.pt.abc123.tmp"
+    orphan.write_bytes(b"half a checkpoint")
+    assert run_one(run, d).status == "finished"
+    assert not orphan.exists()
+
+
+def test_locked_run_is_busy_names_the_holder_and_the_cli_exits_0(tmp_path, capsys):
+    suite_file = tmp_path / "tiny.toml"
+    suite_file.write_text(TINY_TOML)
+    run = parse_suite(tiny_doc(), str(suite_file)).runs[0]
+    out = tmp_path / "out"
+    d = run_dir_for(out, run.run_id)
+    d.mkdir(parents=True)
+    (d / ATTEMPTS).write_text(json.dumps({"attempts": [{"worker": "otherhost:4242", "resumed_from": 0}]}))
+    holder = FileLock(str(d / LOCK))
+    holder.acquire()
+    try:
+        o = run_one(run, d)
+        assert (o.status, o.worker) == ("busy", "otherhost:4242")
+        assert not (d / "checkpoint.pt").exists()  # nothing was trained
+        assert main(["run", str(suite_file), "--out", str(out)]) == 0
+    finally:
+        holder.release()
+    err = capsys.readouterr().err
+    assert f"busy: {run.run_id} is being trained by otherhost:4242 (locked)" in err
+    assert run_one(run, d).status == "finished"  # once the holder is gone the run proceeds
+    a = attempts(d)
+    assert [x["status"] for x in a] == ["interrupted", "finished"]  # the holder's open attempt is closed
+
+
+TINY_TOML = """
+[suite]
+name = "tiny"
+seeds = [0]
+[defaults]
+data = { name = "ring8" }
+model = { name = "mlp", hidden = 16, depth = 2, z_dim = 2 }
+train = { steps = 40, batch_size = 32, log_every = 10, checkpoint_every = 10 }
+eval = { n_samples = 200, metrics = ["fid", "modes"] }
+[[runs]]
+loss = [{ name = "ns" }]
+"""
+
+
+def test_failed_run_is_recorded_and_the_suite_goes_on(tmp_path):
+    class Broken:
+        clip, n_critic, needs_real_for_g, name = None, 1, False, "test-broken"
+
+        def d_loss(self, real, fake):
+            raise RuntimeError("boom in d_loss")
+
+        def g_loss(self, fake, real=None):
+            return fake.score.mean()
+
+        def penalty(self, *a, **k):
+            return torch.zeros(())
+
+    LOSSES.add("test-broken", lambda: Broken(), "test only")
+    try:
+        suite = parse_suite(tiny_doc(losses=("test-broken", "ns")))
+        outcomes = run_suite(suite, out=tmp_path, progress=False, echo=lambda line: None)
+    finally:
+        LOSSES._entries.pop("test-broken")
+    assert [o.status for o in outcomes] == ["failed", "finished"]
+    bad = Path(outcomes[0].run_dir)
+    assert outcomes[0].error == "RuntimeError: boom in d_loss"
+    assert read_json(bad / "status.json")["status"] == "failed"
+    assert "boom in d_loss" in (bad / "error.txt").read_text()
+    assert attempts(bad)[0]["status"] == "failed"
+
+
+def test_diverged_final_checkpoint_is_not_trained_further(tmp_path):
+    class Exploding:
+        clip, n_critic, needs_real_for_g, name = None, 1, False, "ns"
+
+        def __init__(self):
+            self.inner, self.calls = get_loss("ns"), 0
+
+        def d_loss(self, real, fake):
+            self.calls += 1
+            out = self.inner.d_loss(real, fake)
+            return out * float("nan") if self.calls > 5 else out
+
+        def g_loss(self, fake, real=None):
+            return self.inner.g_loss(fake, real)
+
+        def penalty(self, *a, **k):
+            return torch.zeros(())
+
+    LOSSES.add("test-exploding", lambda: Exploding(), "test only")
+    try:
+        run = parse_suite(tiny_doc(losses=("test-exploding",))).runs[0]
+        first = train(run, tmp_path)
+        again = train(run, tmp_path)  # e.g. killed before metrics.json, then rerun
+    finally:
+        LOSSES._entries.pop("test-exploding")
+    assert (first.status, first.steps) == ("diverged", 6)
+    assert (again.status, again.steps, again.reason) == ("diverged", 6, first.reason)
+    assert "non-finite loss at step 6" in again.reason
+
+
+# ---------------------------------------------------------------- names and arguments
+
+@pytest.mark.parametrize("name", ["../x", "/tmp/abs", "<script>alert(1)</script>", "a/b", ".."])
+def test_unsafe_suite_names_are_refused(name):
+    with pytest.raises(ConfigError, match="suite.name .* may use only letters, digits"):
+        parse_suite({**tiny_doc(), "suite": {"name": name}})
+    built = SuiteConfig(name=name, seeds=(0,), runs=())  # built in code, not parsed
+    with pytest.raises(ConfigError, match="is not a safe directory name"):
+        results_dir_for(built, None)
+
+
+@pytest.mark.parametrize("name", ["../../escape", "/etc/passwd", "<script>x</script>", "..", "a/../../b"])
+def test_run_names_cannot_leave_the_results_directory(tmp_path, name):
+    doc = tiny_doc()
+    doc["runs"][0]["name"] = name
+    run = parse_suite(doc).runs[0]
+    d = run_dir_for(tmp_path, run.run_id)
+    assert d.parent == tmp_path.resolve()
+    assert "/" not in run.run_id and run.run_id not in (".", "..") and "<" not in run.run_id
+
+
+def test_run_dir_for_refuses_escapes_and_symlinks_out(tmp_path):
+    for bad in ("..", "../x", "/abs/path", "a/b"):
+        with pytest.raises(ValueError, match="would write outside the results directory"):
+            run_dir_for(tmp_path / "res", bad)
+    (tmp_path / "res").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    os.symlink(tmp_path / "elsewhere", tmp_path / "res" / "link")
+    with pytest.raises(ValueError, match="would write outside the results directory"):
+        run_dir_for(tmp_path / "res", "link")
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"executor": "dask"}, "unknown executor 'dask'; choose one of: local, process, ray"),
+    ({"executor": "local", "workers": 2}, "--workers 2 applies only to --executor process"),
+    ({"executor": "process", "workers": 0}, "--workers must be a positive integer, got 0"),
+    ({"executor": "process", "threads": -1}, "--threads must be a positive integer, got -1"),
+    ({"executor": "local", "ray_address": "auto"}, "--ray-address 'auto' applies only to --executor ray"),
+])
+def test_run_suite_rejects_bad_arguments(tmp_path, kwargs, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        run_suite(parse_suite(tiny_doc()), out=tmp_path, **kwargs)
+    assert not any(tmp_path.iterdir())  # refused before anything was written
