@@ -7,7 +7,8 @@ large tensor through it in batches and returns float64 numpy arrays. Registered 
 * ``identity`` — 2-D points (any ``[N, d]``): the points are their own features; no logits.
 * ``digits-cnn`` — a small CNN trained by ganbench on the digits train split and shipped in
   ``ganbench/weights/digits-cnn.pt`` (sha256 checked on every load). Features: the 128-d penultimate
-  layer *before* its ReLU (no unit is constantly zero, so feature covariances stay full rank); logits: 10.
+  layer *before* its ReLU (no unit is constantly zero, so feature covariances stay full rank), standardised
+  per unit with the training split statistics (KID's cubic kernel needs features of order one); logits: 10.
   Reproduce the file byte for byte with ``ganbench extractor train digits --out digits-cnn.pt`` on CPU
   (defaults: seed 0, one thread, 38 epochs = enough to see 50,000 samples; same torch version and CPU kind).
 * ``classifier`` — the same architecture trained by the user on any labelled dataset
@@ -176,6 +177,10 @@ class ClassifierNet(nn.Module):
         self.body = nn.Sequential(*layers)
         self.fc = nn.Linear(c * h * w, hidden)
         self.head = nn.Linear(hidden, n_classes)
+        # Features are standardised with the training set's per-unit mean and std (set after training):
+        # KID's cubic kernel (x.y/d + 1)^3 is only well-behaved for features of order one.
+        self.register_buffer("feat_mean", torch.zeros(hidden))
+        self.register_buffer("feat_std", torch.ones(hidden))
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """``(features, logits)``; in eval mode computed in zero-padded calls of exactly EVAL_CHUNK images.
@@ -192,8 +197,17 @@ class ClassifierNet(nn.Module):
         return torch.cat([f for f, _ in outs])[:n], torch.cat([lg for _, lg in outs])[:n]
 
     def _forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        feats = self.fc(self.body(x).flatten(1))
-        return feats, self.head(F.relu(feats))
+        raw = self.fc(self.body(x).flatten(1))
+        return (raw - self.feat_mean) / self.feat_std, self.head(F.relu(raw))
+
+    @torch.no_grad()
+    def set_feature_scale(self, x: Tensor) -> None:
+        """Standardise the feature layer with the statistics of ``x`` (the training images)."""
+        self.eval()
+        self.feat_mean.zero_(), self.feat_std.fill_(1.0)
+        raw = torch.cat([self.forward(x[i:i + 1024])[0] for i in range(0, len(x), 1024)]).double()
+        self.feat_mean.copy_(raw.mean(0).float())
+        self.feat_std.copy_(raw.std(0).clamp_min(1e-6).float())
 
     def reset_parameters(self, generator: torch.Generator) -> None:
         # PyTorch's default init draws from the global RNG; an explicit generator keeps training reproducible.
@@ -368,6 +382,7 @@ def _fit(arch: dict[str, Any], x_train: Tensor, y_train: Tensor, x_test: Tensor,
             sched.step()
         if progress is not None:
             progress(f"epoch {epoch + 1}/{epochs}: last batch loss {loss.item():.4f}")
+    net.set_feature_scale(x_train)
     return net, _accuracy(net, x_test, y_test), time.perf_counter() - t0
 
 
