@@ -5,3 +5,14 @@ KID, precision/recall, mode collapse, stability), tabulate, report, and gate
 CI on regressions. See docs/architecture.md for the module map.
 """
 __version__ = "0.1.0"
+
+# Public helpers, imported lazily so that ``import ganbench`` stays cheap (no torch until needed).
+_LAZY = {"evaluate_generator": "external", "register_loss": "plugins", "register_model": "plugins",
+         "register_dataset": "plugins", "register_extractor": "plugins"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'ganbench' has no attribute {name!r}")

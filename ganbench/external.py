@@ -64,8 +64,12 @@ class _Function(nn.Module):
         super().__init__()
         self._fn = [fn]  # in a list: not registered as a submodule, so .eval()/.to() leave it alone
 
+    @property
+    def fn(self) -> Callable[[Tensor], Any]:
+        return self._fn[0]
+
     def forward(self, z: Tensor) -> Any:
-        return self._fn[0](z)
+        return self.fn(z)
 
 
 class _FixedBatch(nn.Module):
@@ -132,8 +136,8 @@ def _load_torchscript(path: Path, device: str) -> nn.Module:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # torch.jit is deprecated but still the common export
             return torch.jit.load(str(path), map_location=device)
-    except Exception:
-        pass
+    except Exception as e:
+        jit_error = _one_line(e)[:200]
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
@@ -141,7 +145,8 @@ def _load_torchscript(path: Path, device: str) -> nn.Module:
             raise ConfigError(f"{path}: holds a pickled object (e.g. torch.save(model)); ganbench does not unpickle "
                               f"code: export with torch.jit.script / torch.export, or save model.state_dict() "
                               f"and pass --class module:Class") from None
-        raise ConfigError(f"{path}: not a TorchScript (.pt), torch.export (.pt2), ONNX (.onnx) or state-dict file") from None
+        raise ConfigError(f"{path}: not a TorchScript (.pt), torch.export (.pt2), ONNX (.onnx) or state-dict file "
+                          f"(torch.jit.load: {jit_error})") from None
     if isinstance(obj, Mapping):
         raise ConfigError(f"{path}: holds a state dict, not a TorchScript module; pass --class module:Class "
                           f"(and --init-args) to build the network it belongs to")
@@ -208,6 +213,47 @@ def _source_file_sha(obj: Any) -> Optional[str]:
         return None
 
 
+def _open_file(path: Path, cls: Optional[str], init_args: Optional[dict[str, Any]],
+               device: str) -> tuple[nn.Module, dict[str, Any], Optional[int], Optional[int]]:
+    """(network, source record, static batch size, z_dim from the input shape) of a generator file."""
+    if not path.is_file():
+        raise ConfigError(f"generator file {str(path)!r} not found")
+    source: dict[str, Any] = {"name": path.name, "path": str(path.resolve()), "sha256": _sha256(path)}
+    if cls is not None:
+        source.update({"format": "state_dict", "class": cls, "init_args": dict(init_args or {})})
+        return _from_class(path, cls, init_args or {}), source, None, None
+    if path.suffix.lower() == ".onnx":
+        net = _Onnx(path)
+        shape = net.input_shape
+        source["format"] = "onnx"
+        return net, source, _static(shape[0]) if shape else None, _static(shape[1]) if len(shape) == 2 else None
+    if path.suffix.lower() == ".pt2":
+        net, batch, z_dim = _load_exported(path)
+        source["format"] = "export"
+        return net, source, batch, z_dim
+    source["format"] = "torchscript"
+    return _load_torchscript(path, device), source, None, None
+
+
+def _open_object(generator: Any) -> tuple[Any, dict[str, Any]]:
+    """(the callable, source record) of an import path or a Python module / callable."""
+    if isinstance(generator, str):
+        obj = import_object(generator, "--generator")
+        if inspect.isclass(obj):
+            raise ConfigError(f"--generator {generator!r} is a class; pass its weights as --generator FILE "
+                              f"with --class {generator}")
+        if not callable(obj):
+            raise ConfigError(f"--generator {generator!r} is a {type(obj).__name__}, not a module or function "
+                              f"taking a latent batch")
+        return obj, {"name": generator, "format": "callable", "source_sha256": _source_file_sha(obj)}
+    if not callable(generator):
+        raise ConfigError(f"generator must be a file, an import path 'module:function', a torch.nn.Module or a "
+                          f"callable, got {type(generator).__name__}")
+    qualname = getattr(generator, "__qualname__", None) or type(generator).__qualname__
+    module = getattr(generator, "__module__", None) or type(generator).__module__
+    return generator, {"name": f"{module}:{qualname}", "format": "python"}
+
+
 def load_external(generator: Any, *, cls: Optional[str] = None, init_args: Optional[dict[str, Any]] = None,
                   z_dim: Optional[int] = None, latent: Optional[str] = None,
                   device: str = "cpu") -> ExternalGenerator:
@@ -216,43 +262,16 @@ def load_external(generator: Any, *, cls: Optional[str] = None, init_args: Optio
     ``z_dim`` and ``latent`` default to the network's own ``z_dim`` / ``latent`` attributes (kept by
     ``torch.jit.script``), or for ONNX and ``.pt2`` files to the latent input's static size.
     """
-    batch, found_z = None, None
-    if isinstance(generator, (str, Path)) and (cls is not None or Path(generator).is_file()):
-        path = Path(generator)
-        if not path.is_file():
-            raise ConfigError(f"generator file {str(path)!r} not found")
-        source: dict[str, Any] = {"name": path.name, "path": str(path.resolve()), "sha256": _sha256(path)}
-        if cls is not None:
-            net, fmt = _from_class(path, cls, init_args or {}), "state_dict"
-            source.update({"class": cls, "init_args": dict(init_args or {})})
-        elif path.suffix.lower() == ".onnx":
-            net, fmt = _Onnx(path), "onnx"
-            shape = net.input_shape
-            batch, found_z = _static(shape[0]) if shape else None, _static(shape[1]) if len(shape) == 2 else None
-        elif path.suffix.lower() == ".pt2":
-            (net, batch, found_z), fmt = _load_exported(path), "export"
-        else:
-            net, fmt = _load_torchscript(path, device), "torchscript"
-    elif isinstance(generator, str):
-        if not IMPORT_PATH.match(generator):
-            raise ConfigError(f"generator file {generator!r} not found (nor is it an import path 'module:function')")
-        obj = import_object(generator, "--generator")
-        if inspect.isclass(obj):
-            raise ConfigError(f"--generator {generator!r} is a class; pass its weights as --generator FILE "
-                              f"with --class {generator}")
-        if not callable(obj):
-            raise ConfigError(f"--generator {generator!r} is a {type(obj).__name__}, not a module or function "
-                              f"taking a latent batch")
-        net, fmt = (obj if isinstance(obj, nn.Module) else _Function(obj)), "callable"
-        source = {"name": generator, "source_sha256": _source_file_sha(obj)}
-    elif callable(generator):
-        net, fmt = (generator if isinstance(generator, nn.Module) else _Function(generator)), "python"
-        name = getattr(generator, "__qualname__", None) or type(generator).__qualname__
-        source = {"name": f"{getattr(generator, '__module__', None) or type(generator).__module__}:{name}"}
+    is_import_path = isinstance(generator, str) and cls is None and bool(IMPORT_PATH.match(generator)) \
+        and not Path(generator).is_file()
+    if isinstance(generator, Path) or (isinstance(generator, str) and not is_import_path):
+        net, source, batch, found_z = _open_file(Path(generator), cls, init_args, device)
+        own: Any = net
     else:
-        raise ConfigError(f"generator must be a file, an import path 'module:function', a torch.nn.Module or a "
-                          f"callable, got {type(generator).__name__}")
-    own = net.__dict__.get("_fn", [net])[0] if isinstance(net, _Function) else net
+        own, source = _open_object(generator)
+        net, batch, found_z = own if isinstance(own, nn.Module) else _Function(own), None, None
+    if isinstance(net, _Function):
+        own = net.fn
     z = z_dim if z_dim is not None else getattr(own, "z_dim", None) or found_z
     if isinstance(z, bool) or not isinstance(z, int) or z < 1:
         raise ConfigError(f"generator {source['name']!r}: the latent size is unknown or invalid ({z!r}); "
@@ -262,7 +281,7 @@ def load_external(generator: Any, *, cls: Optional[str] = None, init_args: Optio
         raise ConfigError(f"--latent must be one of {', '.join(LATENTS)}, got {lat!r}")
     if batch is not None:
         net = _FixedBatch(net, batch)
-    source.update({"format": fmt, "z_dim": z, "latent": lat, "fixed_batch": batch})
+    source.update({"z_dim": z, "latent": lat, "fixed_batch": batch})
     return ExternalGenerator(net, z, lat, source).to(device).eval()
 
 
@@ -324,6 +343,8 @@ def evaluate_generator(generator: Any, *, data: str | dict[str, Any], features: 
     """
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"--seed must be a non-negative int, got {seed!r}")
+    if not isinstance(data, (str, Mapping)):
+        raise ConfigError(f"data must be a dataset name or a table {{'name': ..., **params}}, got {data!r}")
     data_table = {"name": data} if isinstance(data, str) else dict(data)
     data_cfg = _build_named("data", data_table, "--data")
     table = dict(eval_config.__dict__) if isinstance(eval_config, EvalConfig) else dict(eval_config or {})
@@ -336,17 +357,22 @@ def evaluate_generator(generator: Any, *, data: str | dict[str, Any], features: 
         from .features import EXTRACTORS
         EXTRACTORS.get(eval_cfg.features, "--features")  # unknown names fail before anything is loaded
     ds = get_dataset(data_cfg.name, **data_cfg.params)
-    G = load_external(generator, cls=cls, init_args=init_args, z_dim=z_dim, latent=latent, device=device)
-    _check_output(G, ds)
-    config = external_config(G, data_cfg.to_dict(), eval_cfg, seed, name, suite)
-    run_id = run_id_for(config)
-    run_dir = None
-    if out is not None:
-        run_dir = run_dir_for(out, run_id)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / METRICS).unlink(missing_ok=True)  # the run is incomplete until the new metrics.json lands
-        atomic_write_json(run_dir / CONFIG, config)
-    result = _evaluate(G, ds, eval_cfg, seed, run_id, run_dir)
+    was_training = generator.training if isinstance(generator, nn.Module) else None
+    try:
+        G = load_external(generator, cls=cls, init_args=init_args, z_dim=z_dim, latent=latent, device=device)
+        _check_output(G, ds)
+        config = external_config(G, data_cfg.to_dict(), eval_cfg, seed, name, suite)
+        run_id = run_id_for(config)
+        run_dir = None
+        if out is not None:
+            run_dir = run_dir_for(out, run_id)
+            run_dir.mkdir(parents=True, exist_ok=True)
+            (run_dir / METRICS).unlink(missing_ok=True)  # the run is incomplete until the new metrics.json lands
+            atomic_write_json(run_dir / CONFIG, config)
+        result = _evaluate(G, ds, eval_cfg, seed, run_id, run_dir)
+    finally:
+        if was_training is not None:
+            generator.train(was_training)  # a caller's module is left in the mode it came in
     result["config"] = config
     if run_dir is not None:
         atomic_write_json(run_dir / METRICS, result)
@@ -361,9 +387,11 @@ def _evaluate(G: ExternalGenerator, ds: Any, cfg: EvalConfig, seed: int, run_id:
     try:
         result.update(core.evaluate_generator(G, ds, cfg, seed=seed))
     except FloatingPointError as e:
+        size = ds.split_size(cfg.split)
+        n_real = min(cfg.n_real or cfg.n_samples, size) if size is not None else cfg.n_real or cfg.n_samples
         result.update({"status": "diverged", "metrics": {}, "floor": {}, "reason": str(e),
-                       "provenance": core.provenance(ds, core.extractor_for(ds, cfg), cfg, 0, cfg.n_samples, seed,
-                                                     next(G.parameters()).device)})
+                       "provenance": core.provenance(ds, core.extractor_for(ds, cfg), cfg, n_real, cfg.n_samples,
+                                                     seed, next(G.parameters()).device)})
     except Exception as e:
         if run_dir is not None:
             atomic_write_json(run_dir / STATUS, {"status": "failed", "steps": None, "reason": _one_line(e)})

@@ -1,24 +1,15 @@
 """User-defined losses, models, datasets and extractors, by import path, entry point or decorator.
 
-A suite may name ``"mypkg.losses:focal_ns"`` wherever a registered name is accepted; the object is
-imported (never evaluated as text), checked for the right kind and added to the registry under that exact
-string. Installed packages register under the ``ganbench.losses``, ``ganbench.models``,
-``ganbench.datasets`` and ``ganbench.extractors`` entry-point groups; Python code uses ``register_loss``
-and friends. Every way in ends in the same adapter, so a plugin behaves like a built-in:
-
-* loss: ``factory(**params)`` -> a ``ganbench.losses.Loss`` or any object with ``d_loss(real, fake)`` and
-  ``g_loss(fake, real)``; missing ``penalty``/``clip``/``n_critic``/``needs_real_for_g`` default to none /
-  ``None`` / 1 / ``False``. (An object that already has ``d_loss`` and ``g_loss`` may be named directly.)
-* model: ``factory(data_shape, **params)`` -> ``(G, D)`` (or an object with attributes ``G`` and ``D``).
-  G needs ``z_dim``; without ``sample_latent`` it gets N(0, I) (``latent = "uniform"``: U(-1, 1)). D may
-  return a ``DOut``, a score tensor ``[N]`` / ``[N, 1]`` or a ``(score, features)`` pair.
-* data: ``factory(**params)`` -> a ``ganbench.data.Dataset``, or samples as a tensor / array (one "train"
-  split) or a dict of split -> samples: ``[N, d]`` points or ``[N, C, H, W]`` images in [-1, 1].
-* features: ``factory(**params)`` -> a ``ganbench.features.Extractor``, or a module / function mapping a
-  batch to features ``[N, F]``.
-
-Cheap checks (importable, callable, parameters bind to the signature) run when a suite loads; what the
-factory returns is checked when it is built, with a ``ConfigError`` naming the plugin either way.
+A suite may name ``"mypkg.losses:focal_ns"`` wherever a registered name is accepted: the object is imported
+(never evaluated as text), checked and added to the registry under that exact string. Installed packages
+register under the ``ganbench.losses|models|datasets|extractors`` entry-point groups; Python code uses
+``register_loss`` and friends. Every way in ends in the same adapter (``adapt``), so a plugin behaves like a
+built-in. The contract of each kind is in docs/plugins.md; in short, a loss factory returns an object with
+``d_loss``/``g_loss`` (defaults filled in), a model factory ``(data_shape, **params)`` returns ``(G, D)``
+(latents and ``DOut`` supplied when missing), a dataset factory returns a ``Dataset`` or samples, an
+extractor factory an ``Extractor`` or a function of a batch. Cheap checks (importable, callable, parameters
+bind) run when a suite loads; what a factory returns is checked when it is built. Errors are one-line
+``ConfigError``s naming the plugin.
 """
 from __future__ import annotations
 
@@ -35,10 +26,10 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .data import Dataset, _check_generator, _check_n
-from .features import Extractor
-from .losses import DOut, Loss
-from .models import LATENTS, Generator
+from .data import DATASETS, Dataset, _check_generator, _check_n
+from .features import EXTRACTORS, Extractor
+from .losses import LOSSES, DOut, Loss
+from .models import LATENTS, MODELS, Generator
 from .registry import ConfigError, Registry, did_you_mean
 
 __all__ = ["IMPORT_PATH", "GROUPS", "registry_for", "import_object", "load_entry_points", "resolve",
@@ -48,23 +39,15 @@ IMPORT_PATH = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z
 GROUPS = {"loss": "ganbench.losses", "model": "ganbench.models", "data": "ganbench.datasets",
           "features": "ganbench.extractors"}
 KINDS = {"loss": "loss", "model": "model", "data": "dataset", "features": "extractor"}  # words in messages
-_SECTION_OF_KIND = {"loss": "loss", "model": "model", "dataset": "data", "feature extractor": "features"}
+REGISTRIES: dict[str, Registry[Any]] = {"loss": LOSSES, "model": MODELS, "data": DATASETS, "features": EXTRACTORS}
 _loaded_groups: set[str] = set()
 _broken: dict[tuple[str, str], str] = {}  # (section, entry-point name) -> why it failed to load
 
 
 def registry_for(section: str) -> Registry[Any]:
-    if section == "loss":
-        from .losses import LOSSES as reg
-    elif section == "model":
-        from .models import MODELS as reg
-    elif section == "data":
-        from .data import DATASETS as reg
-    elif section == "features":
-        from .features import EXTRACTORS as reg
-    else:
-        raise ValueError(f"no registry for section {section!r}; accepted: {', '.join(GROUPS)}")
-    return reg
+    if section not in REGISTRIES:
+        raise ValueError(f"no registry for section {section!r}; accepted: {', '.join(REGISTRIES)}")
+    return REGISTRIES[section]
 
 
 def _one_line(e: BaseException) -> str:
@@ -151,10 +134,9 @@ def resolve(section: str, name: str, where: str = "") -> None:
 
 def resolve_missing(reg: Registry[Any], name: str, where: str = "") -> None:
     """Hook for ``Registry.get``: an unknown name may be an import path or an installed entry point."""
-    section = _SECTION_OF_KIND.get(reg.kind)
-    if section is None or registry_for(section) is not reg:
-        return  # some other registry (tests, extensions): nothing to resolve
-    resolve(section, name, where)
+    section = next((s for s, r in REGISTRIES.items() if r is reg), None)
+    if section is not None:  # other registries (tests, extensions) have nothing to resolve
+        resolve(section, name, where)
 
 
 # ---------------------------------------------------------------- registering from Python
@@ -295,27 +277,27 @@ def _penalty(fn: Callable[..., Any], label: str) -> Callable[..., Tensor]:
 class _ScoreD(nn.Module):
     """A user discriminator returning scores (or (score, features)) seen as one returning ``DOut``."""
 
-    def __init__(self, net: nn.Module, label: str):
+    def __init__(self, net: nn.Module, what: str):
         super().__init__()
-        self.net, self.label = net, label
+        self.net, self.what = net, what
 
     def forward(self, x: Tensor) -> Any:
-        return _to_dout(self.net(x), self.label)
+        return _to_dout(self.net(x), self.what)
 
 
-def _to_dout(out: Any, label: str) -> Any:
+def _to_dout(out: Any, what: str) -> Any:
     if isinstance(out, DOut):
         return out
     features = None
     if isinstance(out, (tuple, list)) and len(out) == 2 and isinstance(out[0], Tensor):
         out, features = out
     if not isinstance(out, Tensor):
-        raise ValueError(f"model plugin {label!r}: D must return a DOut, a score tensor or (score, features), "
+        raise ValueError(f"{what}: D must return a DOut, a score tensor or (score, features), "
                          f"got {type(out).__name__}")
     if out.dim() == 2 and out.shape[1] == 1:
         out = out.squeeze(1)  # [N, 1] is the usual shape of a final Linear(., 1)
     if out.dim() != 1:
-        raise ValueError(f"model plugin {label!r}: D's score must have shape [N] or [N, 1], got {tuple(out.shape)}")
+        raise ValueError(f"{what}: D's score must have shape [N] or [N, 1], got {tuple(out.shape)}")
     return DOut(out, features if isinstance(features, Tensor) else None)
 
 
@@ -335,11 +317,11 @@ def _as_models(made: Any, label: str, what: str, params: dict[str, Any], data_sh
         G = Generator(G, z_dim, latent, tuple(data_shape))  # ganbench's N(0, I) / U(-1, 1) latents
     out = _probe(G, D, what, tuple(data_shape))
     if not isinstance(out, DOut):
-        D = _ScoreD(D, label)
         try:
-            _to_dout(out, label)
+            _to_dout(out, what)
         except ValueError as e:
-            raise ConfigError(f"{what}: {e}") from None
+            raise ConfigError(str(e)) from None
+        D = _ScoreD(D, what)
     return G, D
 
 

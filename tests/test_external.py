@@ -103,6 +103,7 @@ def trained(tmp_path_factory):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.jit.save(torch.jit.script(G), str(root / "g.pt"))
+        torch.jit.save(torch.jit.trace(G.eval(), torch.randn(4, 2)), str(root / "traced.pt"))
     (root / "mods").mkdir()
     (root / "mods" / "gbt_ext_gen.py").write_text(GEN_MODULE.format(state=str(root / "state.pt")))
     return SimpleNamespace(root=root, run=run, G=G, metrics=read_json(root / "run" / "metrics.json")["metrics"])
@@ -143,6 +144,9 @@ def test_torchscript_file_gives_the_runs_numbers_and_a_normal_run_directory(trai
     assert (m["provenance"]["n_fake"], m["provenance"]["seed"], m["provenance"]["features"]) == (300, 0, "identity")
     assert read_run(run_dir)["metrics"]["metrics"] == trained.metrics
     assert "external" in capsys.readouterr().out
+    # A trace keeps no Python attributes: the latent size must be given, then the numbers are the same.
+    assert cli(trained.root / "traced.pt", tmp_path / "traced", "--z-dim", "2") == 0
+    assert only_run(tmp_path / "traced")[1]["metrics"] == trained.metrics
 
 
 def test_callable_and_state_dict_by_import_path_give_the_runs_numbers(trained, gen_module, tmp_path):
@@ -209,6 +213,9 @@ def test_run_id_is_stable_across_generator_versions_and_the_gate_reads_it(traine
         torch.jit.save(torch.jit.script(G2), str(v2))
     assert cli(v1, tmp_path / "base", "--name", "mine") == 0
     assert main(["baseline", str(tmp_path / "base"), "--out", str(tmp_path / "baseline.json")]) == 0
+    assert main(["report", str(tmp_path / "base"), "--out", str(tmp_path / "report"), "--format", "md"]) == 0
+    board = (tmp_path / "report" / "leaderboard.md").read_text()
+    assert "ring8 · external:g.pt" in board and "| mine |" in board
     assert cli(v1, tmp_path / "now", "--name", "mine") == 0
     assert main(["check", "--results", str(tmp_path / "now"), "--baseline", str(tmp_path / "baseline.json")]) == 0
     assert cli(v2, tmp_path / "now", "--name", "mine") == 0  # same name and settings: the same run directory

@@ -17,12 +17,11 @@ import torch
 from ganbench import plugins
 from ganbench.cli import main
 from ganbench.config import parse_suite
-from ganbench.data import get_dataset
+from ganbench.data import DATASETS, get_dataset
 from ganbench.features import EXTRACTORS, get_extractor
 from ganbench.io import read_json
 from ganbench.losses import LOSSES, DOut, Loss, get_loss
 from ganbench.models import MODELS, Generator, build_models
-from ganbench.data import DATASETS
 from ganbench.registry import ConfigError
 from ganbench.runner import run_one
 from ganbench.train import train

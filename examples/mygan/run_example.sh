@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Bring your own GAN, end to end: train your loss and model through a suite, export the generator,
 # evaluate the exported file as an external generator, record a baseline and gate on it.
-#   usage: examples/mygan/run_example.sh [WORK_DIR]      (STEPS=600 by default)
+#   usage: examples/mygan/run_example.sh [WORK_DIR]   (default: a fresh temporary folder; STEPS=600)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-WORK=${1:-$HERE/_work}
+WORK=${1:-$(mktemp -d)}
 STEPS=${STEPS:-600}
 export PYTHONPATH="$HERE${PYTHONPATH:+:$PYTHONPATH}"   # or: pip install -e examples/mygan
+echo "working in $WORK"
 
 # 1. train and evaluate both runs of the suite (the focal loss and ns, both with mygan's networks)
 ganbench run "$HERE/suite.toml" --out "$WORK/results" --set train.steps="$STEPS"
