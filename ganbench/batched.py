@@ -44,9 +44,12 @@ PENALTIES = ("wgan-gp", "dragan")
 
 
 # ---------------------------------------------------------------- batched layers (parameter names as the originals)
+# Inside a batched network activations are feature-major, [K, C, N]: a linear layer is then bmm(W [K, out, in],
+# x [K, in, N]) with the weights as stored, and batch norm is F.batch_norm on the free view [1, K·C, N], so no
+# layer needs a transpose or a copy. Data enter and leave as [K, N, ...].
 
 class BatchedLinear(nn.Module):
-    """K linear layers: ``x [K, N, in] -> [K, N, out]``."""
+    """K linear layers: ``x [K, in, N] -> [K, out, N]``."""
 
     def __init__(self, k: int, d_in: int, d_out: int, bias: bool):
         super().__init__()
@@ -54,12 +57,13 @@ class BatchedLinear(nn.Module):
         self.bias = nn.Parameter(torch.empty(k, d_out)) if bias else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        w = self.weight.transpose(1, 2)
-        return torch.bmm(x, w) if self.bias is None else torch.baddbmm(self.bias.unsqueeze(1), x, w)
+        if self.bias is None:
+            return torch.bmm(self.weight, x)
+        return torch.baddbmm(self.bias.unsqueeze(2), self.weight, x)
 
 
 class BatchedBatchNorm1d(nn.Module):
-    """K BatchNorm1d layers on ``[K, N, C]``: one ``F.batch_norm`` over ``[N, K·C]``, per-member statistics."""
+    """K BatchNorm1d layers on ``[K, C, N]``: statistics per member and channel over the N samples."""
 
     def __init__(self, k: int, bn: nn.BatchNorm1d):
         super().__init__()
@@ -76,16 +80,16 @@ class BatchedBatchNorm1d(nn.Module):
             self.running_mean = self.running_var = self.num_batches_tracked = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        k, n, c = x.shape
+        k, c, n = x.shape
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track:
             self.num_batches_tracked.add_(1)  # type: ignore[union-attr]
             if self.momentum is None:  # cumulative average, as nn.BatchNorm1d
                 factor = 1.0 / float(self.num_batches_tracked[0])  # type: ignore[index]
         flat = lambda t: None if t is None else t.view(-1)  # noqa: E731  views: the running stats update in place
-        y = F.batch_norm(x.transpose(0, 1).reshape(n, k * c), flat(self.running_mean), flat(self.running_var),
+        y = F.batch_norm(x.reshape(1, k * c, n), flat(self.running_mean), flat(self.running_var),
                          flat(self.weight), flat(self.bias), self.training or not self.track, factor, self.eps)
-        return y.view(n, k, c).transpose(0, 1)
+        return y.view(k, c, n)
 
 
 class BatchedMaxout(nn.Module):
@@ -95,7 +99,8 @@ class BatchedMaxout(nn.Module):
         self.linear = BatchedLinear(k, m.linear.in_features, m.linear.out_features, m.linear.bias is not None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.linear(x).view(x.shape[0], x.shape[1], self.units, self.pieces).amax(-1)
+        y = self.linear(x)  # output row u·pieces + p is piece p of unit u, as in Maxout
+        return y.view(y.shape[0], self.units, self.pieces, y.shape[2]).amax(2)
 
 
 class BatchedGenerator(nn.Module):
@@ -104,7 +109,7 @@ class BatchedGenerator(nn.Module):
         self.net, self.z_dim, self.latent, self.out_shape = net, template.z_dim, template.latent, template.out_shape
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z)
+        return self.net(z.transpose(1, 2)).transpose(1, 2)  # [K, N, z] -> [K, N, dim]
 
 
 class BatchedDiscriminator(nn.Module):
@@ -113,8 +118,8 @@ class BatchedDiscriminator(nn.Module):
         self.body, self.head = body, head
 
     def forward(self, x: torch.Tensor) -> DOut:
-        features = self.body(x).flatten(2)
-        return DOut(self.head(features).squeeze(-1), features)
+        features = self.body(x.flatten(2).transpose(1, 2))  # [K, F, N]
+        return DOut(self.head(features).squeeze(1), features.transpose(1, 2))
 
 
 def _structure(m: nn.Module, k: int, where: str) -> nn.Module:
@@ -170,11 +175,13 @@ def stack_optimizer_state(states: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return {"state": stacked, "param_groups": states[0]["param_groups"]}
 
 
-def unstack_optimizer_state(state: dict[str, Any], k: int) -> dict[str, Any]:
+def unstack_optimizer_state(state: dict[str, Any], k: int,
+                            param_groups: Optional[list[dict[str, Any]]] = None) -> dict[str, Any]:
+    """Member ``k``'s optimiser state dict; ``param_groups`` (the member's own) keep its implementation flags."""
     out = {idx: {key: (v[k].clone() if isinstance(v, torch.Tensor) and v.dim() > 0 else
                        (v.clone() if isinstance(v, torch.Tensor) else v)) for key, v in entry.items()}
            for idx, entry in state["state"].items()}
-    return {"state": out, "param_groups": [dict(g) for g in state["param_groups"]]}
+    return {"state": out, "param_groups": [dict(g) for g in (param_groups or state["param_groups"])]}
 
 
 # ---------------------------------------------------------------- the batched GAN and its step
@@ -215,6 +222,9 @@ class BatchedGAN:
         self.G.train(m0.G.training), self.D.train(m0.D.training)
         self.opt_g = make_optimizer(self.G.parameters(), run.optim.lr_g, run.optim)
         self.opt_d = make_optimizer(self.D.parameters(), run.optim.lr_d, run.optim)
+        for opt in (self.opt_g, self.opt_d):
+            for group in opt.param_groups:
+                group["foreach"] = True  # same elementwise arithmetic as the for-loop, in fewer calls
         if m0.opt_g.state:  # resumed members: carry their optimiser state over
             self.opt_g.load_state_dict(stack_optimizer_state([m.opt_g.state_dict() for m in members]))
             self.opt_d.load_state_dict(stack_optimizer_state([m.opt_d.state_dict() for m in members]))
@@ -305,8 +315,8 @@ class BatchedGAN:
         m.D.load_state_dict(unstack_state(self.D.state_dict(), k))
         if self.ema is not None and m.ema is not None:
             m.ema.load_state_dict(unstack_state(self.ema.state_dict(), k))
-        m.opt_g.load_state_dict(unstack_optimizer_state(self.opt_g.state_dict(), k))
-        m.opt_d.load_state_dict(unstack_optimizer_state(self.opt_d.state_dict(), k))
+        for mine, batched in ((m.opt_g, self.opt_g), (m.opt_d, self.opt_d)):
+            mine.load_state_dict(unstack_optimizer_state(batched.state_dict(), k, mine.state_dict()["param_groups"]))
         return m
 
 

@@ -41,7 +41,7 @@ IMAGE_MODELS = ("dcgan", "infogan", "sndcgan")
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 REFERENCE_LOSSES = ("minimax", "ns", "lsgan", "wgan", "wgan-gp", "hinge", "feature-matching", "dragan",
                     "rsgan", "ragan")
-COLUMNS = ["model", "loss", "batch", "device", "amp", "compile", "channels_last", "cuda_graphs", "n_critic",
+COLUMNS = ["model", "loss", "batch", "device", "threads", "amp", "compile", "channels_last", "cuda_graphs", "n_critic",
            "step_ms", "iqr_ms", "samples_per_s", "reference_ms", "reference_iqr_ms", "overhead_pct",
            "peak_mem_mb", "mem_kind", "status"]
 
@@ -58,6 +58,7 @@ class BenchOptions:
     warmup: int = 5
     image_size: Optional[int] = None   # None: digits 8x8 for image models; else random 3xSxS tensors
     reference: bool = True
+    threads: Optional[int] = None      # torch intra-op threads while timing; None: leave torch's setting
 
 
 # ---------------------------------------------------------------- what can run
@@ -80,6 +81,9 @@ def check_options(opts: BenchOptions) -> None:
     if opts.cuda_graphs and opts.compile:
         raise ConfigError("--cuda-graphs and --compile together are not supported; "
                           "torch.compile(mode='reduce-overhead') captures CUDA graphs itself")
+    if opts.threads is not None and (isinstance(opts.threads, bool) or not isinstance(opts.threads, int)
+                                     or opts.threads < 1):
+        raise ConfigError(f"--threads must be an integer >= 1, got {opts.threads!r}")
     if opts.image_size is not None and (isinstance(opts.image_size, bool) or not isinstance(opts.image_size, int)
                                         or opts.image_size < 1):
         raise ConfigError(f"--image-size must be a positive integer, got {opts.image_size!r}")
@@ -415,6 +419,7 @@ def bench_case(model: str, loss: str, opts: BenchOptions, model_params: dict[str
                loss_params: dict[str, Any] | None = None) -> dict[str, Any]:
     """One row of the table (status "ok" or "skipped: reason")."""
     row: dict[str, Any] = {"model": model, "loss": loss, "batch": opts.batch, "device": opts.device,
+                           "threads": torch.get_num_threads(),
                            "amp": opts.amp or "", "compile": opts.compile, "channels_last": opts.channels_last,
                            "cuda_graphs": opts.cuda_graphs}
     try:
@@ -475,13 +480,27 @@ def bench(models: Sequence[str] = DEFAULT_MODELS, losses: Sequence[str] | None =
     for name in losses:
         LOSSES.get(name, "--losses")
     rows = []
-    for model in models:
-        for loss in losses:
-            row = bench_case(model, loss, opts, (model_params or {}).get(model))
-            rows.append(row)
-            if progress is not None:
-                progress(row)
+    with threads_set(opts.threads):
+        for model in models:
+            for loss in losses:
+                row = bench_case(model, loss, opts, (model_params or {}).get(model))
+                rows.append(row)
+                if progress is not None:
+                    progress(row)
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+@contextlib.contextmanager
+def threads_set(n: Optional[int]) -> Any:
+    """torch's intra-op thread count set to ``n`` for the block. On a loaded machine one thread per process
+    avoids OpenMP workers spinning against other processes (10x slower steps were seen with 2 on 2 busy cores)."""
+    before = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def format_table(df: Any) -> str:
@@ -490,3 +509,50 @@ def format_table(df: Any) -> str:
                            "display.float_format", "{:.4g}".format):
         return df.to_string(index=False)
 
+
+
+# ---------------------------------------------------------------- multi-seed batching against sequential seeds
+
+BATCHED_COLUMNS = ["loss", "width", "depth", "seeds", "batch", "threads", "sequential_ms", "sequential_iqr_ms", "batched_ms",
+                   "batched_iqr_ms", "speedup", "sequential_steps_per_s", "batched_steps_per_s"]
+
+
+def bench_batched(seeds: int = 8, widths: Sequence[int] = (64, 128, 400), losses: Sequence[str] | None = None,
+                  batch: int = 128, depth: int = 3, repeats: int = 10, warmup: int = 2,
+                  device: str = "cpu", threads: Optional[int] = None) -> Any:
+    """``seeds`` runs of an mlp on ring8, one ``train_step`` each in turn, against one step of the batched model.
+
+    ``*_ms`` is the time for all seeds to take one step; ``speedup`` = sequential / batched (medians);
+    ``*_steps_per_s`` counts member steps (seeds × steps) per second.
+    """
+    import pandas as pd
+    from .batched import BatchedGAN, build_members
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise ConfigError(f"--batched-seeds must be an integer >= 1, got {seeds!r}")
+    check_options(BenchOptions(batch=batch, device=device, repeats=repeats, warmup=warmup, threads=threads))
+    losses = list(losses) if losses else ["ns"]
+    for name in losses:
+        LOSSES.get(name, "--losses")
+    ds = get_dataset("ring8")
+    rows = []
+    with threads_set(threads):
+        for loss in losses:
+            for width in widths:
+                rows.append(_batched_row(ds, loss, width, depth, seeds, batch, repeats, warmup, device))
+    return pd.DataFrame(rows, columns=BATCHED_COLUMNS)
+
+
+def _batched_row(ds: Dataset, loss: str, width: int, depth: int, seeds: int, batch: int, repeats: int,
+                 warmup: int, device: str) -> dict[str, Any]:
+    from .batched import BatchedGAN, build_members
+    runs = [bench_run("mlp", loss, batch, device, {"hidden": width, "depth": depth}, seed=s) for s in range(seeds)]
+    sequential = build_members(runs, ds)[0]
+    batched = BatchedGAN(build_members(runs, ds)[0], runs[0])
+    times = time_interleaved({"sequential": lambda: [train_step(g) for g in sequential], "batched": batched.step},
+                             repeats, warmup, device == "cuda")
+    seq, seq_iqr = median_iqr(times["sequential"])
+    bat, bat_iqr = median_iqr(times["batched"])
+    return {"loss": loss, "width": width, "depth": depth, "seeds": seeds, "batch": batch,
+            "threads": torch.get_num_threads(), "sequential_ms": seq, "sequential_iqr_ms": seq_iqr,
+            "batched_ms": bat, "batched_iqr_ms": bat_iqr, "speedup": seq / bat,
+            "sequential_steps_per_s": seeds / (seq / 1e3), "batched_steps_per_s": seeds / (bat / 1e3)}

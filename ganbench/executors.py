@@ -9,12 +9,13 @@ once. Finished runs are skipped here, before anything is dispatched.
   with ``threads`` torch threads, by default cores // workers so that the pool does not oversubscribe.
 * ``ray``: one Ray task per run, asking for ``threads`` CPUs (and one GPU when ``train.device`` is cuda;
   Ray then sets ``CUDA_VISIBLE_DEVICES``, so the run must say ``cuda``, not ``cuda:N``). ``address``
-  (``auto`` or ``ray://host:port``) joins a running cluster with ganbench installed on its nodes; none
-  starts a local Ray for this suite and stops it at the end. Tasks write into the results directory
-  themselves, so on a multi-node cluster it must be on a filesystem every node mounts at the same path;
-  a task that cannot see it fails with a message saying so. The run travels as its ``config.json``
-  dictionary and is rebuilt (and its run id checked) on the worker, so plugin losses and models named by
-  import path resolve there too, and a worker running another ganbench version is caught.
+  (``auto``, ``host:port`` or ``ray://host:port``; none: ``$RAY_ADDRESS`` when set) joins a running
+  cluster with ganbench installed on its nodes; otherwise a local Ray is started for this suite and
+  stopped at the end. Tasks write into the results directory themselves, so on a multi-node cluster it
+  must be on a filesystem every node mounts at the same path; a task that cannot see it fails with a
+  message saying so. The run travels as its ``config.json`` dictionary and is rebuilt (and its run id
+  checked) on the worker, so plugin losses and models named by import path resolve there too, and a
+  worker running another ganbench version is caught.
 """
 from __future__ import annotations
 
@@ -151,6 +152,19 @@ def _ray_resources(run: RunConfig, threads: int) -> dict[str, Any]:
     return {"num_cpus": threads, "num_gpus": 1 if device.startswith("cuda") else 0}
 
 
+def _ray_init(ray: Any, address: Optional[str]) -> None:
+    if not address:
+        # A private local instance sized to this machine; a small object store (results are tiny).
+        ray.init(num_cpus=available_cores(), object_store_memory=200 * 1024**2, include_dashboard=False,
+                 logging_level=logging.WARNING)
+        return
+    try:  # joining: the cluster's own resources apply (Ray refuses num_cpus & co. here)
+        ray.init(address=address, logging_level=logging.WARNING)
+    except (ConnectionError, ValueError) as e:
+        raise ConfigError(f"--ray-address {address!r}: cannot join a Ray cluster there "
+                          f"({' '.join(str(e).split())})") from None
+
+
 def run_ray(jobs: list[Job], address: Optional[str] = None, threads: int = 1,
             progress: bool = True) -> list[RunOutcome]:
     try:
@@ -163,12 +177,7 @@ def run_ray(jobs: list[Job], address: Optional[str] = None, threads: int = 1,
     resources = {i: _ray_resources(jobs[i][0], threads) for i in todo}  # bad devices fail before Ray starts
     started = not ray.is_initialized()
     if started:
-        common = {"include_dashboard": False, "logging_level": logging.WARNING}
-        if address:
-            ray.init(address=address, **common)
-        else:
-            # A private local instance sized to this machine; a small object store (results are tiny).
-            ray.init(num_cpus=available_cores(), object_store_memory=200 * 1024**2, **common)
+        _ray_init(ray, address or os.environ.get("RAY_ADDRESS"))
     try:
         task = ray.remote(_ray_job)
         refs = {}

@@ -12,8 +12,8 @@ Transcribed from /work/shared/REFERENCES.md, which quotes the papers:
 
 A row is shown only beside results that follow its protocol (``applies``): the mixtures need the
 dataset only (the protocol text says how the papers sampled and trained); Lucic et al.'s FIDs
-need their InfoGAN networks, Inception features and 10,000 real and 10,000 generated samples,
-because FID is biased by sample count and extractor. HQ shares are stored as fractions (0–1),
+need their InfoGAN networks, the standard Inception features (``comparable``), the test split and
+10,000 real and 10,000 generated samples, because FID is biased by sample count and extractor. HQ shares are stored as fractions (0–1),
 like ganbench's ``hq_fraction``.
 """
 from __future__ import annotations
@@ -57,12 +57,14 @@ VEEGAN_T1 = Source(
     "Srivastava et al. 2017, VEEGAN", "1705.07761", "Table 1", "mean over 5 runs, no error reported",
     "the same 2-D mixtures; 2,500 samples per evaluation; HQ = nearest mode within 3 std.")
 LUCIC_T2 = Source(
-    "Lucic et al. 2018, Are GANs Created Equal?", "1711.10337", "Table 2", "± std over 50 seeds",
+    "Lucic et al. 2018, Are GANs Created Equal?", "1711.10337", "Table 2",
+    "± std over 50 seeds, as reprinted by two later papers",
     "InfoGAN-style networks, z 64 ~ U(-1,1), batch 64, 20 epochs (MNIST, Fashion-MNIST) or 100 (CIFAR-10); "
     "best hyperparameters per loss; FID of 10,000 test images vs 10,000 samples on Inception pool3 "
     "(images resized to 299, grayscale tiled to 3 channels).")
 
-_LUCIC_PROTOCOL = {"model": "infogan", "features": "inception-v3-compat", "n_real": 10000, "n_fake": 10000}
+_LUCIC_PROTOCOL = {"model": "infogan", "features": "inception-v3-compat", "comparable": True, "split": "test",
+                   "n_real": 10000, "n_fake": 10000}
 
 
 def _pacgan() -> list[Published]:
@@ -113,7 +115,7 @@ PUBLISHED: tuple[Published, ...] = tuple(_pacgan() + _veegan() + _lucic())
 def published_for(dataset: str, protocol: Mapping[str, Any] | None = None) -> list[Published]:
     """The published rows that apply to results on ``dataset`` produced under ``protocol``.
 
-    ``protocol`` maps model / features / n_real / n_fake to the value every run of the
+    ``protocol`` maps model / features / comparable / split / n_real / n_fake to the value every run of the
     leaderboard shares (None where runs disagree, which matches no requirement).
     """
     protocol = protocol or {}

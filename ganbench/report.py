@@ -14,7 +14,7 @@ over seeds, and a win / tie / loss matrix from pairwise tests across seeds:
 p-values are Holm-adjusted across the testable pairs of a leaderboard. A pair is *not
 testable* (``n/a``) when either loss has fewer than ``MIN_SEEDS`` runs with the metric, or when
 the smallest p-value the test can produce at those sizes (Mann–Whitney: 2 / C(n₁+n₂, n₁),
-e.g. 0.33 at 2 vs 2 and 0.1 at 3 vs 3 seeds) is above alpha. When no pair can reach an
+e.g. 0.33 at 2 vs 2 and 0.1 at 3 vs 3 seeds) is not below alpha. When no pair can reach an
 adjusted p below alpha, the leaderboard says "too few seeds" instead of ranking on noise;
 its rows are still listed in order of the mean.
 
@@ -159,6 +159,7 @@ def pairwise(values: dict[str, Any], higher_is_better: bool, test: str = "mannwh
     name = "Mann–Whitney U (two-sided)" if test == "mannwhitney" else "Welch's t-test (two-sided)"
     m, pairs = len(testable), len(entries) * (len(entries) - 1) // 2
     if not testable or min(m * b for b in bounds) >= alpha:  # Holm multiplies the smallest p by m
+        outcome = {k: ("" if k[0] == k[1] else "n/a") for k in outcome}  # a tie here would only mean "too few"
         ns = [len(v) for v in vals.values()]
         seeds = f"{min(ns)}" if min(ns) == max(ns) else f"{min(ns)} to {max(ns)}"
         need = (f"{name} at α = {alpha:g} needs ≥ {_seeds_needed(alpha, pairs, test)} seeds per loss"
@@ -212,12 +213,12 @@ def _joined(s: pd.Series, fmt=str) -> str:
     return ", ".join(fmt(v) for v in vals) if vals else "—"
 
 
-def build_boards(df: pd.DataFrame, metric: str = "fid", test: str = "mannwhitney", alpha: float = 0.05,
-                 confidence: float = 0.95) -> list[Board]:
+def build_boards(df: pd.DataFrame, metric: str = "fid", test: str = "mannwhitney",
+                 alpha: float = 0.05) -> list[Board]:
     """The leaderboards of a ``load_results`` table, one per dataset × model, sorted by name."""
     if metric not in DIRECTIONS:
         raise ValueError(f"metric {metric!r} has no known direction; rankable: {', '.join(sorted(DIRECTIONS))}")
-    summary = summarize(df, confidence=confidence)
+    summary = summarize(df)  # 95% intervals, as every caption says
     boards = []
     groups = summary.groupby(["dataset", "model"], sort=True) if len(summary) else []
     for (dataset, model), rows in groups:
@@ -231,7 +232,7 @@ def build_boards(df: pd.DataFrame, metric: str = "fid", test: str = "mannwhitney
         comparison = pairwise(values, DIRECTIONS[metric], test, alpha, metric)
         shown = [m for m in SHOWN if f"{m}_mean" in rows and rows[f"{m}_mean"].notna().any()]
         protocol = {c: (_distinct(used[c])[0] if c in used and len(_distinct(used[c])) == 1 else None)
-                    for c in ("model", "features", "n_real", "n_fake")}
+                    for c in ("model", "features", "comparable", "split", "n_real", "n_fake")}
         boards.append(Board(str(dataset), str(model), metric, rows.reset_index(drop=True), runs, comparison, shown,
                             _floor(used), _provenance(runs, used), published_for(str(dataset), protocol)))
     return boards

@@ -121,13 +121,16 @@ def _metric_columns(m: dict[str, Any], path: Path) -> dict[str, Any]:
     if status not in SUMMARY_STATUSES:
         raise CorruptFileError(f"{path}: status {status!r} is not one of {', '.join(SUMMARY_STATUSES)}")
     row.update(status=status, reason=m.get("reason") or "", steps=m.get("steps"), wall_time=m.get("wall_time"))
-    row.update({k: v for k, v in _dict(m.get("metrics") or {}, path, "metrics").items() if _scalar(v)})
+    reserved = set(ID_COLUMNS) | set(PROVENANCE_COLUMNS) | set(BOOL_COLUMNS)
+    for k, v in _dict(m.get("metrics") or {}, path, "metrics").items():
+        if _scalar(v):
+            row[k if k not in reserved else f"metric_{k}"] = v  # a metric never overwrites a table column
     diag = _dict(m.get("diagnostics") or {}, path, "diagnostics")
     for k, v in diag.items():
         if k == "collapse_events":
             row["n_collapse_events"] = len(v) if isinstance(v, list) else None
-        elif _scalar(v):
-            row[k if k not in row else f"diag_{k}"] = v  # a diagnostic never overwrites a metric
+        elif _scalar(v) and k not in ("diverged", "collapsed"):
+            row[k if k not in row and k not in reserved else f"diag_{k}"] = v  # nor a diagnostic
     row["diverged"] = bool(diag.get("diverged", False)) or status == "diverged"
     row["collapsed"] = diag.get("collapsed")
     row.update({f"floor_{k}": v for k, v in _dict(m.get("floor") or {}, path, "floor").items() if _scalar(v)})
@@ -149,8 +152,10 @@ def _run_row(run_dir: Path) -> dict[str, Any]:
         return row
     st = _dict(read_json(run_dir / STATUS), run_dir / STATUS, "status") if (run_dir / STATUS).exists() else {}
     # Training may have finished without an evaluation: only a crash is "failed", anything else is unfinished.
+    trained = st.get("status") in SUMMARY_STATUSES
     row["status"] = "failed" if st.get("status") == "failed" else "incomplete"
-    row.update(reason=st.get("reason") or "", steps=st.get("steps"), wall_time=st.get("wall_time"))
+    row.update(reason=st.get("reason") or (f"trained ({st['status']}) but not evaluated: no {METRICS}" if trained
+                                           else ""), steps=st.get("steps"), wall_time=st.get("wall_time"))
     return row
 
 

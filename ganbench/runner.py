@@ -13,9 +13,9 @@ Rules a rerun relies on (all of them hold whichever executor runs the suite):
 * A per-run lock (``.lock``, ``flock``: the kernel releases it when its process dies, so a killed suite
   leaves no stale lock) keeps two suite processes on one results directory from training the same run;
   the process that finds a run locked reports it as ``busy`` and goes on.
-* ``runner.json`` in the run directory records every attempt: which process (host:pid) trained the run,
-  from which step, when, and how it ended. A run that raises is recorded as ``failed`` and the suite
-  goes on.
+* ``runner.json`` in the run directory records every attempt: which process (host:pid, torch threads)
+  trained the run, from which step, when, and how it ended (``interrupted``: the process died). A run
+  that raises is recorded as ``failed`` and the suite goes on.
 """
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+import torch
 from filelock import FileLock, Timeout
 
 from .config import RunConfig, SuiteConfig, safe_name
@@ -94,7 +95,8 @@ def run_one(run: RunConfig, run_dir: str | Path, progress: Optional[Callable[[in
             return RunOutcome(run.run_id, str(run_dir), "skipped", notes=notes)
         _remove_stale_temp_files(run_dir)
         resumed_from = _usable_checkpoint_step(run_dir, notes)
-        _record_attempt(run_dir, {"worker": me, "started": _now(), "resumed_from": resumed_from})
+        _record_attempt(run_dir, {"worker": me, "started": _now(), "resumed_from": resumed_from,
+                                  "threads": torch.get_num_threads()})
         evaluator = make_training_evaluator(run) if run.eval.every else None
         result = train(run, run_dir, evaluator=evaluator, progress=progress)
         evaluate_run(run_dir, run=run, train_status=result.status)

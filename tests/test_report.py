@@ -100,7 +100,7 @@ def test_too_few_seeds_are_marked_not_ranked():
     assert "(2 pairs with too few seeds)" in m.explanation
     # Holm across many pairs can make 4 seeds too few: 6 pairs × 2/70 > 0.05
     many = pairwise({k: np.arange(4) + 10 * i for i, k in enumerate("abcd")}, False)
-    assert many.verdict == "too few seeds"
+    assert many.verdict == "too few seeds" and many.outcome[("a", "d")] == "n/a" and many.record("a") is None
 
 
 def test_pairwise_rejects_bad_arguments():
@@ -197,12 +197,14 @@ def test_published_fids_only_beside_the_same_protocol(tmp_path):
 
 def test_published_rows_follow_the_protocol():
     assert len(published_for("ring8")) == 9 and len(published_for("grid25")) == 9
-    ok = {"model": "infogan", "features": "inception-v3-compat", "n_real": 10000, "n_fake": 10000}
+    ok = {"model": "infogan", "features": "inception-v3-compat", "comparable": True, "split": "test", "n_real": 10000,
+          "n_fake": 10000}
     lucic = published_for("cifar10", ok)
     assert [p.method for p in lucic][:2] == ["MM GAN", "NS GAN"] and lucic[1].values["fid"] == (58.5, 1.9)
     assert all(p.source.arxiv == "1711.10337" and p.source.table == "Table 2" for p in lucic)
     assert published_for("cifar10", {**ok, "n_fake": 5000}) == []
     assert published_for("mnist", {**ok, "model": "dcgan"}) == []
+    assert published_for("mnist", {**ok, "comparable": False}) == [] and published_for("mnist", {**ok, "split": None}) == []
     assert published_for("digits", ok) == []
     ring_gan = next(p for p in PUBLISHED if p.dataset == "ring8" and p.method == "GAN")
     assert ring_gan.values == {"modes": (6.3, 0.5), "hq_fraction": pytest.approx((0.982, 0.002)),

@@ -98,7 +98,7 @@ def test_load_results_lists_every_run_with_its_status(tmp_path):
     ns = df[df["loss"] == "ns"].set_index("seed")
     assert list(ns["status"]) == ["finished", "finished", "finished", "diverged", "failed", "incomplete"]
     assert ns.loc[4, "reason"] == "RuntimeError: boom"
-    assert ns.loc[3, "reason"] == "non-finite loss"
+    assert ns.loc[3, "reason"] == "non-finite loss" and pd.isna(ns.loc[5, "reason"])
     assert list(ns["fid"].iloc[:3]) == [1.0, 2.0, 4.0]
     assert math.isnan(ns.loc[3, "fid"]) and math.isnan(ns.loc[4, "fid"]) and math.isnan(ns.loc[5, "fid"])
     assert bool(ns.loc[3, "diverged"]) and not bool(ns.loc[0, "diverged"])
@@ -113,6 +113,21 @@ def test_load_results_lists_every_run_with_its_status(tmp_path):
     assert Path(row["run_dir"]).name == row["run_id"]
     for col in ("fid", "kid", "precision", "modes", "hq_fraction", "floor_fid", "wall_time"):
         assert df[col].dtype == np.float64, col
+
+
+def test_trained_but_not_evaluated_is_incomplete_and_says_so(tmp_path):
+    d = write_run(tmp_path, "ns", 0)
+    (d / "metrics.json").unlink()
+    df = load_results(tmp_path)
+    assert df.loc[0, "status"] == "incomplete"
+    assert df.loc[0, "reason"] == "trained (finished) but not evaluated: no metrics.json"
+
+
+def test_metric_names_never_overwrite_table_columns(tmp_path):
+    write_run(tmp_path, "ns", 0, extra={"seed": 99.0, "status": "odd"}, diagnostics={"fid": -1.0, "steps": 3})
+    row = load_results(tmp_path).iloc[0]
+    assert (row["seed"], row["status"], row["fid"], row["steps"]) == (0, "finished", 1.0, 100)
+    assert (row["metric_seed"], row["metric_status"], row["diag_fid"], row["diag_steps"]) == (99.0, "odd", -1.0, 3.0)
 
 
 def test_loss_column_is_the_run_label_and_loss_name_the_registry_name(tmp_path):
