@@ -36,8 +36,9 @@ from .io import atomic_torch_save, atomic_write_json, atomic_write_text, load_ch
 from .losses import DOut, Loss
 from .models import Discriminator, Generator, Maxout
 from .registry import ConfigError
-from .train import (GAN, HISTORY_COLUMNS, Evaluator, TrainResult, build_gan, generator_for_eval, history_to_csv,
-                    load_state, make_optimizer, read_history, seed_for, state_dict, train, update_ema)
+from .train import (GAN, HISTORY_COLUMNS, Evaluator, TrainResult, _tb_image, _tensorboard, build_gan,
+                    generator_for_eval, history_to_csv, load_state, make_optimizer, read_history, seed_for, state_dict,
+                    train, update_ema)
 
 ELEMENTWISE = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.ELU, nn.GELU, nn.SiLU, nn.Softplus, nn.Identity)
 PENALTIES = ("wgan-gp", "dragan")
@@ -155,8 +156,10 @@ def unstack_state(state: dict[str, torch.Tensor], k: int) -> dict[str, torch.Ten
 def stack_modules(modules: Sequence[nn.Module], where: str = "model") -> nn.Module:
     """One batched module holding ``modules`` (same architecture) stacked; state-dict keys are the originals'."""
     batched = _structure(modules[0], len(modules), where)
+    p0 = next(modules[0].parameters())
+    batched.to(device=p0.device, dtype=p0.dtype)  # floating tensors only: num_batches_tracked stays long
     batched.load_state_dict(stack_state([m.state_dict() for m in modules]))
-    return batched.to(next(modules[0].parameters()).device)
+    return batched
 
 
 def stack_optimizer_state(states: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -305,16 +308,18 @@ class BatchedGAN:
             stats["d_acc_real"] = (d_real.score > thr).float().mean(1)
             stats["d_acc_fake"] = (d_fake.score < thr).float().mean(1)
         keys = list(stats)
-        values = torch.stack([stats[k].float() for k in keys]).tolist()  # one transfer for all statistics
+        values = torch.stack([stats[k].double() for k in keys]).tolist()  # one transfer for all statistics
         return dict(zip(keys, values))
 
-    def sync_member(self, k: int) -> GAN:
-        """Copy member ``k``'s slice of the batched models and optimisers into its own GAN and return it."""
+    def sync_member(self, k: int, optimizers: bool = True) -> GAN:
+        """Copy member ``k``'s slice of the batched models (and optimisers) into its own GAN and return it."""
         m = self.members[k]
         m.G.load_state_dict(unstack_state(self.G.state_dict(), k))
         m.D.load_state_dict(unstack_state(self.D.state_dict(), k))
         if self.ema is not None and m.ema is not None:
             m.ema.load_state_dict(unstack_state(self.ema.state_dict(), k))
+        if not optimizers:
+            return m
         for mine, batched in ((m.opt_g, self.opt_g), (m.opt_d, self.opt_d)):
             mine.load_state_dict(unstack_optimizer_state(batched.state_dict(), k, mine.state_dict()["param_groups"]))
         return m
@@ -366,12 +371,14 @@ def train_batched(runs: Sequence[RunConfig], run_dirs: Sequence[str | Path],
     check_runs(runs, run_dirs)
     dirs = [Path(d) for d in run_dirs]
     evaluators = list(evaluators) if evaluators is not None else [None] * len(runs)
-    starts = []
+    starts, diverged = [], False
     for run, d in zip(runs, dirs):
         d.mkdir(parents=True, exist_ok=True)
         atomic_write_json(d / "config.json", run.to_dict())
-        starts.append(int(load_checkpoint(d / "checkpoint.pt")["step"]) if (d / "checkpoint.pt").exists() else 0)
-    if len(set(starts)) > 1:  # cannot move in lockstep: each run goes on by itself
+        ckpt = load_checkpoint(d / "checkpoint.pt") if (d / "checkpoint.pt").exists() else {"step": 0}
+        starts.append(int(ckpt["step"]))
+        diverged = diverged or ckpt.get("status") == "diverged"
+    if len(set(starts)) > 1 or diverged:  # cannot move in lockstep: each run goes on (or stays stopped) by itself
         return [train(r, d, evaluator=e, progress=progress) for r, d, e in zip(runs, dirs, evaluators)]
     run0 = runs[0]
     ds = get_dataset(run0.data.name, **run0.data.params)
@@ -395,9 +402,9 @@ def _loop(bgan: BatchedGAN, runs: Sequence[RunConfig], dirs: list[Path], ds: Dat
           walls: list[float], histories: list[list[dict[str, Any]]], rng: list[torch.Tensor]) -> list[TrainResult]:
     cfg, K = runs[0].train, len(runs)
     every = runs[0].eval.every
+    tbs = [_tensorboard(run, d) for run, d in zip(runs, dirs)]
     t0 = time.perf_counter()
     results: list[Optional[TrainResult]] = [None] * K
-    extra_cols: list[list[str]] = [[] for _ in range(K)]
 
     def wall(k: int) -> float:
         return walls[k] + time.perf_counter() - t0
@@ -410,27 +417,31 @@ def _loop(bgan: BatchedGAN, runs: Sequence[RunConfig], dirs: list[Path], ds: Dat
         finally:
             rng[k] = torch.get_rng_state()
 
-    def save(k: int, status: str) -> None:
-        cols = HISTORY_COLUMNS + [c for c in extra_cols[k] if c not in HISTORY_COLUMNS]
+    def save(k: int, status: str, reason: str = "") -> None:
+        cols = list(HISTORY_COLUMNS)
         for r in histories[k]:
             cols += [c for c in r if c not in cols]
         atomic_write_text(dirs[k] / "history.csv", history_to_csv(histories[k], cols))
         ck = state_dict(bgan.sync_member(k), step, status)
-        ck["wall_time"], ck["rng_torch"] = wall(k), rng[k]
+        ck["wall_time"], ck["rng_torch"], ck["reason"] = wall(k), rng[k], reason
         atomic_torch_save(dirs[k] / "checkpoint.pt", ck)
 
     def finish(k: int, status: str, reason: str) -> None:
-        save(k, status)
+        save(k, status, reason)
         m = bgan.members[k]
         results[k] = TrainResult(status=status, steps=step, wall_time=wall(k), reason=reason)
         atomic_write_json(dirs[k] / "status.json", {"status": status, "steps": step, "wall_time": results[k].wall_time,
                                                     "reason": reason})
         try:
             from .plots import save_samples
-            with_rng(k, lambda: save_samples(generator_for_eval(m.G, m.ema), ds, dirs[k] / "samples.png",
-                                             seed=runs[k].seed))
+            png = with_rng(k, lambda: save_samples(generator_for_eval(m.G, m.ema), ds, dirs[k] / "samples.png",
+                                                   seed=runs[k].seed))
+            if tbs[k] is not None:
+                _tb_image(tbs[k], png, step)
         except Exception as e:  # a figure must never cost a trained run
             atomic_write_text(dirs[k] / "samples.error.txt", f"{type(e).__name__}: {e}\n")
+        if tbs[k] is not None:
+            tbs[k].close()
 
     while step < cfg.steps and any(r is None for r in results):
         log = (step + 1) % cfg.log_every == 0 or step == 0 or step + 1 == cfg.steps
@@ -445,7 +456,7 @@ def _loop(bgan: BatchedGAN, runs: Sequence[RunConfig], dirs: list[Path], ds: Dat
                 continue
             row: dict[str, Any] | None = {"step": step, **s} if log else None
             if evaluators[k] is not None and every and step % every == 0:
-                m = bgan.sync_member(k)
+                m = bgan.sync_member(k, optimizers=False)
                 G_eval = generator_for_eval(m.G, m.ema)
                 was_training = G_eval.training
                 G_eval.eval()
@@ -455,6 +466,10 @@ def _loop(bgan: BatchedGAN, runs: Sequence[RunConfig], dirs: list[Path], ds: Dat
             if row is not None:
                 row["wall_time"] = wall(k)
                 histories[k].append(row)
+                if tbs[k] is not None:
+                    for key, v in row.items():
+                        if key != "step" and isinstance(v, (int, float)):
+                            tbs[k].add_scalar(key, v, step)
         if progress is not None:
             progress(len(active))
         if step % cfg.checkpoint_every == 0 and step < cfg.steps:

@@ -99,9 +99,9 @@ def skip_reason(model: str, loss: Any, opts: BenchOptions) -> Optional[str]:
     if opts.channels_last and model not in IMAGE_MODELS:
         return f"--channels-last applies to image models (4-D tensors); {model!r} is not one"
     if has_penalty(loss) and opts.cuda_graphs:
-        return f"--cuda-graphs cannot capture the double backward of {loss.name!r}'s gradient penalty"
+        return f"--cuda-graphs cannot capture the double backward of the gradient penalty of loss {loss.name!r}"
     if has_penalty(loss) and opts.compile:
-        return f"torch.compile does not support the double backward of {loss.name!r}'s gradient penalty"
+        return f"torch.compile does not support the double backward of the gradient penalty of loss {loss.name!r}"
     return None
 
 
@@ -479,6 +479,8 @@ def bench(models: Sequence[str] = DEFAULT_MODELS, losses: Sequence[str] | None =
         MODELS.get(name, "--models")
     for name in losses:
         LOSSES.get(name, "--losses")
+    for name in models:  # bad parameters fail the command; a shape a model cannot take only skips its rows
+        MODELS.check_params(name, (model_params or {}).get(name, {}), where="--model-param", skip=("data_shape",))
     rows = []
     with threads_set(opts.threads):
         for model in models:

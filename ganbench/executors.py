@@ -154,9 +154,10 @@ def _ray_resources(run: RunConfig, threads: int) -> dict[str, Any]:
 
 def _ray_init(ray: Any, address: Optional[str]) -> None:
     if not address:
-        # A private local instance sized to this machine; a small object store (results are tiny).
-        ray.init(num_cpus=available_cores(), object_store_memory=200 * 1024**2, include_dashboard=False,
-                 logging_level=logging.WARNING)
+        # A private local instance sized to this machine ("local": never a cluster that `ray start` left
+        # running); a small object store (results are tiny).
+        ray.init(address="local", num_cpus=available_cores(), object_store_memory=200 * 1024**2,
+                 include_dashboard=False, logging_level=logging.WARNING)
         return
     try:  # joining: the cluster's own resources apply (Ray refuses num_cpus & co. here)
         ray.init(address=address, logging_level=logging.WARNING)

@@ -261,11 +261,23 @@ def _provenance(runs: pd.DataFrame, used: pd.DataFrame) -> dict[str, str]:
             "ganbench": col("ganbench_version")}
 
 
-def fmt_value(mean: float, ci: float) -> str:
-    """'mean ± half-width' (4 and 2 significant digits); the mean alone when the interval is unknown."""
+def fmt_value(mean: float, ci: Optional[float]) -> str:
+    """'mean ± half-width', both to the interval's second significant digit (digits beyond it are noise);
+    the mean to 4 significant digits when the interval is unknown (one seed) or zero."""
     if mean is None or not np.isfinite(mean):
         return "—"
-    return f"{mean:.4g}" if ci is None or not np.isfinite(ci) else f"{mean:.4g} ± {ci:.2g}"
+    if ci is None or not np.isfinite(ci):
+        return f"{mean:.4g}"
+    decimals = 1 - math.floor(math.log10(ci)) if ci > 0 else None
+    if decimals is None or decimals > 8:  # no spread at all, or one too small to print in fixed point
+        return f"{mean:.4g} ± {ci:.2g}"
+    decimals = max(decimals, 0)
+    return f"{mean:.{decimals}f} ± {ci:.{decimals}f}"
+
+
+def fmt_published(value: float, err: Optional[float]) -> str:
+    """A published number as the paper printed it."""
+    return f"{value:g}" if err is None else f"{value:g} ± {err:g}"
 
 
 def _cells(board: Board, row: dict[str, Any], rank: int) -> list[str]:
@@ -293,7 +305,7 @@ def _published_cells(board: Board) -> tuple[list[str], list[list[str]]]:
     head = ["method"] + [LABELS[m] for m in metrics] + ["source"]
     rows = []
     for p in board.published:
-        vals = [fmt_value(*p.values[m]) if m in p.values else "—" for m in metrics]
+        vals = [fmt_published(*p.values[m]) if m in p.values else "—" for m in metrics]
         rows.append([p.method + " (published)"] + vals + [f"{p.source.cite} ({p.source.error})"
                                                           + (f"; {p.note}" if p.note else "")])
     return head, rows
@@ -430,7 +442,9 @@ def curves_plot(board: Board, columns: list[tuple[str, str]], title: str,
     colors = _colors(list(board.rows["loss"]))
     ncols = 2 if len(present) == 4 else len(present)  # four panels read better as 2 x 2
     nrows = math.ceil(len(present) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols + 2.2, 3.3 * nrows + 0.5), dpi=100, squeeze=False)
+    n_legend_rows = math.ceil(len(histories) / 5)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.2 * nrows + 0.5 + 0.25 * n_legend_rows), dpi=100,
+                             squeeze=False)
     for ax, (col, label) in zip(axes.flat, present):
         for loss, h in histories.items():
             if col in h:
@@ -446,9 +460,11 @@ def curves_plot(board: Board, columns: list[tuple[str, str]], title: str,
     for ax in axes.flat:
         for handle, label in zip(*ax.get_legend_handles_labels()):
             legend.setdefault(label, handle)
-    fig.legend(list(legend.values()), list(legend), loc="upper right", fontsize=8, frameon=False)
+    ncol = min(len(legend), 5)
+    fig.legend(list(legend.values()), list(legend), loc="lower center", ncol=ncol, fontsize=9, frameon=False)
     fig.suptitle(_mpl_text(f"{title} — {board.title} (mean over seeds)"), fontsize=11)
-    fig.tight_layout(rect=(0, 0, 1 - 2.0 / fig.get_figwidth(), 1))  # leave the right 2 inches to the legend
+    legend_in = 0.25 * math.ceil(len(legend) / ncol) + 0.1  # inches of legend rows below the panels
+    fig.tight_layout(rect=(0, legend_in / fig.get_figheight(), 1, 1))
     return _png(fig)
 
 
@@ -501,13 +517,14 @@ def board_samples(board: Board) -> list[tuple[str, Optional[bytes]]]:
 # ---------------------------------------------------------------- HTML
 
 CSS = """
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px auto;max-width:1200px;
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px auto;max-width:1320px;
 color:#1d1d1f;padding:0 16px}
 h1{font-size:24px;margin:0 0 4px}h2{font-size:20px;border-bottom:2px solid #ddd;padding-bottom:4px;margin-top:40px}
 h3{font-size:15px;margin:22px 0 8px}.meta,.note{color:#555;font-size:13px}
 .scroll{overflow-x:auto}table{border-collapse:collapse;margin:6px 0;font-size:13px}
-th,td{border:1px solid #d0d0d0;padding:4px 8px;text-align:right;white-space:nowrap}
-th{background:#f3f3f5}td.name,th.name{text-align:left;white-space:normal;max-width:380px;overflow-wrap:anywhere}
+th,td{border:1px solid #d0d0d0;padding:4px 7px;text-align:right}
+th{background:#f3f3f5}
+td.name,th.name{text-align:left;white-space:normal;min-width:6em;max-width:380px;overflow-wrap:break-word}
 tbody tr:nth-child(even){background:#fafafa}
 .verdict{padding:6px 10px;border-left:4px solid #999;background:#f6f6f6}
 .verdict.significant{border-color:#2a9d3a}.verdict.too-few{border-color:#d98c00;background:#fff8e8}
@@ -530,11 +547,17 @@ def _img(png: bytes, alt: str) -> str:
     return f'<img src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}" alt="{_e(alt)}">'
 
 
+def _cell(text: Any) -> str:
+    """Escaped cell text that wraps only between words: a value, its ± and its interval stay together."""
+    return re.sub(r" ([±↑↓]) ?", lambda m: "&nbsp;" + m.group(1) + ("&nbsp;" if m.group(0).endswith(" ") else ""),
+                  _e(text))
+
+
 def _html_table(head: list[str], rows: list[list[str]], cls: str, left: Iterable[int] = (0, 1)) -> str:
     """A table of plain-text cells (all escaped); columns in ``left`` hold names and are left-aligned."""
     left = {i % len(head) for i in left}
-    th = "".join(f'<th{" class=name" if i in left else ""}>{_e(h)}</th>' for i, h in enumerate(head))
-    body = "".join("<tr>" + "".join(f'<td{" class=name" if i in left else ""}>{_e(c)}</td>'
+    th = "".join(f'<th{" class=name" if i in left else ""}>{_cell(h)}</th>' for i, h in enumerate(head))
+    body = "".join("<tr>" + "".join(f'<td{" class=name" if i in left else ""}>{_cell(c)}</td>'
                                     for i, c in enumerate(r)) + "</tr>" for r in rows)
     return f'<div class="scroll"><table class="{cls}"><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table></div>'
 
@@ -661,5 +684,5 @@ def write_report(results_dir: str | Path, out: str | Path | None = None, formats
 
 
 __all__ = ["TESTS", "FORMATS", "MIN_SEEDS", "mannwhitney_pvalue", "min_pvalue", "compare", "holm", "Comparison",
-           "pairwise", "Board", "build_boards", "fmt_value", "md_escape", "markdown", "metric_plot", "curves_plot",
+           "pairwise", "Board", "build_boards", "fmt_value", "fmt_published", "md_escape", "markdown", "metric_plot", "curves_plot",
            "board_plots", "board_samples", "html_report", "Report", "write_report"]

@@ -15,7 +15,8 @@ Rules a rerun relies on (all of them hold whichever executor runs the suite):
   the process that finds a run locked reports it as ``busy`` and goes on.
 * ``runner.json`` in the run directory records every attempt: which process (host:pid, torch threads)
   trained the run, from which step, when, and how it ended (``interrupted``: the process died). A run
-  that raises is recorded as ``failed`` and the suite goes on.
+  that raises is recorded as ``failed`` (``status.json``, ``error.txt``) and the suite goes on; a rerun
+  tries it again, from its last checkpoint.
 """
 from __future__ import annotations
 
@@ -89,14 +90,16 @@ def run_one(run: RunConfig, run_dir: str | Path, progress: Optional[Callable[[in
         return RunOutcome(run.run_id, str(run_dir), "busy", worker=_current_holder(run_dir),
                           error="locked by another process")
     t0 = time.perf_counter()
-    me, resumed_from = worker_id(), 0
+    me, resumed_from, recorded = worker_id(), 0, False
     try:
         if _complete(run_dir, notes, quarantine=True):  # finished by another process before we got the lock
             return RunOutcome(run.run_id, str(run_dir), "skipped", notes=notes)
         _remove_stale_temp_files(run_dir)
+        (run_dir / "error.txt").unlink(missing_ok=True)  # of an earlier failed attempt; runner.json keeps its reason
         resumed_from = _usable_checkpoint_step(run_dir, notes)
         _record_attempt(run_dir, {"worker": me, "started": _now(), "resumed_from": resumed_from,
                                   "threads": torch.get_num_threads()})
+        recorded = True
         evaluator = make_training_evaluator(run) if run.eval.every else None
         result = train(run, run_dir, evaluator=evaluator, progress=progress)
         evaluate_run(run_dir, run=run, train_status=result.status)
@@ -109,7 +112,9 @@ def run_one(run: RunConfig, run_dir: str | Path, progress: Optional[Callable[[in
         msg = " ".join(f"{type(e).__name__}: {e}".split())
         atomic_write_json(run_dir / STATUS, {"status": "failed", "reason": msg})
         atomic_write_text(run_dir / "error.txt", traceback.format_exc())
-        _record_attempt(run_dir, {"ended": _now(), "status": "failed", "reason": msg}, update=True)
+        entry = {"ended": _now(), "status": "failed", "reason": msg}
+        _record_attempt(run_dir, entry if recorded else {"worker": me, "started": entry["ended"], **entry},
+                        update=recorded)
         return RunOutcome(run.run_id, str(run_dir), "failed", time.perf_counter() - t0, msg, worker=me,
                           resumed_from=resumed_from, notes=notes)
     finally:

@@ -122,7 +122,7 @@ def test_ray_starts_a_local_instance_or_joins_without_resource_arguments(monkeyp
     if address or env:  # joining: Ray refuses num_cpus / object_store_memory for an existing cluster
         assert call["address"] == (address or env) and "num_cpus" not in call and "object_store_memory" not in call
     else:
-        assert "address" not in call and call["num_cpus"] >= 1 and call["include_dashboard"] is False
+        assert call["address"] == "local" and call["num_cpus"] >= 1 and call["include_dashboard"] is False
 
 
 def test_unreachable_ray_address_is_a_config_error_naming_it(monkeypatch, tmp_path):

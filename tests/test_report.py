@@ -120,7 +120,12 @@ def test_md_escape():
 
 
 def test_fmt_value():
-    assert fmt_value(0.0026612, 0.0382) == "0.002661 ± 0.038"
+    assert fmt_value(0.0026612, 0.0382) == "0.003 ± 0.038"  # the mean to the interval's precision
+    assert fmt_value(0.7295, 0.4512) == "0.73 ± 0.45"
+    assert fmt_value(58.5123, 38.2) == "59 ± 38"
+    assert fmt_value(1234.5, 250.0) == "1234 ± 250"
+    assert fmt_value(0.9, 0.0) == "0.9 ± 0"
+    assert fmt_value(0.5, 1e-12) == "0.5 ± 1e-12"
     assert fmt_value(58.5123, float("nan")) == "58.51"
     assert fmt_value(float("nan"), 1.0) == "—"
 
@@ -144,7 +149,7 @@ def test_leaderboard_ranks_by_fid_and_lists_every_loss(tmp_path):
     md = markdown([board])
     rows = [ln for ln in md.splitlines() if re.match(r"\| \d+ \|", ln)]
     assert [r.split(" | ")[1] for r in rows] == ["ns", "hinge", "wgan"]
-    assert rows[0].startswith("| 1 | ns | 1.2 ± 0.2 |")  # mean 1.2, std 0.158, t(0.975, 4) = 2.776: 0.196
+    assert rows[0].startswith("| 1 | ns | 1.20 ± 0.20 |")  # mean 1.2, std 0.158, t(0.975, 4) = 2.776: 0.196
     assert rows[0].endswith("| 0/5 | 5 | 2/0/0 |") and rows[2].endswith("| 0/5 | 5 (+1 failed) | 0/0/2 |")
     assert "Real-data floor" in md and "features identity" in md and "comparable yes" in md
     assert "GAN (published)" in md and "arXiv:1712.04086, Table 1" in md  # PacGAN rows for ring8

@@ -1,4 +1,4 @@
-"""Crash safety with real processes: kill -9 mid-suite then resume, writes cut short, stale locks, two suites at once."""
+"""Crash safety with real processes: kill -9 mid-suite then resume, cut writes, stale locks, two suites at once."""
 from __future__ import annotations
 
 import csv
@@ -16,6 +16,7 @@ from filelock import FileLock
 
 from ganbench.config import load_suite
 from ganbench.io import load_checkpoint, read_json
+from ganbench.results import HISTORY
 from ganbench.runner import ATTEMPTS, LOCK
 
 SUITE = """
@@ -26,14 +27,15 @@ seeds = [0]
 data = {{ name = "ring8" }}
 model = {{ name = "mlp", hidden = 16, depth = 2, z_dim = 2 }}
 train = {{ steps = {steps}, batch_size = 32, log_every = 20, checkpoint_every = {every}, ema = 0.99 }}
-eval = {{ n_samples = 200, metrics = ["fid", "modes"] }}
+eval = {{ n_samples = 200, metrics = ["fid", "modes"], every = {eval_every}, n_samples_during = 200 }}
 [[runs]]
 loss = [{losses}]
 """
 
 
-def write_suite(tmp_path, steps, every, losses=("ns", "hinge"), seeds=(0,)):
-    text = SUITE.format(steps=steps, every=every, losses=", ".join(f'{{ name = "{n}" }}' for n in losses))
+def write_suite(tmp_path, steps, every, losses=("ns", "hinge"), seeds=(0,), eval_every=0):
+    text = SUITE.format(steps=steps, every=every, eval_every=eval_every,
+                        losses=", ".join(f'{{ name = "{n}" }}' for n in losses))
     text = text.replace("seeds = [0]", f"seeds = {list(seeds)}")
     path = tmp_path / "crash.toml"
     path.write_text(text)
@@ -65,7 +67,7 @@ def history_without_wall(path):
 
 @pytest.mark.slow  # three suite processes (~1 min on a busy 2-core machine); the in-process variant is in test_runner
 def test_kill_9_mid_suite_then_rerun_gives_the_uninterrupted_numbers(tmp_path):
-    suite_path, suite = write_suite(tmp_path, steps=400, every=10)
+    suite_path, suite = write_suite(tmp_path, steps=400, every=10, eval_every=100)  # FID rows during training too
     first, second = (r.run_id for r in suite.runs)
     killed, clean = tmp_path / "killed", tmp_path / "clean"
     reference = cli(suite_path, clean)
@@ -99,7 +101,7 @@ def test_kill_9_mid_suite_then_rerun_gives_the_uninterrupted_numbers(tmp_path):
         ca, cb = load_checkpoint(clean / run_id / "checkpoint.pt"), load_checkpoint(killed / run_id / "checkpoint.pt")
         for part in ("G", "D", "ema"):
             assert all(torch.equal(ca[part][k], cb[part][k]) for k in ca[part]), (run_id, part)
-        assert history_without_wall(clean / run_id / "history.csv") == history_without_wall(killed / run_id / "history.csv")
+        assert history_without_wall(clean / run_id / HISTORY) == history_without_wall(killed / run_id / HISTORY)
     attempts = read_json(killed / second / ATTEMPTS)["attempts"]
     assert [a["status"] for a in attempts] == ["interrupted", "finished"]
     assert attempts[1]["resumed_from"] == ckpt["step"] and attempts[1]["worker"].endswith(f":{rerun.pid}")

@@ -57,8 +57,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
                             threads=args.threads)
         progress = (lambda row: print(f"  {row['model']} {row['loss']}: {row['status']}", file=sys.stderr,
                                       flush=True)) if args.verbose else None
-        table = bench(_names(args.models) or ["mlp", "dcgan"], losses, opts, _model_params(args.model_param),
-                      progress=progress)
+        models, params = _names(args.models) or ["mlp", "dcgan"], _model_params(args.model_param)
+        for name in params:
+            if name not in models:
+                raise ConfigError(f"--model-param: model {name!r} is not among --models ({', '.join(models)})")
+        table = bench(models, losses, opts, params, progress=progress)
     print(format_table(table))
     if args.out:
         out = Path(args.out)
