@@ -223,6 +223,7 @@ class BatchedGAN:
         self.G = stack_modules([m.G for m in members], f"model {run.model.name!r} (generator)")
         self.D = stack_modules([m.D for m in members], f"model {run.model.name!r} (discriminator)")
         self.G.train(m0.G.training), self.D.train(m0.D.training)
+        self.g_params = list(self.G.parameters())
         self.opt_g = make_optimizer(self.G.parameters(), run.optim.lr_g, run.optim)
         self.opt_d = make_optimizer(self.D.parameters(), run.optim.lr_d, run.optim)
         for opt in (self.opt_g, self.opt_d):
@@ -294,7 +295,8 @@ class BatchedGAN:
         real_g = D(self._reals()) if loss.needs_real_for_g else d_real
         g_loss = _vmap_loss(loss.g_loss, d_fake_g, real_g)
         self.opt_g.zero_grad(set_to_none=True)
-        g_loss.sum().backward()
+        # Only G's gradients are used; train_step also fills D's, which D's next zero_grad discards.
+        g_loss.sum().backward(inputs=self.g_params)
         if log:
             stats["g_grad_norm"] = _member_grad_norm(G)
         self.opt_g.step()

@@ -4,7 +4,7 @@ Every executor calls ``runner.run_one`` on each (run, run_dir) job, so skipping,
 the files of a run directory are the same whichever runs it; they differ only in where and how many at
 once. Finished runs are skipped here, before anything is dispatched.
 
-* ``local``: one run after the other in this process (torch's thread count as it is).
+* ``local``: one run after the other in this process (``threads`` torch threads; default: as it is).
 * ``process``: ``workers`` spawned processes (spawn: no fork of a process holding torch threads), each
   with ``threads`` torch threads, by default cores // workers so that the pool does not oversubscribe.
 * ``ray``: one Ray task per run, asking for ``threads`` CPUs (and one GPU when ``train.device`` is cuda;
@@ -16,6 +16,10 @@ once. Finished runs are skipped here, before anything is dispatched.
   message saying so. The run travels as its ``config.json`` dictionary and is rebuilt (and its run id
   checked) on the worker, so plugin losses and models named by import path resolve there too, and a
   worker running another ganbench version is caught.
+
+CPU results are bit-identical across executors only at equal torch thread counts: reductions split
+over threads round differently (the ci suite trained with 2 threads and with 1 ends with different
+FIDs). Each attempt's thread count is recorded in the run's ``runner.json``.
 """
 from __future__ import annotations
 
@@ -70,17 +74,26 @@ def _failed(run: RunConfig, run_dir: Path, e: BaseException, what: str) -> RunOu
 
 # ---------------------------------------------------------------- local
 
-def run_local(jobs: list[Job], progress: bool = True, desc: str = "suite") -> list[RunOutcome]:
+def run_local(jobs: list[Job], progress: bool = True, desc: str = "suite",
+              threads: Optional[int] = None) -> list[RunOutcome]:
+    """One run after the other in this process; ``threads`` sets torch's thread count meanwhile."""
+    import torch
     from tqdm.auto import tqdm
     disable = not (progress and sys.stderr.isatty())
     total_steps = sum(r.train.steps for r, d in jobs if not is_finished(d))
     outcomes = []
-    with _bar(len(jobs), progress, desc, position=0) as bar_runs, \
-            tqdm(total=total_steps, desc="steps", unit="step", disable=disable, position=1, leave=False) as bar_steps:
-        for run, run_dir in jobs:
-            bar_runs.set_postfix_str(run.run_id[:48])
-            outcomes.append(run_one(run, run_dir, progress=bar_steps.update))
-            bar_runs.update(1)
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        steps_bar = tqdm(total=total_steps, desc="steps", unit="step", disable=disable, position=1, leave=False)
+        with _bar(len(jobs), progress, desc, position=0) as bar_runs, steps_bar as bar_steps:
+            for run, run_dir in jobs:
+                bar_runs.set_postfix_str(run.run_id[:48])
+                outcomes.append(run_one(run, run_dir, progress=bar_steps.update))
+                bar_runs.update(1)
+    finally:
+        torch.set_num_threads(before)
     return outcomes
 
 

@@ -684,5 +684,5 @@ def write_report(results_dir: str | Path, out: str | Path | None = None, formats
 
 
 __all__ = ["TESTS", "FORMATS", "MIN_SEEDS", "mannwhitney_pvalue", "min_pvalue", "compare", "holm", "Comparison",
-           "pairwise", "Board", "build_boards", "fmt_value", "fmt_published", "md_escape", "markdown", "metric_plot", "curves_plot",
-           "board_plots", "board_samples", "html_report", "Report", "write_report"]
+           "pairwise", "Board", "build_boards", "fmt_value", "fmt_published", "md_escape", "markdown",
+           "metric_plot", "curves_plot", "board_plots", "board_samples", "html_report", "Report", "write_report"]

@@ -214,10 +214,11 @@ def run_suite(suite: SuiteConfig, out: str | Path | None = None, executor: str =
               threads: int | None = None, echo: Optional[Callable[[str], None]] = None) -> list[RunOutcome]:
     """Run every run of ``suite`` into ``out`` (default ``results/<suite>``); outcomes in suite order.
 
-    ``executor``: ``local`` (in this process), ``process`` (``workers`` spawned processes, default one per
-    core, ``threads`` torch threads each, default cores // workers) or ``ray`` (one Ray task per run with
-    ``threads`` CPUs, default 1, and a GPU when ``train.device`` is cuda; ``ray_address`` joins a cluster,
-    none starts a local one). Busy runs and files moved aside are reported through ``echo`` (stderr).
+    ``executor``: ``local`` (in this process, with ``threads`` torch threads if given), ``process``
+    (``workers`` spawned processes, default one per core, ``threads`` torch threads each, default
+    cores // workers) or ``ray`` (one Ray task per run with ``threads`` CPUs, default 1, and a GPU when
+    ``train.device`` is cuda; ``ray_address`` joins a cluster, none starts a local one). Busy runs and
+    files moved aside are reported through ``echo`` (stderr).
     """
     from . import executors
     if executor not in EXECUTORS:
@@ -233,7 +234,7 @@ def run_suite(suite: SuiteConfig, out: str | Path | None = None, executor: str =
     results.mkdir(parents=True, exist_ok=True)
     jobs = [(run, run_dir_for(results, run.run_id)) for run in suite.runs]
     if executor == "local":
-        outcomes = executors.run_local(jobs, progress=progress, desc=f"suite {suite.name}")
+        outcomes = executors.run_local(jobs, progress=progress, desc=f"suite {suite.name}", threads=threads)
     elif executor == "process":
         outcomes = executors.run_process_pool(jobs, workers=workers, threads=threads, progress=progress)
     else:

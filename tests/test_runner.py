@@ -295,3 +295,10 @@ def test_run_suite_rejects_bad_arguments(tmp_path, kwargs, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         run_suite(parse_suite(tiny_doc()), out=tmp_path, **kwargs)
     assert not any(tmp_path.iterdir())  # refused before anything was written
+
+
+def test_local_executor_sets_threads_for_the_suite_and_restores_them(tmp_path):
+    before = torch.get_num_threads()
+    (o,) = run_suite(parse_suite(tiny_doc()), out=tmp_path, threads=2, progress=False)
+    assert o.status == "finished" and torch.get_num_threads() == before
+    assert attempts(o.run_dir)[0]["threads"] == 2  # recorded: CPU numbers depend on the thread count
