@@ -189,11 +189,11 @@ def unstack_optimizer_state(state: dict[str, Any], k: int,
 
 # ---------------------------------------------------------------- the batched GAN and its step
 
-def _member_grad_norm(module: nn.Module) -> torch.Tensor:
+def _member_grad_norm(module: nn.Module, k: int) -> torch.Tensor:
     """``train.grad_norm`` per member: the 2-norm over all of a member's gradient entries, ``[K]``."""
     norms = [p.grad.flatten(1).norm(2, dim=1) for p in module.parameters() if p.grad is not None]
     if not norms:
-        return torch.zeros(0)
+        return torch.zeros(k)
     return torch.linalg.vector_norm(torch.stack(norms), dim=0)
 
 
@@ -223,15 +223,16 @@ class BatchedGAN:
         self.G = stack_modules([m.G for m in members], f"model {run.model.name!r} (generator)")
         self.D = stack_modules([m.D for m in members], f"model {run.model.name!r} (discriminator)")
         self.G.train(m0.G.training), self.D.train(m0.D.training)
-        self.g_params = list(self.G.parameters())
         self.opt_g = make_optimizer(self.G.parameters(), run.optim.lr_g, run.optim)
         self.opt_d = make_optimizer(self.D.parameters(), run.optim.lr_d, run.optim)
-        for opt in (self.opt_g, self.opt_d):
-            for group in opt.param_groups:
-                group["foreach"] = True  # same elementwise arithmetic as the for-loop, in fewer calls
         if m0.opt_g.state:  # resumed members: carry their optimiser state over
             self.opt_g.load_state_dict(stack_optimizer_state([m.opt_g.state_dict() for m in members]))
             self.opt_d.load_state_dict(stack_optimizer_state([m.opt_d.state_dict() for m in members]))
+        for opt in (self.opt_g, self.opt_d):
+            for group in opt.param_groups:
+                # foreach: the for-loop's elementwise arithmetic bit for bit, in fewer calls. (fused Adam is
+                # faster still but rounds differently with memory alignment, so a resumed run would drift.)
+                group["foreach"] = True
         self.ema = None
         if m0.ema is not None:
             self.ema = stack_modules([m.ema for m in members]).eval()  # type: ignore[union-attr]
@@ -285,7 +286,7 @@ class BatchedGAN:
             self.opt_d.zero_grad(set_to_none=True)
             (d_loss + penalty).sum().backward()  # disjoint parameters: each member gets its own gradient
             if log and i == self.n_critic - 1:
-                stats["d_grad_norm"] = _member_grad_norm(D)
+                stats["d_grad_norm"] = _member_grad_norm(D, self.K)
             self.opt_d.step()
             if loss.clip is not None:
                 with torch.no_grad():
@@ -295,10 +296,9 @@ class BatchedGAN:
         real_g = D(self._reals()) if loss.needs_real_for_g else d_real
         g_loss = _vmap_loss(loss.g_loss, d_fake_g, real_g)
         self.opt_g.zero_grad(set_to_none=True)
-        # Only G's gradients are used; train_step also fills D's, which D's next zero_grad discards.
-        g_loss.sum().backward(inputs=self.g_params)
+        g_loss.sum().backward()
         if log:
-            stats["g_grad_norm"] = _member_grad_norm(G)
+            stats["g_grad_norm"] = _member_grad_norm(G, self.K)
         self.opt_g.step()
         if self.ema is not None:
             update_ema(self.ema, G, self.members[0].ema_decay)
@@ -348,6 +348,26 @@ def check_runs(runs: Sequence[RunConfig], run_dirs: Sequence[Any]) -> None:
                               f"the seed; only seeds of one configuration can be batched")
     if runs[0].train.max_grad_norm is not None:
         raise ConfigError("train.max_grad_norm is not supported with train.seeds_batched = true")
+
+
+def seed_groups(runs: Sequence[RunConfig]) -> list[list[int]]:
+    """Indices of the runs to train together, in order of first appearance: the seeds of one configuration
+    whose ``train.seeds_batched`` is true form one group; every other run is a group of its own."""
+    groups: list[list[int]] = []
+    by_config: dict[str, list[int]] = {}
+    for i, run in enumerate(runs):
+        if not run.train.seeds_batched:
+            groups.append([i])
+            continue
+        key = run.config_hash()
+        if key not in by_config:
+            by_config[key] = []
+            groups.append(by_config[key])
+        if run.seed in {runs[j].seed for j in by_config[key]}:
+            groups.append([i])  # the same seed twice (another suite name): train it on its own
+        else:
+            by_config[key].append(i)
+    return groups
 
 
 def build_members(runs: Sequence[RunConfig], ds: Dataset) -> tuple[list[GAN], list[torch.Tensor]]:

@@ -11,14 +11,18 @@ load from other processes falls on both alike; "overhead %" is ganbench's median
 Options apply to both loops: AMP (``torch.autocast``), ``channels_last`` (4-D image models), ``torch.compile``
 on G and D. CUDA graphs replay ganbench's step with sampling outside the graph (``StagedStep``); they need
 losses without gradient penalties (a double backward) and are compared with the eager reference.
+fp16 runs without a GradScaler (``train_step`` has none): its timing is right, its gradients may underflow.
 Combinations that cannot run raise ``ConfigError`` for the whole command (no GPU, fp16 on CPU) or give
-a row whose status is ``skipped: reason``.
+a row whose status is ``skipped: reason`` (``failed: ...`` if a row raises while it runs).
+
+``bench_batched`` times K seeds of an mlp trained one after another against ``ganbench.batched``'s one
+batched model. Interleaving keeps ratios fair on a busy machine; ``threads=1`` keeps OpenMP workers from
+spinning against other processes, which made 2-thread steps 10x slower on a loaded 2-core machine.
 """
 from __future__ import annotations
 
 import contextlib
 import copy
-import math
 import resource
 import time
 from dataclasses import dataclass
@@ -433,6 +437,14 @@ def bench_case(model: str, loss: str, opts: BenchOptions, model_params: dict[str
     reason = skip_reason(model, gan.loss, opts)
     if reason:
         return {**row, "status": f"skipped: {reason}"}
+    try:
+        return _timed_row(row, gan, loss, opts, mem_kind)
+    except Exception as e:  # e.g. torch.compile without a C++ compiler: the other rows still run
+        first = (str(e).strip().splitlines() or [""])[0]
+        return {**row, "status": f"failed: {type(e).__name__}: {first}"}
+
+
+def _timed_row(row: dict[str, Any], gan: GAN, loss: str, opts: BenchOptions, mem_kind: str) -> dict[str, Any]:
     amp = amp_context(opts)
     ref = reference_loop(gan) if opts.reference and loss in REFERENCE_LOSSES else None
     if opts.compile:

@@ -423,7 +423,7 @@ def _cells(r: Row) -> tuple[str, ...]:
     base = f"{_g(r.baseline)}{spread} (n={r.n})"
     delta = "-"
     if r.delta is not None:
-        delta = f"{r.delta:+.4g}" + (f" ({100 * r.delta / abs(r.baseline):+.1f}%)" if r.baseline else "")
+        delta = f"{r.delta:+.4g}" + (f" ({100 * r.delta / abs(r.baseline):+.3g}%)" if r.baseline else "")
     return (r.config, r.metric, base, _g(r.now), delta, _g(r.allowed), r.rule, r.verdict)
 
 

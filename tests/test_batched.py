@@ -16,8 +16,8 @@ import torch
 from torch import nn
 
 from ganbench.batched import (BatchedBatchNorm1d, BatchedGAN, BatchedLinear, BatchedMaxout, build_members,
-                              stack_modules, stack_optimizer_state, stack_state, train_batched, unstack_optimizer_state,
-                              unstack_state)
+                              seed_groups, stack_modules, stack_optimizer_state, stack_state, train_batched,
+                              unstack_optimizer_state, unstack_state)
 from ganbench.config import DataConfig, EvalConfig, LossConfig, ModelConfig, OptimConfig, RunConfig, TrainConfig
 from ganbench.data import get_dataset
 from ganbench.io import load_checkpoint
@@ -127,7 +127,11 @@ def test_optimizer_state_stacks_and_unstacks_exactly():
         stack_optimizer_state([o.state_dict() for o in opts])
 
 
-def test_unsupported_models_and_runs_raise_one_line_errors():
+def test_unsupported_models_losses_and_runs_raise_one_line_errors():
+    from ganbench.batched import check_loss
+    from ganbench.losses import get_loss
+    with pytest.raises(ConfigError, match=r"loss 'my-gp' has its own penalty, which cannot be batched"):
+        check_loss(dataclasses.replace(get_loss("wgan-gp"), name="my-gp"))
     ds = get_dataset("digits")
     with pytest.raises(ConfigError, match=r"layer (Unflatten|ConvTranspose2d) cannot be batched over seeds.*mlp"):
         stack_modules([build_models("dcgan", ds.shape, ngf=8, ndf=8)[0] for _ in range(2)], "model 'dcgan'")
@@ -145,14 +149,15 @@ def test_unsupported_models_and_runs_raise_one_line_errors():
 
 # ---------------------------------------------------------------- members are the sequential runs
 
-@pytest.mark.parametrize("loss,model", [
-    ("wgan-gp", {}),                           # penalty at interpolates, 5 critic steps, BN in G
-    ("ns", {"d_maxout": 3}),                  # maxout D
-    ("dragan", {"batch_norm": False}),        # penalty around perturbed reals, per-member std
-    ("feature-matching", {}),                 # D(real) in the G step, features through vmap
+@pytest.mark.parametrize("loss,model,params", [
+    ("wgan-gp", {}, {}),                                   # penalty at interpolates, 5 critic steps, BN in G
+    ("ns", {"d_maxout": 3}, {}),                           # maxout D
+    ("dragan", {"batch_norm": False}, {}),                 # penalty around perturbed reals, per-member std
+    ("feature-matching", {}, {}),                          # D(real) in the G step, features through vmap
+    ("hinge", {}, {"r1_gamma": 1.0, "r2_gamma": 0.5}),     # R1 and R2
 ])
-def test_members_match_sequential_runs_in_float64(float64, loss, model):
-    runs = [run_cfg(s, loss, model=model) for s in SEEDS]
+def test_members_match_sequential_runs_in_float64(float64, loss, model, params):
+    runs = [run_cfg(s, loss, model=model, loss_params=params) for s in SEEDS]
     seq, seq_stats, bgan, b_stats = sequential_and_batched(runs, 50, double=True, log_every=10)
     for k, gan in enumerate(seq):
         member = bgan.sync_member(k)
@@ -308,3 +313,21 @@ def test_evaluator_sees_each_members_generator(tmp_path):
         assert [r["step"] for r in hb if r.get("g_mean") is not None] == [3, 6]
         assert [r["g_mean"] for r in hb if r.get("g_mean") is not None] == pytest.approx(
             [r["g_mean"] for r in hs if r.get("g_mean") is not None], rel=1e-4, abs=1e-6)
+
+
+def test_resumed_batched_optimisers_keep_foreach():
+    runs = [run_cfg(s, steps=2) for s in SEEDS[:2]]
+    ds = get_dataset("ring8")
+    members, _ = build_members(runs, ds)
+    for m in members:
+        train_step(m)
+    bgan = BatchedGAN(members, runs[0])
+    assert all(g["foreach"] for o in (bgan.opt_g, bgan.opt_d) for g in o.param_groups)
+    assert int(bgan.opt_g.state_dict()["state"][0]["step"]) == 1
+
+
+def test_seed_groups_batch_only_seeds_of_one_configuration_that_ask_for_it():
+    runs = [run_cfg(0, seeds_batched=True), run_cfg(0, "hinge", seeds_batched=True), run_cfg(1, seeds_batched=True),
+            run_cfg(2), run_cfg(1, "hinge", seeds_batched=True), run_cfg(3),
+            dataclasses.replace(run_cfg(0, seeds_batched=True), suite="other")]
+    assert seed_groups(runs) == [[0, 2], [1, 4], [3], [5], [6]]  # a repeated seed is never batched with itself

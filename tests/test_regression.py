@@ -425,7 +425,7 @@ def test_text_and_markdown_tables(tmp_path):
     assert lines[0] == "### ganbench regression gate: FAILED: 0 ok, 1 REGRESSION, 0 improved, 1 missing"
     assert "Baseline: `results/baselines/ci.json`" in lines
     assert "| configuration | metric | baseline | now | delta | allowed | rule | verdict |" in lines
-    assert f"| {key()} | fid | 2 ± 0 (n=2) | 2.5 | +0.5 (+25.0%) | 0.2 | 10% | **REGRESSION** |" in lines
+    assert f"| {key()} | fid | 2 ± 0 (n=2) | 2.5 | +0.5 (+25%) | 0.2 | 10% | **REGRESSION** |" in lines
     assert f"| {key('hinge')} | fid | 2 ± 1.414 (n=2) | - | - | 0.2 | 10% | **missing** |" in lines
     assert f"- {key('hinge')}: missing from the results" in lines
 
