@@ -38,7 +38,7 @@ from .data import Dataset, get_dataset
 from .losses import LOSSES
 from .models import MODELS
 from .registry import ConfigError
-from .train import GAN, build_gan, seed_for, train_step
+from .train import GAN, build_gan, seed_for, train_step, update_ema
 
 DEFAULT_MODELS = ("mlp", "dcgan")
 IMAGE_MODELS = ("dcgan", "infogan", "sndcgan")
@@ -317,7 +317,6 @@ class StagedStep:
         g_loss.backward()
         gan.opt_g.step()
         if gan.ema is not None:
-            from .train import update_ema
             update_ema(gan.ema, G, gan.ema_decay)
         return d_loss.detach(), g_loss.detach()
 

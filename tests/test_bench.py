@@ -3,6 +3,7 @@ or the overhead column means nothing), the staged step behind CUDA graphs, timin
 and the CLI. CUDA-only paths are exercised here through their selection logic and error messages."""
 from __future__ import annotations
 
+import copy
 import dataclasses
 import re
 
@@ -135,12 +136,13 @@ def test_no_reference_for_a_plugin_loss():
 @pytest.mark.parametrize("loss", ["ns", "wgan", "feature-matching", "ragan"])
 def test_staged_step_is_train_step_with_the_draws_first(loss):
     a, b = make_gan("mlp", loss), make_gan("mlp", loss)
-    a.ema = b.ema = None
+    for gan in (a, b):  # with an EMA of G, updated inside the staged part
+        gan.ema, gan.ema_decay = copy.deepcopy(gan.G).requires_grad_(False), 0.9
     staged = B.StagedStep(b)
     for _ in range(3):
         sa, sb = train_step(a), staged()
         assert sb == {"d_loss": sa["d_loss"], "g_loss": sa["g_loss"]}
-    for x, y in zip(all_params(a.G, a.D), all_params(b.G, b.D)):
+    for x, y in zip(all_params(a.G, a.D) + list(a.ema.parameters()), all_params(b.G, b.D) + list(b.ema.parameters())):
         assert torch.equal(x, y)
 
 
