@@ -39,9 +39,9 @@ BASELINE_FORMAT, BASELINE_VERSION = "ganbench-baseline", 1
 # metric -> higher_is_better; metrics.METRICS covers the feature metrics, the mode diagnostics are added here.
 HIGHER_IS_BETTER: dict[str, bool] = {**FEATURE_METRICS, "modes": True, "hq_fraction": True,
                                      "reverse_kl": False, "kl": False, "ndb": False, "ndb_over_k": False}
-DEFAULT_RULES = ("fid:3sigma", "fid:10%", "modes:3sigma", "modes:10%")
+DEFAULT_RULES = ("fid:3sigma", "fid:10%", "modes:3sigma", "modes:10%", "hq_fraction:3sigma", "hq_fraction:10%")
 COMPARABLE = ("extractor", "weights_sha256", "n_real", "n_fake", "split")  # differ: numbers not comparable
-ENVIRONMENT = ("ganbench", "torch", "device")                             # differ: worth a note, not a refusal
+ENVIRONMENT = ("ganbench", "torch", "device", "torch_threads")            # differ: worth a note, not a refusal
 NOISE_ABS, NOISE_REL = 1e-12, 1e-9  # float noise: the least tolerance any rule gets
 FORMS = ("METRIC:10% (relative to the baseline mean), METRIC:+2.0 (absolute), "
          "METRIC:3sigma (multiples of the baseline's seed std)")
@@ -142,7 +142,8 @@ def _provenance(p: dict[str, Any]) -> dict[str, Any]:
     extractor = p.get("features") or (p.get("extractor") or {}).get("name")
     return {"extractor": extractor, "weights_sha256": p.get("weights_sha256"), "n_real": p.get("n_real"),
             "n_fake": p.get("n_fake"), "split": p.get("split"), "ganbench": versions.get("ganbench"),
-            "torch": versions.get("torch"), "device": p.get("device"), "git_commit": p.get("git_commit")}
+            "torch": versions.get("torch"), "device": p.get("device"), "git_commit": p.get("git_commit"),
+            "torch_threads": p.get("torch_threads")}  # recorded by evaluate where it knows it; None otherwise
 
 
 @dataclass
@@ -180,9 +181,11 @@ def collect(results_dir: str | Path) -> dict[str, Measured]:
         mj = info["metrics"]
         status = (mj or info["status"]).get("status", "incomplete")
         if not mj or status != "finished" or not mj.get("metrics"):
-            reason = (mj or info["status"]).get("reason") or ""
+            reason = (mj or info["status"]).get("reason") or ("without metrics" if status == "finished" else "")
             m.problems[seed] = f"{status}{': ' + reason if reason else ''}"
             continue
+        if not isinstance(mj["metrics"], dict):
+            raise ConfigError(f"{d / 'metrics.json'}: 'metrics' is not a table; delete the file to re-evaluate")
         prov = _provenance(mj.get("provenance") or {})
         differ = [f for f in COMPARABLE if m.provenance and m.provenance[f] != prov[f]]
         if differ:
@@ -190,8 +193,6 @@ def collect(results_dir: str | Path) -> dict[str, Measured]:
             raise ConfigError(f"{root}: seeds of {key} were evaluated differently ({f} {m.provenance[f]!r} vs "
                               f"{prov[f]!r} in {d.name}); rerun them")
         m.provenance = m.provenance or prov
-        if not isinstance(mj["metrics"], dict):
-            raise ConfigError(f"{d / 'metrics.json'}: 'metrics' is not a table; delete the file to re-evaluate")
         m.seeds[seed] = {k: _number(v) for k, v in mj["metrics"].items() if k in HIGHER_IS_BETTER}
     return out
 
@@ -259,26 +260,26 @@ def load_baseline(path: str | Path) -> dict[str, Any]:
             if name not in directions:
                 raise _bad(path, f"metric {name!r} has no entry in 'directions'")
     for name, d in directions.items():
-        expected = {True: "higher", False: "lower"}.get(HIGHER_IS_BETTER.get(name))  # type: ignore[arg-type]
+        expected = None if name not in HIGHER_IS_BETTER else "higher" if HIGHER_IS_BETTER[name] else "lower"
         if d != expected:
             raise _bad(path, f"direction of {name!r} is {d!r}, ganbench says {expected!r}")
     return b
 
 
-def resolve_rules(rules: Optional[tuple[Rule, ...]], baseline: dict[str, Any]) -> tuple[tuple[Rule, ...], bool]:
-    """Rules to apply (``None``: the defaults) and whether they were given explicitly.
+def resolve_rules(rules: Optional[tuple[Rule, ...]], baseline: dict[str, Any]) -> tuple[Rule, ...]:
+    """The rules to apply: ``rules`` as given, or the defaults when ``None``.
 
     A given rule on a metric the baseline never measured would silently check nothing: refused.
     Default rules apply where their metric exists.
     """
     measured = {n for c in baseline["configs"].values() for n in c["metrics"]}
     if rules is None:
-        return tuple(r for r in parse_rules(DEFAULT_RULES) if r.metric in measured), False
+        return tuple(r for r in parse_rules(DEFAULT_RULES) if r.metric in measured)
     for r in rules:
         if r.metric not in measured:
             raise ConfigError(f"rule {r.text!r}: the baseline has no metric {r.metric!r}; "
                               f"it has: {', '.join(sorted(measured))}")
-    return rules, True
+    return rules
 
 
 # ---------------------------------------------------------------- comparison
@@ -360,7 +361,7 @@ def _check_provenance(key: str, base: dict[str, Any], now: dict[str, Any], allow
 def compare(baseline: dict[str, Any], measured: dict[str, Measured], rules: Optional[tuple[Rule, ...]] = None,
             allow_provenance_mismatch: bool = False) -> Comparison:
     """Every baseline configuration and metric against the mean over the same seeds in ``measured``."""
-    rules, _ = resolve_rules(rules, baseline)
+    rules = resolve_rules(rules, baseline)
     pairs, notes = match_configs(baseline, measured)
     env_notes: set[str] = set()
     rows: list[Row] = []
@@ -373,8 +374,9 @@ def compare(baseline: dict[str, Any], measured: dict[str, Measured], rules: Opti
         else:
             if m.seeds:
                 _check_provenance(key, b["provenance"], m.provenance, allow_provenance_mismatch, notes)
-                env_notes.update(f"{f} {b['provenance'].get(f)} (baseline) vs {m.provenance.get(f)} (now)"
-                                 for f in ENVIRONMENT if b["provenance"].get(f) != m.provenance.get(f))
+                env_notes.update(f"{f} {b['provenance'][f]} (baseline) vs {m.provenance[f]} (now)" for f in ENVIRONMENT
+                                 if None not in (b["provenance"].get(f), m.provenance.get(f))
+                                 and b["provenance"][f] != m.provenance[f])
             absent = [s for s in seeds if s not in m.seeds]
             for s in absent:
                 notes.append(f"{key}: seed {s} {m.problems.get(s, 'was not run')}")

@@ -150,7 +150,7 @@ def test_baseline_statistics_and_provenance(tmp_path):
     assert "kid_std" not in c["metrics"]  # no direction: nothing to gate on
     assert c["provenance"] == {"extractor": "identity", "weights_sha256": None, "n_real": 2000, "n_fake": 2000,
                                "split": "test", "ganbench": "0.1.0", "torch": "2.4.0", "device": "cpu (x86_64)",
-                               "git_commit": "abc"}
+                               "git_commit": "abc", "torch_threads": None}
     assert b["directions"] == {"fid": "lower", "modes": "higher"}
     assert "seed" not in c["config"] and "suite" not in c["config"]
 
@@ -216,6 +216,10 @@ def test_baseline_cli_roundtrip(tmp_path, monkeypatch, capsys):
     b = R.load_baseline(tmp_path / "results" / "baselines" / "t.json")
     assert b["configs"][key()]["metrics"]["fid"]["mean"] == 2.0
     assert not list((tmp_path / "results" / "baselines").glob(".*tmp"))  # written atomically, no leftovers
+    results(tmp_path / "res", {"hinge": {0: {"fid": 1.0}}}, suite="other")
+    assert cli.main(["baseline", "res"]) == 2
+    assert "res holds runs of suites other, t; name the file with --out" in capsys.readouterr().err
+    assert cli.main(["baseline", "res", "--out", "b.json"]) == 0 and (tmp_path / "b.json").is_file()
 
 
 @pytest.mark.parametrize("edit, match", [
@@ -347,11 +351,13 @@ def test_missing_configuration_fails(tmp_path):
     assert f"{key('hinge')}: missing from the results" in c.notes and c.exit_code == 1
 
 
-@pytest.mark.parametrize("status, note", [("failed", "seed 1 failed: boom"), ("diverged", "seed 1 diverged")])
-def test_a_failed_or_diverged_seed_is_missing(tmp_path, status, note):
+@pytest.mark.parametrize("status, metrics, note", [("failed", None, "seed 1 failed: boom"),
+                                                   ("diverged", {"fid": 2.0}, "seed 1 diverged"),
+                                                   ("finished", {}, "seed 1 finished: without metrics")])
+def test_a_failed_or_diverged_seed_is_missing(tmp_path, status, metrics, note):
     b = baseline_from(tmp_path, {"ns": {0: {"fid": 2.0}, 1: {"fid": 2.0}}})
     write_run(tmp_path / "now", {"fid": 2.0}, seed=0)
-    write_run(tmp_path / "now", None if status == "failed" else {"fid": 2.0}, seed=1, status=status)
+    write_run(tmp_path / "now", metrics, seed=1, status=status)
     c = R.compare(b, R.collect(tmp_path / "now"))
     assert row(c, "ns", "fid").verdict == "missing" and c.exit_code == 1
     assert any(n.startswith(f"{key()}: {note}") for n in c.notes)
@@ -408,8 +414,12 @@ def test_provenance_mismatch_cli_exit_codes(tmp_path, capsys):
 
 
 def test_environment_difference_is_a_note(tmp_path):
-    c = check(tmp_path, BASE, now(1.0, 3.0), now_kw={"prov": {"versions": {"ganbench": "0.1.0", "torch": "2.5.0"}}})
-    assert c.exit_code == 0 and "environment differs: torch 2.4.0 (baseline) vs 2.5.0 (now)" in c.notes
+    c = check(tmp_path, BASE, now(1.0, 3.0), now_kw={"prov": {"versions": {"ganbench": "0.1.0", "torch": "2.5.0"},
+                                                               "torch_threads": 4}})
+    assert c.exit_code == 0 and c.notes == ["environment differs: torch 2.4.0 (baseline) vs 2.5.0 (now)"]
+    c = check(tmp_path / "2", BASE, now(1.0, 3.0), base_kw={"prov": {"torch_threads": 1}},
+              now_kw={"prov": {"torch_threads": 2}})
+    assert c.exit_code == 0 and c.notes == ["environment differs: torch_threads 1 (baseline) vs 2 (now)"]
 
 
 # ---------------------------------------------------------------- output and CLI
@@ -501,7 +511,7 @@ def _ci_suite_with(tmp_path: Path, loss: str) -> Path:
     return path
 
 
-BASELINE_THREADS = 2  # torch threads results/baselines/ci.json was recorded with (see docs/regression-gate.md)
+BASELINE_THREADS = 1  # torch threads results/baselines/ci.json was recorded with (see docs/regression-gate.md)
 
 
 @pytest.fixture
@@ -509,32 +519,47 @@ def e2e(tmp_path, monkeypatch):
     if not CI_BASELINE.is_file():
         pytest.fail(f"{CI_BASELINE} is missing: create it with 'ganbench run ci' then 'ganbench baseline results/ci'")
     # The thread count changes the order of float reductions and so every trained number; pinning it keeps
-    # the unchanged-code check exact on machines with other core counts (conftest restores it afterwards).
+    # the unchanged-code check exact on machines with other core counts (conftest restores torch's count).
+    # BLAS (numpy: FID, KID) gets the same limit, as OMP_NUM_THREADS=1 gives `ganbench run ci`.
     import torch
+    from threadpoolctl import threadpool_limits  # installed with scikit-learn
     torch.set_num_threads(BASELINE_THREADS)
+    with threadpool_limits(BASELINE_THREADS):
+        yield tmp_path
     monkeypatch.setenv("GANBENCH_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-    return tmp_path
 
 
-def _fid_verdicts(capsys) -> dict[str, str]:
-    out = capsys.readouterr().out
-    return {line.split()[0]: line.split()[-1] for line in out.splitlines() if line.split()[1:2] == ["fid"]}
+def _verdicts(capsys) -> dict[tuple[str, str], str]:
+    """(configuration, metric) -> verdict, read from the table check printed."""
+    out = {}
+    for line in capsys.readouterr().out.splitlines():
+        cells = line.split()
+        if len(cells) > 2 and "@" in cells[0]:
+            out[(cells[0], cells[1])] = "not gated" if line.endswith("not gated") else cells[-1]
+    return out
 
 
 @pytest.mark.slow
 def test_e2e_unchanged_code_passes_the_committed_baseline(e2e, capsys):
     assert cli.main(["check", "ci", "--baseline", str(CI_BASELINE), "--out", str(e2e / "out")]) == 0
-    assert set(_fid_verdicts(capsys).values()) == {"ok"}
+    verdicts = _verdicts(capsys)
+    assert {m for (_, m), v in verdicts.items() if v == "ok"} == {"fid", "modes", "hq_fraction"}
+    assert set(verdicts.values()) == {"ok", "not gated"}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("override", ["optim.lr_g=0", "train.steps=50"])
-def test_e2e_gate_catches_a_broken_training_setting(e2e, capsys, override):
+@pytest.mark.parametrize("override, caught_by", [("optim.lr_g=0", "fid"), ("train.steps=50", "hq_fraction")])
+def test_e2e_gate_catches_a_broken_training_setting(e2e, capsys, override, caught_by):
+    # On 2-D mixtures FID sees only means and covariances: 50 steps already spread the points like the ring
+    # (FID within the baseline's seed noise), but few land on a mode; hq_fraction sees that.
     argv = ["check", str(_ci_suite_with(e2e, "ns")), "--baseline", str(_baseline_subset(e2e, "ns")),
             "--out", str(e2e / "out"), "--set", override]
     assert cli.main(argv) == 1
-    assert set(_fid_verdicts(capsys).values()) == {"REGRESSION"}
+    verdicts = _verdicts(capsys)
+    assert [k for k, v in verdicts.items() if v == "missing"] == []
+    assert {k[0] for k in verdicts} == {next(iter(verdicts))[0]} and "@" in next(iter(verdicts))[0]
+    assert [v for (_, m), v in verdicts.items() if m == caught_by] == ["REGRESSION"]
 
 
 @pytest.mark.slow
@@ -549,5 +574,11 @@ def test_e2e_gate_catches_a_generator_loss_with_its_sign_flipped(e2e, capsys, mo
     argv = ["check", str(_ci_suite_with(e2e, "ns")), "--baseline", str(_baseline_subset(e2e, "ns")),
             "--out", str(e2e / "out")]
     assert cli.main(argv) == 1
-    verdicts = _fid_verdicts(capsys)
-    assert list(verdicts.values()) == ["REGRESSION"] and "@" in next(iter(verdicts))  # same key: exact match
+    verdicts = _verdicts(capsys)
+    assert verdicts[(R.config_key(_ns_config()), "fid")] == "REGRESSION"  # same key: the configuration is unchanged
+    assert verdicts[(R.config_key(_ns_config()), "hq_fraction")] == "REGRESSION"
+
+
+def _ns_config() -> dict:
+    b = json.loads(CI_BASELINE.read_text())
+    return next(c["config"] for c in b["configs"].values() if c["label"] == "ns")

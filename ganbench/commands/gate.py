@@ -40,8 +40,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.results is not None and (args.set or args.out):
         raise UsageError("--set and --out apply when check runs a SUITE, not with --results")
     baseline = R.load_baseline(args.baseline)  # bad baseline or rules: stop before minutes of training
-    rules = R.parse_rules(args.fail) if args.fail else None
-    rules, _ = R.resolve_rules(rules, baseline)
+    rules = R.resolve_rules(R.parse_rules(args.fail) if args.fail else None, baseline)
     results = Path(args.results) if args.results is not None else _run(args)
     comparison = R.compare(baseline, R.collect(results), rules, args.allow_provenance_mismatch)
     print(R.render_text(comparison))
