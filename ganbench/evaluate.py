@@ -211,7 +211,8 @@ def provenance(ds: Dataset, extractor: Any, cfg: EvalConfig, n_real: int, n_fake
     return {"extractor": extractor.info(), "features": extractor.name, "weights_sha256": extractor.weights_sha256,
             "comparable": bool(getattr(extractor, "comparable", True)), "n_real": n_real, "n_fake": n_fake,
             "split": cfg.split, "dataset": {k: v for k, v in ds.info().items() if k != "centers"},
-            "versions": versions(), "device": device_name(device), "seed": seed, "real_seed": REAL_SEED,
+            "versions": versions(), "device": device_name(device), "torch_threads": torch.get_num_threads(),
+            "seed": seed, "real_seed": REAL_SEED,
             "git_commit": git_commit()}
 
 

@@ -234,7 +234,11 @@ def run_suite(suite: SuiteConfig, out: str | Path | None = None, executor: str =
     results.mkdir(parents=True, exist_ok=True)
     jobs = [(run, run_dir_for(results, run.run_id)) for run in suite.runs]
     if executor == "local":
-        outcomes = executors.run_local(jobs, progress=progress, desc=f"suite {suite.name}", threads=threads)
+        # One torch thread per run unless asked otherwise: the bundled GAN models are small, and measured on
+        # 2 cores two threads were 8-30x slower per step under any other load (and results depend on the
+        # thread count, so a fixed default keeps baselines reproducible across machines).
+        outcomes = executors.run_local(jobs, progress=progress, desc=f"suite {suite.name}",
+                                       threads=threads or 1)
     elif executor == "process":
         outcomes = executors.run_process_pool(jobs, workers=workers, threads=threads, progress=progress)
     else:
