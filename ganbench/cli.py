@@ -25,16 +25,32 @@ class UsageError(Exception):
 def cmd_run(args: argparse.Namespace) -> int:
     from .config import load_suite
     from .runner import results_dir_for, run_suite
-    suite = load_suite(args.suite, overrides=args.set)
+    suite = load_suite(args.suite, overrides=args.set, seeds=parse_seeds(args.seeds))
     out = results_dir_for(suite, args.out)
     print(f"suite {suite.name}: {len(suite.runs)} runs -> {out}", flush=True)
-    outcomes = run_suite(suite, out=out, executor=args.executor, workers=args.workers,
+    outcomes = run_suite(suite, out=out, executor=args.executor, workers=args.workers, threads=args.threads,
                          ray_address=args.ray_address)
     print(run_summary(outcomes))
     failed = [o for o in outcomes if o.status == "failed"]
     for o in failed:
         print(f"FAILED {o.run_id}: {o.error} (see {o.run_dir}/error.txt)", file=sys.stderr)
     return EXIT_FAIL if failed else EXIT_OK
+
+
+def parse_seeds(text: str | None) -> tuple[int, ...] | None:
+    """``--seeds 0,1,2`` or ``--seeds 0-9`` → a tuple of non-negative ints."""
+    if text is None:
+        return None
+    out: list[int] = []
+    try:
+        for part in text.split(","):
+            lo, _, hi = part.strip().partition("-")
+            out.extend(range(int(lo), int(hi) + 1) if hi else [int(lo)])
+    except ValueError:
+        raise ConfigError(f"--seeds {text!r}: expected comma-separated non-negative integers or ranges, e.g. 0,1,2 or 0-9") from None
+    if not out or any(s < 0 for s in out) or len(set(out)) != len(out):
+        raise ConfigError(f"--seeds {text!r}: expected distinct non-negative integers, e.g. 0,1,2 or 0-9")
+    return tuple(out)
 
 
 def run_summary(outcomes: list[Any]) -> str:
@@ -92,8 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a key in every run, e.g. --set train.steps=200")
     r.add_argument("--out", help="results directory (default results/<suite name>)")
+    r.add_argument("--seeds", default=None, help="replace the suite's seeds, e.g. 0,1,2 or 0-9")
     r.add_argument("--executor", choices=["local", "process", "ray"], default="local")
     r.add_argument("--workers", type=int, default=None, help="process executor: number of worker processes")
+    r.add_argument("--threads", type=int, default=None,
+                   help="torch/BLAS threads per run (default: 1 locally, cores // workers in a pool)")
     r.add_argument("--ray-address", default=None, help="ray executor: 'auto' or 'ray://host:port' (none: start a local Ray)")
     r.set_defaults(func=cmd_run)
 

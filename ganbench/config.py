@@ -364,7 +364,9 @@ def _apply_overrides(table: dict[str, Any], overrides: list[tuple[list[str], Any
     return out
 
 
-def parse_suite(doc: dict[str, Any], path: str = "<suite>", overrides: list[str] | None = None) -> SuiteConfig:
+def parse_suite(doc: dict[str, Any], path: str = "<suite>", overrides: list[str] | None = None,
+                seeds_override: tuple[int, ...] | None = None) -> SuiteConfig:
+    """``seeds_override`` (``--seeds``) replaces the suite's and every run's seeds."""
     for key in doc:
         if key not in ("suite", "defaults", "runs"):
             raise ConfigError(f"{path}: unknown table [{key}]{did_you_mean(key, ['suite', 'defaults', 'runs'])}; accepted: suite, defaults, runs")
@@ -380,6 +382,8 @@ def parse_suite(doc: dict[str, Any], path: str = "<suite>", overrides: list[str]
     if safe_name(name) != name:
         raise ConfigError(f"{path}: suite.name {name!r} may use only letters, digits, '.', '_', '+' and '-'")
     seeds = _coerce(head.get("seeds", [0]), tuple[int, ...], f"{path}: suite.seeds")
+    if seeds_override is not None:
+        seeds = _coerce(list(seeds_override), tuple[int, ...], "--seeds")
     if not seeds:
         raise ConfigError(f"{path}: suite.seeds must list at least one seed")
     if any(s < 0 for s in seeds):
@@ -402,6 +406,8 @@ def parse_suite(doc: dict[str, Any], path: str = "<suite>", overrides: list[str]
         for variant in _expand(run, where):
             merged = _apply_overrides(_merge(defaults, variant), parsed_overrides)
             run_seeds = _coerce(merged.pop("seeds", seeds), tuple[int, ...], f"{where}.seeds")
+            if seeds_override is not None:
+                run_seeds = seeds
             for seed in run_seeds:
                 cfg = _build_run(merged, where, suite=name, seed=seed)
                 if cfg.run_id in seen:
@@ -423,7 +429,8 @@ def find_suite(name_or_path: str) -> Path:
     raise ConfigError(f"suite file {name_or_path!r} not found{did_you_mean(p.stem, known)}; bundled suites: {', '.join(known)}")
 
 
-def load_suite(name_or_path: str | Path, overrides: list[str] | None = None) -> SuiteConfig:
+def load_suite(name_or_path: str | Path, overrides: list[str] | None = None,
+               seeds: tuple[int, ...] | None = None) -> SuiteConfig:
     path = find_suite(str(name_or_path))
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -431,4 +438,4 @@ def load_suite(name_or_path: str | Path, overrides: list[str] | None = None) -> 
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not a UTF-8 text file") from None
-    return parse_suite(doc, str(path), overrides)
+    return parse_suite(doc, str(path), overrides, seeds)

@@ -4,9 +4,10 @@ Every executor calls ``runner.run_one`` on each (run, run_dir) job, so skipping,
 the files of a run directory are the same whichever runs it; they differ only in where and how many at
 once. Finished runs are skipped here, before anything is dispatched.
 
-* ``local``: one run after the other in this process (``threads`` torch threads; default: as it is).
+* ``local``: one run after the other in this process (``threads`` torch/BLAS threads; default: as is).
 * ``process``: ``workers`` spawned processes (spawn: no fork of a process holding torch threads), each
-  with ``threads`` torch threads, by default cores // workers so that the pool does not oversubscribe.
+  with ``threads`` torch and BLAS threads, by default cores // workers so that the pool does not
+  oversubscribe the cores.
 * ``ray``: one Ray task per run, asking for ``threads`` CPUs (and one GPU when ``train.device`` is cuda;
   Ray then sets ``CUDA_VISIBLE_DEVICES``, so the run must say ``cuda``, not ``cuda:N``). ``address``
   (``auto``, ``host:port`` or ``ray://host:port``; none: ``$RAY_ADDRESS`` when set) joins a running
@@ -23,12 +24,13 @@ FIDs). Each attempt's thread count is recorded in the run's ``runner.json``.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 from .config import RunConfig
 from .registry import ConfigError
@@ -36,7 +38,7 @@ from .runner import RunOutcome, is_finished, run_one
 
 Job = tuple[RunConfig, Path]
 
-__all__ = ["run_local", "run_process_pool", "run_ray", "available_cores", "threads_per_worker"]
+__all__ = ["run_local", "run_process_pool", "run_ray", "available_cores", "threads_per_worker", "limit_threads"]
 
 
 def available_cores() -> int:
@@ -49,6 +51,45 @@ def available_cores() -> int:
 
 def threads_per_worker(workers: int, cores: Optional[int] = None) -> int:
     return max(1, (cores or available_cores()) // max(1, workers))
+
+
+def limit_threads(n: int) -> None:
+    """This process's torch, OpenMP and BLAS pools to ``n`` threads each, for good.
+
+    BLAS counts as much as torch: evaluation is numpy/scipy work, and a full-size OpenBLAS pool in every
+    worker oversubscribes the cores as surely as torch threads would (measured: evaluation 5x slower).
+    """
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(n)  # read by libraries loaded from now on (scipy's BLAS, scikit-learn's OpenMP)
+    import torch
+    torch.set_num_threads(n)
+    try:
+        from threadpoolctl import threadpool_limits  # installed with scikit-learn
+    except ImportError:
+        return
+    threadpool_limits(n)  # libraries already loaded (numpy's BLAS, torch's OpenMP)
+
+
+@contextlib.contextmanager
+def _threads_meanwhile(n: Optional[int]) -> Iterator[None]:
+    """``limit_threads`` for the duration of a block, then back (the local executor runs in the caller)."""
+    if not n:
+        yield
+        return
+    import torch
+    from . import evaluate  # noqa: F401  loads scipy's BLAS now, so that the limit below covers it
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        from threadpoolctl import threadpool_limits
+        limiter: Any = threadpool_limits(n)
+    except ImportError:
+        limiter = contextlib.nullcontext()
+    try:
+        with limiter:
+            yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _split_finished(jobs: list[Job]) -> tuple[list[Optional[RunOutcome]], list[int]]:
@@ -76,32 +117,25 @@ def _failed(run: RunConfig, run_dir: Path, e: BaseException, what: str) -> RunOu
 
 def run_local(jobs: list[Job], progress: bool = True, desc: str = "suite",
               threads: Optional[int] = None) -> list[RunOutcome]:
-    """One run after the other in this process; ``threads`` sets torch's thread count meanwhile."""
-    import torch
+    """One run after the other in this process; ``threads`` limits torch and BLAS threads meanwhile."""
     from tqdm.auto import tqdm
     disable = not (progress and sys.stderr.isatty())
     total_steps = sum(r.train.steps for r, d in jobs if not is_finished(d))
     outcomes = []
-    before = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(threads)
-    try:
+    with _threads_meanwhile(threads):
         steps_bar = tqdm(total=total_steps, desc="steps", unit="step", disable=disable, position=1, leave=False)
         with _bar(len(jobs), progress, desc, position=0) as bar_runs, steps_bar as bar_steps:
             for run, run_dir in jobs:
                 bar_runs.set_postfix_str(run.run_id[:48])
                 outcomes.append(run_one(run, run_dir, progress=bar_steps.update))
                 bar_runs.update(1)
-    finally:
-        torch.set_num_threads(before)
     return outcomes
 
 
 # ---------------------------------------------------------------- process pool
 
 def _init_worker(threads: int) -> None:
-    import torch
-    torch.set_num_threads(threads)
+    limit_threads(threads)
 
 
 def _rebuild(run_dict: dict[str, Any], run_id: str) -> RunConfig:
@@ -147,8 +181,7 @@ def run_process_pool(jobs: list[Job], workers: Optional[int] = None, threads: Op
 # ---------------------------------------------------------------- Ray
 
 def _ray_job(run_dict: dict[str, Any], run_id: str, run_dir: str, threads: int) -> RunOutcome:
-    import torch
-    torch.set_num_threads(threads)
+    limit_threads(threads)  # Ray sets OMP_NUM_THREADS for its workers; torch and loaded BLAS pools need telling
     results = Path(run_dir).parent
     if not results.is_dir():
         raise FileNotFoundError(f"results directory {results} does not exist on Ray node {socket.gethostname()}; "

@@ -139,3 +139,17 @@ def test_run_config_round_trips_through_dict(tmp_path):
     r = load_suite(write(tmp_path, BASE)).runs[3]
     again = RunConfig.from_dict(r.to_dict())
     assert again == r and again.run_id == r.run_id
+
+
+def test_seeds_override_replaces_suite_and_run_seeds(tmp_path):
+    text = BASE + '\n[[runs]]\nseeds = [7]\nloss = { name = "hinge" }\n'
+    s = load_suite(write(tmp_path, text), seeds=(3, 4))
+    assert {r.seed for r in s.runs} == {3, 4} and len(s.runs) == 6
+
+
+def test_cli_seed_parsing():
+    from ganbench.cli import parse_seeds
+    assert parse_seeds("0,2") == (0, 2) and parse_seeds("0-3") == (0, 1, 2, 3) and parse_seeds(None) is None
+    for bad in ("a", "1,1", "-1", ""):
+        with pytest.raises(ConfigError, match="--seeds"):
+            parse_seeds(bad)

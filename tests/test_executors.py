@@ -42,6 +42,25 @@ def test_threads_are_divided_so_cores_are_not_oversubscribed(workers, cores, exp
     assert threads_per_worker(workers, cores) == expected
 
 
+LIMITED = """
+import json, sys
+from ganbench.executors import limit_threads
+limit_threads(1)
+import scipy.linalg, torch  # scipy: its own OpenBLAS, loaded after the limit
+from threadpoolctl import threadpool_info
+print(json.dumps([torch.get_num_threads()] + [p["num_threads"] for p in threadpool_info()]))
+"""
+
+
+def test_limit_threads_covers_torch_and_every_blas_and_openmp_pool():
+    import json
+    import subprocess
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", LIMITED], env=env, capture_output=True, text=True, check=True)
+    counts = json.loads(out.stdout)
+    assert len(counts) >= 4 and set(counts) == {1}, counts  # torch, its OpenMP, numpy and scipy OpenBLAS
+
+
 @pytest.mark.slow  # spawning workers that import torch: ~10 s each on a busy 2-core machine
 def test_process_pool_matches_local(tmp_path):
     suite = tiny_suite()

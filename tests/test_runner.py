@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -302,3 +303,18 @@ def test_local_executor_sets_threads_for_the_suite_and_restores_them(tmp_path):
     (o,) = run_suite(parse_suite(tiny_doc()), out=tmp_path, threads=2, progress=False)
     assert o.status == "finished" and torch.get_num_threads() == before
     assert attempts(o.run_dir)[0]["threads"] == 2  # recorded: CPU numbers depend on the thread count
+
+
+@pytest.mark.parametrize("name, reader", [
+    ("metrics.json", read_json),
+    ("ci.json", lambda p: __import__("ganbench.regression", fromlist=["load_baseline"]).load_baseline(p)),
+    ("checkpoint.pt", load_checkpoint),
+    ("history.csv", read_history),
+])
+@pytest.mark.parametrize("content", [b"", b'{"metrics": {"fid": 0.1', b"\x80\x04\x95garbage"])
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")  # torch's note on the garbage bytes
+def test_truncated_or_garbage_files_raise_an_error_naming_the_file(tmp_path, name, reader, content):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(CorruptFileError, match=re.escape(str(path))):
+        reader(path)
