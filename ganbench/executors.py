@@ -1,14 +1,16 @@
 """Where the runs of a suite execute: in this process, on a pool of spawned processes, or as Ray tasks.
 
-Every executor calls ``runner.run_one`` on each (run, run_dir) job, so skipping, resuming, locking and
-the files of a run directory are the same whichever runs it; they differ only in where and how many at
-once. Finished runs are skipped here, before anything is dispatched.
+Every executor calls ``runner.run_group`` on each group of jobs (``batched.seed_groups``: the seeds of a
+configuration with ``train.seeds_batched = true`` form one group, trained as one batched model; every other
+run is a group of its own, i.e. ``runner.run_one``), so skipping, resuming, locking and the files of a run
+directory are the same whichever runs it; they differ only in where and how many at once. Finished runs are
+skipped here, before anything is dispatched; outcomes come back in suite order.
 
 * ``local``: one run after the other in this process (``threads`` torch/BLAS threads; default: as is).
 * ``process``: ``workers`` spawned processes (spawn: no fork of a process holding torch threads), each
   with ``threads`` torch and BLAS threads, by default cores // workers so that the pool does not
   oversubscribe the cores.
-* ``ray``: one Ray task per run, asking for ``threads`` CPUs (and one GPU when ``train.device`` is cuda;
+* ``ray``: one Ray task per group, asking for ``threads`` CPUs (and one GPU when ``train.device`` is cuda;
   Ray then sets ``CUDA_VISIBLE_DEVICES``, so the run must say ``cuda``, not ``cuda:N``). ``address``
   (``auto``, ``host:port`` or ``ray://host:port``; none: ``$RAY_ADDRESS`` when set) joins a running
   cluster with ganbench installed on its nodes; otherwise a local Ray is started for this suite and
@@ -34,7 +36,7 @@ from typing import Any, Iterator, Optional
 
 from .config import RunConfig
 from .registry import ConfigError
-from .runner import RunOutcome, is_finished, run_one
+from .runner import RunOutcome, is_finished, run_group
 
 Job = tuple[RunConfig, Path]
 
@@ -117,19 +119,23 @@ def _failed(run: RunConfig, run_dir: Path, e: BaseException, what: str) -> RunOu
 
 def run_local(jobs: list[Job], progress: bool = True, desc: str = "suite",
               threads: Optional[int] = None) -> list[RunOutcome]:
-    """One run after the other in this process; ``threads`` limits torch and BLAS threads meanwhile."""
+    """One group after the other in this process (a seeds_batched group as one batch); ``threads`` limits
+    torch and BLAS threads meanwhile."""
     from tqdm.auto import tqdm
+
+    from .batched import seed_groups
     disable = not (progress and sys.stderr.isatty())
     total_steps = sum(r.train.steps for r, d in jobs if not is_finished(d))
-    outcomes = []
+    outcomes: list[Optional[RunOutcome]] = [None] * len(jobs)
     with _threads_meanwhile(threads):
         steps_bar = tqdm(total=total_steps, desc="steps", unit="step", disable=disable, position=1, leave=False)
         with _bar(len(jobs), progress, desc, position=0) as bar_runs, steps_bar as bar_steps:
-            for run, run_dir in jobs:
-                bar_runs.set_postfix_str(run.run_id[:48])
-                outcomes.append(run_one(run, run_dir, progress=bar_steps.update))
-                bar_runs.update(1)
-    return outcomes
+            for group in seed_groups([run for run, _ in jobs]):
+                bar_runs.set_postfix_str(jobs[group[0]][0].run_id[:48])
+                for i, o in zip(group, run_group([jobs[i] for i in group], progress=bar_steps.update)):
+                    outcomes[i] = o
+                bar_runs.update(len(group))
+    return [o for o in outcomes if o is not None]
 
 
 # ---------------------------------------------------------------- process pool
@@ -146,8 +152,19 @@ def _rebuild(run_dict: dict[str, Any], run_id: str) -> RunConfig:
     return run
 
 
-def _pool_job(run_dict: dict[str, Any], run_id: str, run_dir: str) -> RunOutcome:
-    return run_one(_rebuild(run_dict, run_id), run_dir)
+def _todo_groups(jobs: list[Job], todo: list[int]) -> list[list[int]]:
+    """``seed_groups`` of the jobs still to run, as indices into ``jobs``."""
+    from .batched import seed_groups
+    return [[todo[k] for k in group] for group in seed_groups([jobs[i][0] for i in todo])]
+
+
+def _payload(jobs: list[Job], group: list[int]) -> list[tuple[dict[str, Any], str, str]]:
+    """A group as plain data: each run travels as its config dictionary (rebuilt and checked on the worker)."""
+    return [(jobs[i][0].to_dict(), jobs[i][0].run_id, str(jobs[i][1])) for i in group]
+
+
+def _pool_job(payload: list[tuple[dict[str, Any], str, str]]) -> list[RunOutcome]:
+    return run_group([(_rebuild(run_dict, run_id), run_dir) for run_dict, run_id, run_dir in payload])
 
 
 def run_process_pool(jobs: list[Job], workers: Optional[int] = None, threads: Optional[int] = None,
@@ -157,20 +174,23 @@ def run_process_pool(jobs: list[Job], workers: Optional[int] = None, threads: Op
     outcomes, todo = _split_finished(jobs)
     if not todo:
         return [o for o in outcomes if o is not None]
-    n = min(workers or available_cores(), len(todo))
+    groups = _todo_groups(jobs, todo)
+    n = min(workers or available_cores(), len(groups))
     threads = threads or threads_per_worker(n)
     pool = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_init_worker, initargs=(threads,))
     try:
-        futures = {pool.submit(_pool_job, jobs[i][0].to_dict(), jobs[i][0].run_id, str(jobs[i][1])): i for i in todo}
+        futures = {pool.submit(_pool_job, _payload(jobs, group)): group for group in groups}
         with _bar(len(jobs), progress, f"runs ({n} workers x {threads} threads)", initial=len(jobs) - len(todo)) as bar:
             for fut in as_completed(futures):
-                i = futures[fut]
+                group = futures[fut]
                 try:
-                    outcomes[i] = fut.result()
+                    for i, o in zip(group, fut.result()):
+                        outcomes[i] = o
                 except Exception as e:  # a worker that died (BrokenProcessPool) or a run that could not be rebuilt
-                    outcomes[i] = _failed(jobs[i][0], jobs[i][1], e, "process worker")
-                bar.update(1)
+                    for i in group:
+                        outcomes[i] = _failed(jobs[i][0], jobs[i][1], e, "process worker")
+                bar.update(len(group))
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         raise
@@ -180,14 +200,14 @@ def run_process_pool(jobs: list[Job], workers: Optional[int] = None, threads: Op
 
 # ---------------------------------------------------------------- Ray
 
-def _ray_job(run_dict: dict[str, Any], run_id: str, run_dir: str, threads: int) -> RunOutcome:
+def _ray_job(payload: list[tuple[dict[str, Any], str, str]], threads: int) -> list[RunOutcome]:
     limit_threads(threads)  # Ray sets OMP_NUM_THREADS for its workers; torch and loaded BLAS pools need telling
-    results = Path(run_dir).parent
+    results = Path(payload[0][2]).parent  # a group's runs share one results directory
     if not results.is_dir():
         raise FileNotFoundError(f"results directory {results} does not exist on Ray node {socket.gethostname()}; "
                                 f"with a multi-node cluster, --out must be on a filesystem every node mounts "
                                 f"at the same path")
-    return run_one(_rebuild(run_dict, run_id), run_dir)
+    return _pool_job(payload)
 
 
 def _ray_resources(run: RunConfig, threads: int) -> dict[str, Any]:
@@ -221,31 +241,33 @@ def run_ray(jobs: list[Job], address: Optional[str] = None, threads: int = 1,
     outcomes, todo = _split_finished(jobs)
     if not todo:
         return [o for o in outcomes if o is not None]
-    resources = {i: _ray_resources(jobs[i][0], threads) for i in todo}  # bad devices fail before Ray starts
+    groups = _todo_groups(jobs, todo)
+    # bad devices fail before Ray starts; a group's runs differ only in their seed, so share one device
+    resources = [_ray_resources(jobs[group[0]][0], threads) for group in groups]
     started = not ray.is_initialized()
     if started:
         _ray_init(ray, address or os.environ.get("RAY_ADDRESS"))
     try:
         task = ray.remote(_ray_job)
         refs = {}
-        for i in todo:
-            run, run_dir = jobs[i]
-            # max_retries: a task whose worker died is retried and resumes from its last checkpoint
-            ref = task.options(name=run.run_id, max_retries=2, **resources[i]).remote(
-                run.to_dict(), run.run_id, str(run_dir), threads)
-            refs[ref] = i
+        for group, res in zip(groups, resources):
+            # max_retries: a task whose worker died is retried and resumes from its last checkpoints
+            ref = task.options(name=jobs[group[0]][0].run_id, max_retries=2, **res).remote(_payload(jobs, group), threads)
+            refs[ref] = group
         pending = list(refs)
         with _bar(len(jobs), progress, f"runs (ray, {threads} cpus each)", initial=len(jobs) - len(todo)) as bar:
             while pending:
                 done, pending = ray.wait(pending, num_returns=1)
                 for ref in done:
-                    i = refs[ref]
+                    group = refs[ref]
                     try:
-                        outcomes[i] = ray.get(ref)
+                        for i, o in zip(group, ray.get(ref)):
+                            outcomes[i] = o
                     except Exception as e:  # RayTaskError wraps what the task raised; also lost workers
                         cause = getattr(e, "cause", None) or e
-                        outcomes[i] = _failed(jobs[i][0], jobs[i][1], cause, "ray task")
-                    bar.update(1)
+                        for i in group:
+                            outcomes[i] = _failed(jobs[i][0], jobs[i][1], cause, "ray task")
+                    bar.update(len(group))
     finally:
         if started:
             ray.shutdown()

@@ -17,6 +17,10 @@ Rules a rerun relies on (all of them hold whichever executor runs the suite):
   trained the run, from which step, when, and how it ended (``interrupted``: the process died). A run
   that raises is recorded as ``failed`` (``status.json``, ``error.txt``) and the suite goes on; a rerun
   tries it again, from its last checkpoint.
+* Seeds of one configuration with ``train.seeds_batched = true`` (``batched.seed_groups``) are trained as
+  one batched model by ``run_group``, whichever executor runs the suite: each run of the group is still
+  skipped, locked, resumed and recorded by itself, and its files are those a sequential run writes (its
+  numbers match one to float32 tolerance, not bit for bit).
 """
 from __future__ import annotations
 
@@ -42,7 +46,7 @@ DEFAULT_RESULTS = Path("results")
 LOCK, ATTEMPTS = ".lock", "runner.json"
 EXECUTORS = ("local", "process", "ray")
 
-__all__ = ["RunOutcome", "run_one", "run_suite", "is_finished", "results_dir_for", "outcome_rows", "worker_id",
+__all__ = ["RunOutcome", "run_one", "run_group", "run_suite", "is_finished", "results_dir_for", "outcome_rows", "worker_id",
            "DEFAULT_RESULTS", "EXECUTORS", "LOCK", "ATTEMPTS"]
 
 
@@ -76,9 +80,85 @@ def results_dir_for(suite: SuiteConfig, out: str | Path | None) -> Path:
 
 def run_one(run: RunConfig, run_dir: str | Path, progress: Optional[Callable[[int], None]] = None) -> RunOutcome:
     """Train and evaluate one run in ``run_dir`` (skip when complete, resume when a checkpoint exists)."""
-    from .evaluate import evaluate_run, make_training_evaluator
+    from .evaluate import make_training_evaluator
     from .train import train
-    run_dir = Path(run_dir)
+    a = _begin(run, Path(run_dir))
+    if isinstance(a, RunOutcome):
+        return a
+    try:
+        evaluator = make_training_evaluator(run) if run.eval.every else None
+        result: Any = train(run, a.run_dir, evaluator=evaluator, progress=progress)
+    except Exception as e:
+        result = e
+    except BaseException:  # KeyboardInterrupt: the attempt stays open in runner.json (a rerun marks it interrupted)
+        _unlock(a)
+        raise
+    return _end(a, result)
+
+
+def run_group(jobs: list[tuple[RunConfig, str | Path]],
+              progress: Optional[Callable[[int], None]] = None) -> list[RunOutcome]:
+    """Seeds of one configuration (a ``batched.seed_groups`` group) trained together by
+    ``batched.train_batched``, then evaluated one by one; outcomes in the order of ``jobs``.
+
+    Each run is skipped, found busy, resumed and recorded exactly as by ``run_one``; only the runs that
+    still need work join the batch. An exception in the shared training fails every run of the batch (each
+    recorded as ``failed``; a rerun tries them again from their checkpoints); one in a run's evaluation
+    fails that run only. A group of one run is ``run_one``.
+    """
+    if len(jobs) == 1:
+        return [run_one(jobs[0][0], jobs[0][1], progress=progress)]
+    from .batched import train_batched
+    from .evaluate import make_training_evaluator
+    outcomes: dict[int, RunOutcome] = {}
+    begun: list[tuple[int, _Attempt]] = []
+    try:
+        for i, (run, run_dir) in enumerate(jobs):
+            a = _begin(run, Path(run_dir))
+            if isinstance(a, RunOutcome):
+                outcomes[i] = a
+            else:
+                begun.append((i, a))
+        results: list[Any] = []
+        if begun:
+            try:
+                evaluators = [make_training_evaluator(a.run) if a.run.eval.every else None for _, a in begun]
+                results = list(train_batched([a.run for _, a in begun], [a.run_dir for _, a in begun],
+                                             evaluators=evaluators, progress=progress))
+            except Exception as e:
+                results = [e] * len(begun)
+        for (i, a), result in zip(begun, results):
+            outcomes[i] = _end(a, result)
+    except BaseException:  # KeyboardInterrupt (or a failure recording a failure): no lock outlives the group
+        for _, a in begun:
+            _unlock(a)
+        raise
+    return [outcomes[i] for i in range(len(jobs))]
+
+
+@dataclass
+class _Attempt:
+    """A run whose lock this process holds and whose attempt is recorded in ``runner.json``."""
+    run: RunConfig
+    run_dir: Path
+    lock: FileLock
+    t0: float
+    worker: str
+    notes: list[str]
+    resumed_from: int = 0
+    recorded: bool = False
+    locked: bool = True
+
+
+def _unlock(a: _Attempt) -> None:
+    if a.locked:  # exactly once: a run group may reach here from _end and from its interrupt handler
+        a.locked = False
+        a.lock.release()
+
+
+def _begin(run: RunConfig, run_dir: Path) -> RunOutcome | _Attempt:
+    """Everything before training: skip a complete run, lock, clean up, find the checkpoint, record the
+    attempt. Returns the outcome when there is nothing to train (skipped, busy, failed), else the attempt."""
     run_dir.mkdir(parents=True, exist_ok=True)
     notes: list[str] = []
     if _complete(run_dir, notes, quarantine=False):
@@ -89,36 +169,52 @@ def run_one(run: RunConfig, run_dir: str | Path, progress: Optional[Callable[[in
     except Timeout:
         return RunOutcome(run.run_id, str(run_dir), "busy", worker=_current_holder(run_dir),
                           error="locked by another process")
-    t0 = time.perf_counter()
-    me, resumed_from, recorded = worker_id(), 0, False
+    a = _Attempt(run, run_dir, lock, time.perf_counter(), worker_id(), notes)
     try:
         if _complete(run_dir, notes, quarantine=True):  # finished by another process before we got the lock
+            _unlock(a)
             return RunOutcome(run.run_id, str(run_dir), "skipped", notes=notes)
         _remove_stale_temp_files(run_dir)
         (run_dir / "error.txt").unlink(missing_ok=True)  # of an earlier failed attempt; runner.json keeps its reason
-        resumed_from = _usable_checkpoint_step(run_dir, notes)
-        _record_attempt(run_dir, {"worker": me, "started": _now(), "resumed_from": resumed_from,
+        a.resumed_from = _usable_checkpoint_step(run_dir, notes)
+        _record_attempt(run_dir, {"worker": a.worker, "started": _now(), "resumed_from": a.resumed_from,
                                   "threads": torch.get_num_threads()})
-        recorded = True
-        evaluator = make_training_evaluator(run) if run.eval.every else None
-        result = train(run, run_dir, evaluator=evaluator, progress=progress)
-        evaluate_run(run_dir, run=run, train_status=result.status)
-        _record_attempt(run_dir, {"ended": _now(), "status": result.status}, update=True)
-        return RunOutcome(run.run_id, str(run_dir), result.status, time.perf_counter() - t0, worker=me,
-                          resumed_from=resumed_from, notes=notes)
-    except KeyboardInterrupt:
-        raise
+        a.recorded = True
+        return a
     except Exception as e:
-        msg = " ".join(f"{type(e).__name__}: {e}".split())
-        atomic_write_json(run_dir / STATUS, {"status": "failed", "reason": msg})
-        atomic_write_text(run_dir / "error.txt", traceback.format_exc())
-        entry = {"ended": _now(), "status": "failed", "reason": msg}
-        _record_attempt(run_dir, entry if recorded else {"worker": me, "started": entry["ended"], **entry},
-                        update=recorded)
-        return RunOutcome(run.run_id, str(run_dir), "failed", time.perf_counter() - t0, msg, worker=me,
-                          resumed_from=resumed_from, notes=notes)
+        return _end(a, e)
+    except BaseException:
+        _unlock(a)
+        raise
+
+
+def _end(a: _Attempt, result: Any) -> RunOutcome:
+    """Everything after training: evaluate and record the ``TrainResult``, or record the exception training
+    raised as ``failed``; the run's lock is released either way."""
+    from .evaluate import evaluate_run
+    try:
+        if isinstance(result, Exception):
+            return _failed(a, result)
+        try:
+            evaluate_run(a.run_dir, run=a.run, train_status=result.status)
+            _record_attempt(a.run_dir, {"ended": _now(), "status": result.status}, update=True)
+        except Exception as e:
+            return _failed(a, e)
+        return RunOutcome(a.run.run_id, str(a.run_dir), result.status, time.perf_counter() - a.t0, worker=a.worker,
+                          resumed_from=a.resumed_from, notes=a.notes)
     finally:
-        lock.release()
+        _unlock(a)
+
+
+def _failed(a: _Attempt, e: Exception) -> RunOutcome:
+    msg = " ".join(f"{type(e).__name__}: {e}".split())
+    atomic_write_json(a.run_dir / STATUS, {"status": "failed", "reason": msg})
+    atomic_write_text(a.run_dir / "error.txt", "".join(traceback.format_exception(type(e), e, e.__traceback__)))
+    entry = {"ended": _now(), "status": "failed", "reason": msg}
+    _record_attempt(a.run_dir, entry if a.recorded else {"worker": a.worker, "started": entry["ended"], **entry},
+                    update=a.recorded)
+    return RunOutcome(a.run.run_id, str(a.run_dir), "failed", time.perf_counter() - a.t0, msg, worker=a.worker,
+                      resumed_from=a.resumed_from, notes=a.notes)
 
 
 def is_finished(run_dir: str | Path) -> bool:
