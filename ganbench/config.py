@@ -356,7 +356,10 @@ def _apply_overrides(table: dict[str, Any], overrides: list[tuple[list[str], Any
     out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in table.items()}
     for path, value in overrides:
         section, key = path[0], ".".join(path[1:])
-        sec = dict(out.get(section, {}))
+        current = out.get(section, {})
+        if not isinstance(current, dict):
+            raise ConfigError(f"[{section}] must be a table, got {current!r} (so --set {section}.{key} cannot apply)")
+        sec = dict(current)
         if section in NAMED_SECTIONS and key == "name" and value != sec.get("name"):
             sec = {}
         sec[key] = value

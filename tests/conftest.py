@@ -5,6 +5,13 @@ import os
 
 import pytest
 import torch
+from hypothesis import settings
+
+# In CI the property tests replay a fixed set of examples, so a run never fails on luck alone;
+# locally they explore new examples each time.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 torch.set_num_threads(1)
