@@ -21,7 +21,7 @@ run: $(STAMP)
 
 # All tests, slow end-to-end ones included; benchmarks run once each (timing off).
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"
