@@ -45,12 +45,18 @@ def extractor_for(ds: Dataset, cfg: EvalConfig, weights: Optional[str] = None):
 
 # ---------------------------------------------------------------- samples and features
 
+def device_of(module: nn.Module) -> torch.device:
+    """Where a module's parameters live (CPU for a parameter-free wrapper)."""
+    first = next(iter(module.parameters()), None)
+    return first.device if first is not None else torch.device("cpu")
+
+
 @torch.no_grad()
 def generated_features(G: nn.Module, extractor: Any, n: int, seed: int, batch_size: int = 500,
                        keep_samples: bool = False) -> dict[str, Any]:
     """Features (and logits) of ``n`` generator samples, streamed in batches of ``batch_size``."""
     gen = torch.Generator().manual_seed(seed * 1_000_003 + FAKE_SALT)
-    device = next(iter(G.parameters())).device if any(True for _ in G.parameters()) else torch.device("cpu")
+    device = device_of(G)
     was_training = G.training
     G.eval()
     feats, logits, samples = [], [], []
@@ -226,7 +232,7 @@ def evaluate_generator(G: nn.Module, ds: Dataset, cfg: EvalConfig, seed: int = 0
     real = real_features(ds, cfg.split, extractor, n_real, batch_size=cfg.batch_size)
     fake = generated_features(G, extractor, cfg.n_samples, seed, cfg.batch_size, keep_samples=ds.kind == "points")
     values = compute_metrics(real, fake, ds, extractor, cfg, fake_samples=fake["samples"])
-    device = next(iter(G.parameters())).device if any(True for _ in G.parameters()) else torch.device("cpu")
+    device = device_of(G)
     return {"metrics": values, "floor": real_floor(real, cfg) if cfg.floor else {},
             "provenance": provenance(ds, extractor, cfg, real["n"], cfg.n_samples, seed, device)}
 

@@ -13,7 +13,7 @@ from filelock import FileLock
 from ganbench.cli import main
 from ganbench.config import ConfigError, SuiteConfig, parse_suite
 from ganbench.io import CorruptFileError, atomic_torch_save, load_checkpoint, read_json
-from ganbench.losses import LOSSES, get_loss
+from ganbench.losses import LOSSES
 from ganbench.results import run_dir_for
 from ganbench.runner import ATTEMPTS, LOCK, is_finished, results_dir_for, run_one, run_suite, worker_id
 from ganbench.train import read_history, train
@@ -223,31 +223,10 @@ def test_failed_run_is_recorded_and_the_suite_goes_on(tmp_path):
     assert attempts(bad)[0]["status"] == "failed"
 
 
-def test_diverged_final_checkpoint_is_not_trained_further(tmp_path):
-    class Exploding:
-        clip, n_critic, needs_real_for_g, name = None, 1, False, "ns"
-
-        def __init__(self):
-            self.inner, self.calls = get_loss("ns"), 0
-
-        def d_loss(self, real, fake):
-            self.calls += 1
-            out = self.inner.d_loss(real, fake)
-            return out * float("nan") if self.calls > 5 else out
-
-        def g_loss(self, fake, real=None):
-            return self.inner.g_loss(fake, real)
-
-        def penalty(self, *a, **k):
-            return torch.zeros(())
-
-    LOSSES.add("test-exploding", lambda: Exploding(), "test only")
-    try:
-        run = parse_suite(tiny_doc(losses=("test-exploding",))).runs[0]
-        first = train(run, tmp_path)
-        again = train(run, tmp_path)  # e.g. killed before metrics.json, then rerun
-    finally:
-        LOSSES._entries.pop("test-exploding")
+def test_diverged_final_checkpoint_is_not_trained_further(tmp_path, exploding_loss):
+    run = parse_suite(tiny_doc(losses=("test-exploding",))).runs[0]
+    first = train(run, tmp_path)
+    again = train(run, tmp_path)  # e.g. killed before metrics.json, then rerun
     assert (first.status, first.steps) == ("diverged", 6)
     assert (again.status, again.steps, again.reason) == ("diverged", 6, first.reason)
     assert "non-finite loss at step 6" in again.reason

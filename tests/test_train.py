@@ -76,32 +76,10 @@ def test_resume_continues_exactly(tmp_path):
     assert all(torch.equal(a["G"][k], b["G"][k]) for k in a["G"])
 
 
-def test_non_finite_loss_is_recorded_as_diverged(tmp_path):
-    from ganbench.losses import get_loss
-
-    class Exploding:
-        def __init__(self):
-            self.inner, self.calls = get_loss("ns"), 0
-            self.clip, self.n_critic, self.needs_real_for_g, self.name = None, 1, False, "ns"
-
-        def d_loss(self, real, fake):
-            self.calls += 1
-            out = self.inner.d_loss(real, fake)
-            return out * float("nan") if self.calls > 5 else out
-
-        def g_loss(self, fake, real=None):
-            return self.inner.g_loss(fake, real)
-
-        def penalty(self, *a, **k):
-            return torch.zeros(())
-
-    LOSSES.add("test-exploding", lambda: Exploding(), "test only")
-    try:
-        run = suite()
-        run = type(run)(**{**run.__dict__, "loss": type(run.loss)(name="test-exploding", params={})})
-        result = train(run, tmp_path)
-    finally:
-        LOSSES._entries.pop("test-exploding")
+def test_non_finite_loss_is_recorded_as_diverged(tmp_path, exploding_loss):
+    run = suite()
+    run = type(run)(**{**run.__dict__, "loss": type(run.loss)(name="test-exploding", params={})})
+    result = train(run, tmp_path)
     assert result.status == "diverged" and result.steps == 6
     assert "non-finite" in result.reason
     assert load_checkpoint(tmp_path / "checkpoint.pt")["status"] == "diverged"
