@@ -315,15 +315,31 @@ def test_evaluator_sees_each_members_generator(tmp_path):
             [r["g_mean"] for r in hs if r.get("g_mean") is not None], rel=1e-4, abs=1e-6)
 
 
-def test_resumed_batched_optimisers_keep_foreach():
+def test_resumed_batched_optimisers_keep_their_fast_implementation():
     runs = [run_cfg(s, steps=2) for s in SEEDS[:2]]
     ds = get_dataset("ring8")
     members, _ = build_members(runs, ds)
     for m in members:
         train_step(m)
     bgan = BatchedGAN(members, runs[0])
-    assert all(g["foreach"] for o in (bgan.opt_g, bgan.opt_d) for g in o.param_groups)
+    assert all(g["fused"] and not g["foreach"] for o in (bgan.opt_g, bgan.opt_d) for g in o.param_groups)
     assert int(bgan.opt_g.state_dict()["state"][0]["step"]) == 1
+
+
+def test_rmsprop_members_use_foreach_and_a_discriminator_with_batch_norm_sees_real_and_fake_apart():
+    runs = [run_cfg(s, steps=2) for s in SEEDS[:2]]
+    runs = [dataclasses.replace(r, optim=dataclasses.replace(r.optim, optimizer="rmsprop")) for r in runs]
+    members, _ = build_members(runs, get_dataset("ring8"))
+    bgan = BatchedGAN(members, runs[0])
+    assert all(g["foreach"] and not g["fused"] for o in (bgan.opt_g, bgan.opt_d) for g in o.param_groups)
+    assert bgan._d_per_sample  # mlp's D: real and fake go through as one joined batch
+    for m in members:  # a D whose batch statistics couple samples must see each batch on its own
+        m.D.body = nn.Sequential(nn.Linear(2, 16), nn.BatchNorm1d(16), nn.LeakyReLU(0.2))
+    bgan = BatchedGAN(members, runs[0])
+    assert not bgan._d_per_sample
+    real, fake = torch.randn(2, 5, 2), torch.randn(2, 5, 2)
+    pair = bgan._d_pair(real, fake)
+    assert torch.equal(pair[0].score, bgan.D(real).score) and torch.equal(pair[1].score, bgan.D(fake).score)
 
 
 def test_seed_groups_batch_only_seeds_of_one_configuration_that_ask_for_it():

@@ -9,7 +9,7 @@ import torch
 from ganbench.config import parse_suite
 from ganbench.io import load_checkpoint
 from ganbench.losses import LOSSES
-from ganbench.train import build_gan, train, train_step
+from ganbench.train import build_gan, frozen, train, train_step
 
 
 def suite(**over):
@@ -93,6 +93,34 @@ def test_wgan_clips_discriminator_weights(tmp_path):
     assert gan.n_critic == 5  # the loss's customary value when the suite leaves n_critic unset
     train_step(gan)
     assert max(float(p.detach().abs().max()) for p in gan.D.parameters()) <= 0.02 + 1e-7
+
+
+def test_the_generator_step_leaves_the_discriminator_gradients_of_its_own_step():
+    """G's update needs no gradient for D's weights: D keeps the gradients of its last update, untouched."""
+    run = suite()
+    torch.manual_seed(0)
+    gan = build_gan(run)
+    seen = {}
+    step = gan.opt_d.step
+
+    def record(*a, **kw):
+        seen.update({n: p.grad.clone() for n, p in gan.D.named_parameters()})
+        return step(*a, **kw)
+    gan.opt_d.step = record
+    train_step(gan)
+    for n, p in gan.D.named_parameters():
+        assert p.requires_grad
+        assert torch.equal(p.grad, seen[n]), n
+
+
+def test_frozen_restores_each_flag_even_when_the_block_raises():
+    net = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Linear(2, 1))
+    net[1].bias.requires_grad_(False)
+    with pytest.raises(RuntimeError, match="boom"):
+        with frozen(net):
+            assert not any(p.requires_grad for p in net.parameters())
+            raise RuntimeError("boom")
+    assert [p.requires_grad for p in net.parameters()] == [True, True, True, False]
 
 
 def test_tensorboard_logging(tmp_path):
