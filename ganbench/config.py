@@ -31,7 +31,7 @@ __all__ = [
     "find_suite", "SUITES_DIR",
 ]
 
-SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
+SUITES_DIR = Path(__file__).resolve().parent / "suites"  # package data: found in a wheel install too
 
 
 @dataclass(frozen=True)
