@@ -23,7 +23,6 @@ spectral norm); losses from the zoo, including the wgan-gp and dragan penalties 
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
@@ -34,13 +33,12 @@ from torch.nn.utils import parametrize
 
 from .config import RunConfig
 from .data import Dataset, get_dataset
-from .io import atomic_torch_save, atomic_write_json, atomic_write_text, load_checkpoint
+from .io import atomic_write_json, load_checkpoint
 from .losses import DOut, Loss
 from .models import Discriminator, Generator, Maxout
 from .registry import ConfigError
-from .train import (GAN, HISTORY_COLUMNS, Evaluator, TrainResult, _tb_image, _tensorboard, build_gan, frozen,
-                    generator_for_eval, history_to_csv, load_state, make_optimizer, read_history, seed_for, state_dict,
-                    train, update_ema)
+from .train import (GAN, Evaluator, RunRecord, TrainResult, build_gan, evaluate_in_eval_mode, frozen, load_state,
+                    make_optimizer, read_history, sample_png, seed_for, state_dict, train, update_ema)
 
 ELEMENTWISE = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.ELU, nn.GELU, nn.SiLU, nn.Softplus, nn.Identity)
 PENALTIES = ("wgan-gp", "dragan")
@@ -438,13 +436,8 @@ def _loop(bgan: BatchedGAN, runs: Sequence[RunConfig], dirs: list[Path], ds: Dat
           evaluators: list[Optional[Evaluator]], progress: Optional[Callable[[int], None]], step: int,
           walls: list[float], histories: list[list[dict[str, Any]]], rng: list[torch.Tensor]) -> list[TrainResult]:
     cfg, K = runs[0].train, len(runs)
-    every = runs[0].eval.every
-    tbs = [_tensorboard(run, d) for run, d in zip(runs, dirs)]
-    t0 = time.perf_counter()
+    records = [RunRecord(run, d, h, w) for run, d, h, w in zip(runs, dirs, histories, walls)]
     results: list[Optional[TrainResult]] = [None] * K
-
-    def wall(k: int) -> float:
-        return walls[k] + time.perf_counter() - t0
 
     def with_rng(k: int, fn: Callable[[], Any]) -> Any:
         # Member k's global RNG stream, as in its own process: whatever fn draws from it stays with member k.
@@ -455,30 +448,19 @@ def _loop(bgan: BatchedGAN, runs: Sequence[RunConfig], dirs: list[Path], ds: Dat
             rng[k] = torch.get_rng_state()
 
     def save(k: int, status: str, reason: str = "") -> None:
-        cols = list(HISTORY_COLUMNS)
-        for r in histories[k]:
-            cols += [c for c in r if c not in cols]
-        atomic_write_text(dirs[k] / "history.csv", history_to_csv(histories[k], cols))
         ck = state_dict(bgan.sync_member(k), step, status)
-        ck["wall_time"], ck["rng_torch"], ck["reason"] = wall(k), rng[k], reason
-        atomic_torch_save(dirs[k] / "checkpoint.pt", ck)
+        ck["rng_torch"] = rng[k]
+        records[k].save(ck, reason)
 
     def finish(k: int, status: str, reason: str) -> None:
         save(k, status, reason)
         m = bgan.members[k]
-        results[k] = TrainResult(status=status, steps=step, wall_time=wall(k), reason=reason)
-        atomic_write_json(dirs[k] / "status.json", {"status": status, "steps": step, "wall_time": results[k].wall_time,
-                                                    "reason": reason})
-        try:
-            from .plots import save_samples
-            png = with_rng(k, lambda: save_samples(generator_for_eval(m.G, m.ema), ds, dirs[k] / "samples.png",
-                                                   seed=runs[k].seed))
-            if tbs[k] is not None:
-                _tb_image(tbs[k], png, step)
-        except Exception as e:  # a figure must never cost a trained run
-            atomic_write_text(dirs[k] / "samples.error.txt", f"{type(e).__name__}: {e}\n")
-        if tbs[k] is not None:
-            tbs[k].close()
+        results[k] = records[k].finish(status, step, reason,
+                                       lambda: with_rng(k, lambda: sample_png(m.G, m.ema, ds, dirs[k], runs[k].seed)))
+
+    def evaluated(k: int) -> dict[str, float]:
+        m = bgan.sync_member(k, optimizers=False)
+        return with_rng(k, lambda: evaluate_in_eval_mode(evaluators[k], step, m.G, m.ema))  # type: ignore[arg-type]
 
     while step < cfg.steps and any(r is None for r in results):
         log = (step + 1) % cfg.log_every == 0 or step == 0 or step + 1 == cfg.steps
@@ -488,25 +470,10 @@ def _loop(bgan: BatchedGAN, runs: Sequence[RunConfig], dirs: list[Path], ds: Dat
         for k in active:
             s = {key: v[k] for key, v in stats.items()}
             if not (math.isfinite(s["d_loss"]) and math.isfinite(s["g_loss"])):
-                histories[k].append({"step": step, **s, "wall_time": wall(k)})
-                finish(k, "diverged", f"non-finite loss at step {step} (d={s['d_loss']}, g={s['g_loss']})")
+                finish(k, "diverged", records[k].diverged(step, s))
                 continue
-            row: dict[str, Any] | None = {"step": step, **s} if log else None
-            if evaluators[k] is not None and every and step % every == 0:
-                m = bgan.sync_member(k, optimizers=False)
-                G_eval = generator_for_eval(m.G, m.ema)
-                was_training = G_eval.training
-                G_eval.eval()
-                row = row or {"step": step, **s}
-                row.update(with_rng(k, lambda: evaluators[k](step, G_eval)))  # type: ignore[misc]
-                G_eval.train(was_training)
-            if row is not None:
-                row["wall_time"] = wall(k)
-                histories[k].append(row)
-                if tbs[k] is not None:
-                    for key, v in row.items():
-                        if key != "step" and isinstance(v, (int, float)):
-                            tbs[k].add_scalar(key, v, step)
+            due = records[k].eval_due(step, evaluators[k])
+            records[k].record(step, s, log, (lambda k=k: evaluated(k)) if due else None)
         if progress is not None:
             progress(len(active))
         if step % cfg.checkpoint_every == 0 and step < cfg.steps:

@@ -250,6 +250,84 @@ class TrainResult:
     events: list[dict[str, Any]] = field(default_factory=list)
 
 
+class RunRecord:
+    """One run's record while it trains: history rows, TensorBoard scalars, checkpoint and the closing files.
+
+    ``train`` and the batched trainer both keep their runs' records through it, so a run's files are the same
+    whichever trained it.
+    """
+
+    def __init__(self, run: RunConfig, run_dir: Path, history: list[dict[str, Any]], wall_before: float = 0.0):
+        self.run, self.dir, self.history, self.wall_before = run, run_dir, history, wall_before
+        self.tb = _tensorboard(run, run_dir)
+        self.t0 = time.perf_counter()
+
+    def wall(self) -> float:
+        return self.wall_before + time.perf_counter() - self.t0
+
+    def eval_due(self, step: int, evaluator: Optional[Evaluator]) -> bool:
+        return evaluator is not None and bool(self.run.eval.every) and step % self.run.eval.every == 0
+
+    def record(self, step: int, stats: dict[str, float], log: bool,
+               evaluated: Optional[Callable[[], dict[str, float]]] = None) -> None:
+        """The step's row: kept when ``log`` or when ``evaluated`` (the evaluator's metrics) is given."""
+        if not log and evaluated is None:
+            return
+        row: dict[str, Any] = {"step": step, **stats}
+        if evaluated is not None:
+            row.update(evaluated())
+        row["wall_time"] = self.wall()
+        self.history.append(row)
+        if self.tb is not None:
+            for k, v in row.items():
+                if k != "step" and isinstance(v, (int, float)):
+                    self.tb.add_scalar(k, v, step)
+
+    def diverged(self, step: int, stats: dict[str, float]) -> str:
+        """Record the non-finite step and return the reason to keep with the run."""
+        self.history.append({"step": step, **stats, "wall_time": self.wall()})
+        return f"non-finite loss at step {step} (d={stats['d_loss']}, g={stats['g_loss']})"
+
+    def save(self, checkpoint: dict[str, Any], reason: str = "") -> None:
+        cols = list(HISTORY_COLUMNS)
+        for r in self.history:
+            cols += [c for c in r if c not in cols]
+        atomic_write_text(self.dir / "history.csv", history_to_csv(self.history, cols))
+        checkpoint["wall_time"], checkpoint["reason"] = self.wall(), reason
+        atomic_torch_save(self.dir / "checkpoint.pt", checkpoint)
+
+    def finish(self, status: str, step: int, reason: str, samples: Callable[[], bytes]) -> TrainResult:
+        """status.json, then ``samples()`` (the PNG of samples.png) into samples.png and TensorBoard."""
+        result = TrainResult(status=status, steps=step, wall_time=self.wall(), reason=reason)
+        atomic_write_json(self.dir / "status.json", {"status": status, "steps": step, "wall_time": result.wall_time,
+                                                     "reason": reason})
+        try:
+            png = samples()
+            if self.tb is not None:
+                _tb_image(self.tb, png, step)
+        except Exception as e:  # a figure must never cost a trained run
+            atomic_write_text(self.dir / "samples.error.txt", f"{type(e).__name__}: {e}\n")
+        if self.tb is not None:
+            self.tb.close()
+        return result
+
+
+def evaluate_in_eval_mode(evaluator: Evaluator, step: int, G: nn.Module, ema: Optional[nn.Module]) -> dict[str, float]:
+    """``evaluator(step, G)`` on the generator evaluation uses (the EMA copy when kept), in eval mode."""
+    G_eval = generator_for_eval(G, ema)
+    was_training = G_eval.training
+    G_eval.eval()
+    try:
+        return evaluator(step, G_eval)
+    finally:
+        G_eval.train(was_training)
+
+
+def sample_png(G: nn.Module, ema: Optional[nn.Module], ds: Dataset, run_dir: Path, seed: int) -> bytes:
+    from .plots import save_samples
+    return save_samples(generator_for_eval(G, ema), ds, run_dir / "samples.png", seed=seed)
+
+
 def train(run: RunConfig, run_dir: str | Path, evaluator: Optional[Evaluator] = None,
           progress: Optional[Callable[[int], None]] = None) -> TrainResult:
     """Train ``run`` into ``run_dir``; continue from ``checkpoint.pt`` when one is there.
@@ -263,7 +341,7 @@ def train(run: RunConfig, run_dir: str | Path, evaluator: Optional[Evaluator] = 
     torch.manual_seed(seed_for(run.seed, "init"))
     ds = get_dataset(run.data.name, **run.data.params)
     gan = build_gan(run, ds)
-    ckpt_path, hist_path = run_dir / "checkpoint.pt", run_dir / "history.csv"
+    ckpt_path = run_dir / "checkpoint.pt"
     step, wall_before = 0, 0.0
     status, reason = "finished", ""
     done = False  # a diverged checkpoint is never trained further
@@ -272,73 +350,29 @@ def train(run: RunConfig, run_dir: str | Path, evaluator: Optional[Evaluator] = 
         ckpt = load_checkpoint(ckpt_path, map_location=gan.device)
         step = load_state(gan, ckpt)
         wall_before = float(ckpt.get("wall_time", 0.0))
-        history = [r for r in read_history(hist_path) if r.get("step") is not None and r["step"] <= step]
+        history = [r for r in read_history(run_dir / "history.csv") if r.get("step") is not None and r["step"] <= step]
         if ckpt.get("status") == "diverged":
             # rerun after a divergence (e.g. killed before metrics.json): keep the verdict, never step a NaN model
             done, status, reason = True, "diverged", str(ckpt.get("reason", ""))
-    tb = _tensorboard(run, run_dir)
-    t0 = time.perf_counter()
-    extra_cols: list[str] = []
-    every = run.eval.every
-
-    def wall() -> float:
-        return wall_before + time.perf_counter() - t0
-
-    def save(status_now: str) -> None:
-        cols = HISTORY_COLUMNS + [c for c in extra_cols if c not in HISTORY_COLUMNS]
-        for r in history:
-            for k in r:
-                if k not in cols:
-                    cols.append(k)
-        atomic_write_text(hist_path, history_to_csv(history, cols))
-        ck = state_dict(gan, step, status_now)
-        ck["wall_time"] = wall()
-        ck["reason"] = reason
-        atomic_torch_save(ckpt_path, ck)
-
+    record = RunRecord(run, run_dir, history, wall_before)
     gan.G.train(), gan.D.train()
     while not done and step < run.train.steps:
         log = (step + 1) % run.train.log_every == 0 or step == 0 or step + 1 == run.train.steps
         stats = train_step(gan, log=log)
         step += 1
         if not (math.isfinite(stats["d_loss"]) and math.isfinite(stats["g_loss"])):
-            status, reason = "diverged", f"non-finite loss at step {step} (d={stats['d_loss']}, g={stats['g_loss']})"
-            history.append({"step": step, **stats, "wall_time": wall()})
+            status, reason = "diverged", record.diverged(step, stats)
             break
-        row: dict[str, Any] | None = {"step": step, **stats} if log else None
-        if evaluator is not None and every and step % every == 0:
-            G_eval = generator_for_eval(gan.G, gan.ema)
-            was_training = G_eval.training
-            G_eval.eval()
-            row = row or {"step": step, **stats}
-            row.update(evaluator(step, G_eval))
-            G_eval.train(was_training)
-        if row is not None:
-            row["wall_time"] = wall()
-            history.append(row)
-            if tb is not None:
-                for k, v in row.items():
-                    if k != "step" and isinstance(v, (int, float)):
-                        tb.add_scalar(k, v, step)
+        evaluated = None
+        if record.eval_due(step, evaluator):
+            evaluated = lambda: evaluate_in_eval_mode(evaluator, step, gan.G, gan.ema)  # type: ignore[arg-type] # noqa: E731
+        record.record(step, stats, log, evaluated)
         if progress is not None:
             progress(1)
         if step % run.train.checkpoint_every == 0 and step < run.train.steps:
-            save("running")
-    save(status)
-    result = TrainResult(status=status, steps=step, wall_time=wall(), reason=reason)
-    atomic_write_json(run_dir / "status.json", {"status": status, "steps": step, "wall_time": result.wall_time,
-                                                 "reason": reason})
-    try:
-        from .plots import save_samples
-        G_eval = generator_for_eval(gan.G, gan.ema)
-        png = save_samples(G_eval, ds, run_dir / "samples.png", seed=run.seed)
-        if tb is not None:
-            _tb_image(tb, png, step)
-    except Exception as e:  # a figure must never cost a trained run
-        atomic_write_text(run_dir / "samples.error.txt", f"{type(e).__name__}: {e}\n")
-    if tb is not None:
-        tb.close()
-    return result
+            record.save(state_dict(gan, step, "running"), reason)
+    record.save(state_dict(gan, step, status), reason)
+    return record.finish(status, step, reason, lambda: sample_png(gan.G, gan.ema, ds, run_dir, run.seed))
 
 
 def _tb_image(tb: Any, png: bytes, step: int) -> None:
