@@ -1,0 +1,162 @@
+"""Leaderboards: ``Board`` (one per dataset × model), ``build_boards`` from a ``load_results`` table, and the
+plain-text cells, headers and captions that the Markdown and HTML renderers share (they escape them)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+import pandas as pd
+
+from ..config import safe_name
+from ..published import Published, published_for
+from ..results import DIRECTIONS, SUMMARY_STATUSES, summarize
+from .significance import LABELS, Comparison, pairwise
+
+SHOWN = ("fid", "kid", "is", "precision", "recall", "modes", "hq_fraction", "reverse_kl", "kl", "ndb")
+
+
+@dataclass
+class Board:
+    """One leaderboard: the losses of one dataset × model, with everything the renderers show."""
+    dataset: str
+    model: str
+    metric: str
+    rows: pd.DataFrame                  # summary rows, best first
+    runs: pd.DataFrame                  # every run of the board (all statuses)
+    comparison: Comparison
+    shown: list[str]                    # metric columns with at least one value
+    floor: dict[str, str] = field(default_factory=dict)
+    provenance: dict[str, str] = field(default_factory=dict)
+    published: list[Published] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return f"{self.dataset} · {self.model}"
+
+    @property
+    def anchor(self) -> str:
+        return safe_name(f"board-{self.dataset}-{self.model}")
+
+
+def _distinct(s: pd.Series) -> list[Any]:
+    return sorted({v for v in s.dropna().tolist()}, key=str)
+
+
+def _joined(s: pd.Series, fmt=str) -> str:
+    vals = _distinct(s)
+    return ", ".join(fmt(v) for v in vals) if vals else "—"
+
+
+def build_boards(df: pd.DataFrame, metric: str = "fid", test: str = "mannwhitney",
+                 alpha: float = 0.05) -> list[Board]:
+    """The leaderboards of a ``load_results`` table, one per dataset × model, sorted by name."""
+    if metric not in DIRECTIONS:
+        raise ValueError(f"metric {metric!r} has no known direction; rankable: {', '.join(sorted(DIRECTIONS))}")
+    summary = summarize(df)  # 95% intervals, as every caption says
+    boards = []
+    groups = summary.groupby(["dataset", "model"], sort=True) if len(summary) else []
+    for (dataset, model), rows in groups:
+        runs = df[(df["dataset"] == dataset) & (df["model"] == model)]
+        used = runs[runs["status"].isin(SUMMARY_STATUSES)]
+        key = f"{metric}_mean"
+        if key in rows:
+            rows = rows.sort_values(key, ascending=not DIRECTIONS[metric], na_position="last", kind="stable")
+        values = {loss: (used.loc[used["loss"] == loss, metric] if metric in used else pd.Series(dtype=float))
+                  .to_numpy(dtype=np.float64, na_value=np.nan) for loss in rows["loss"]}
+        comparison = pairwise(values, DIRECTIONS[metric], test, alpha, metric)
+        shown = [m for m in SHOWN if f"{m}_mean" in rows and rows[f"{m}_mean"].notna().any()]
+        protocol = {c: (_distinct(used[c])[0] if c in used and len(_distinct(used[c])) == 1 else None)
+                    for c in ("model", "features", "comparable", "split", "n_real", "n_fake")}
+        boards.append(Board(str(dataset), str(model), metric, rows.reset_index(drop=True), runs, comparison, shown,
+                            _floor(used), _provenance(runs, used), published_for(str(dataset), protocol)))
+    return boards
+
+
+def _floor(used: pd.DataFrame) -> dict[str, str]:
+    out = {}
+    for m in ("fid", "kid", "is", "precision", "recall"):
+        if f"floor_{m}" in used:
+            vals = _distinct(used[f"floor_{m}"])
+            if vals:  # the same real set gives one value; several mean the boards mixes protocols
+                out[LABELS[m]] = " to ".join(f"{v:.4g}" for v in (vals if len(vals) == 1 else [min(vals), max(vals)]))
+    if out and "floor_n_each" in used:
+        out["N each"] = _joined(used["floor_n_each"], lambda v: f"{v:g}")
+    return out
+
+
+def _provenance(runs: pd.DataFrame, used: pd.DataFrame) -> dict[str, str]:
+    def col(c: str, fmt=str) -> str:
+        return _joined(used[c], fmt) if c in used else "—"
+    comparable = _distinct(used["comparable"]) if "comparable" in used else []
+    return {"suite": _joined(runs["suite"]), "features": col("features"), "weights sha256": col("weights_sha256"),
+            "N real": col("n_real"), "N fake": col("n_fake"),
+            "comparable": {(True,): "yes", (False,): "no"}.get(tuple(comparable), "mixed" if comparable else "—"),
+            "device": col("device"), "git commit": col("git_commit", lambda v: str(v)[:10]),
+            "ganbench": col("ganbench_version")}
+
+
+def fmt_value(mean: float, ci: Optional[float]) -> str:
+    """'mean ± half-width', both to the interval's second significant digit (digits beyond it are noise);
+    the mean to 4 significant digits when the interval is unknown (one seed) or zero."""
+    if mean is None or not np.isfinite(mean):
+        return "—"
+    if ci is None or not np.isfinite(ci):
+        return f"{mean:.4g}"
+    decimals = 1 - math.floor(math.log10(ci)) if ci > 0 else None
+    if decimals is None or decimals > 8:  # no spread at all, or one too small to print in fixed point
+        return f"{mean:.4g} ± {ci:.2g}"
+    decimals = max(decimals, 0)
+    return f"{mean:.{decimals}f} ± {ci:.{decimals}f}"
+
+
+def fmt_published(value: float, err: Optional[float]) -> str:
+    """A published number as the paper printed it."""
+    return f"{value:g}" if err is None else f"{value:g} ± {err:g}"
+
+
+def _cells(board: Board, row: dict[str, Any], rank: int) -> list[str]:
+    """The leaderboard cells of one loss, as plain text (the renderers escape them)."""
+    rec = board.comparison.record(row["loss"])
+    extra = ", ".join(f"{row[f'n_{s}']} {s}" for s in ("failed", "incomplete", "corrupt") if row[f"n_{s}"])
+    seeds = f"{row['n']}" + (f" (+{extra})" if extra else "") + (" ⚠ mixed configs" if row["n_configs"] > 1 else "")
+    share = row["diverged_share"]
+    n_div = "—" if not np.isfinite(share) else f"{round(share * row['n'])}/{row['n']}"
+    ranked = np.isfinite(row.get(f"{board.metric}_mean", np.nan))  # a loss without the metric has no rank
+    values = [fmt_value(row[f"{m}_mean"], row[f"{m}_ci"]) for m in board.shown]
+    return ([str(rank) if ranked else "—", str(row["loss"])] + values
+            + [n_div, seeds, "n/a" if rec is None else "/".join(map(str, rec))])
+
+
+def _header(board: Board) -> list[str]:
+    n_modes = _distinct(board.runs["n_modes"]) if "n_modes" in board.runs else []
+    of = {"modes": f" (of {n_modes[0]:g})"} if len(n_modes) == 1 else {}
+    arrows = [f"{LABELS[m]}{of.get(m, '')} {'↑' if DIRECTIONS[m] else '↓'}" for m in board.shown]
+    return ["#", "loss"] + arrows + ["diverged", "seeds", "W/T/L"]
+
+
+def _published_cells(board: Board) -> tuple[list[str], list[list[str]]]:
+    metrics = [m for m in SHOWN if any(m in p.values for p in board.published)]
+    head = ["method"] + [LABELS[m] for m in metrics] + ["source"]
+    rows = []
+    for p in board.published:
+        vals = [fmt_published(*p.values[m]) if m in p.values else "—" for m in metrics]
+        rows.append([p.method + " (published)"] + vals + [f"{p.source.cite} ({p.source.error})"
+                                                          + (f"; {p.note}" if p.note else "")])
+    return head, rows
+
+
+def _verdict_line(board: Board) -> str:
+    direction = "higher" if DIRECTIONS[board.metric] else "lower"
+    v = board.comparison.verdict
+    status = {"too few seeds": "not significant / too few seeds", "not significant": "not significant",
+              "significant": "significant differences", "no data": "none"}[v]
+    return (f"Ranked by {LABELS[board.metric]} ({direction} is better): mean ± 95% CI (t) over seeds. "
+            f"Ranking: {status}. {board.comparison.explanation}")
+
+
+def _excluded(board: Board) -> list[str]:
+    bad = board.runs[~board.runs["status"].isin(SUMMARY_STATUSES)]
+    return [f"{r.run_id}: {r.status}" + (f" ({r.reason})" if isinstance(r.reason, str) and r.reason else "")
+            for r in bad.itertuples()]

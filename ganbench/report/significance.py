@@ -1,0 +1,145 @@
+"""Pairwise significance between the losses of a leaderboard: Mann–Whitney U (exact) or Welch's t-test,
+Holm-adjusted, with the "too few seeds" verdict when no pair can reach significance.
+
+Also owns ``LABELS``, the display names of metrics: the verdicts name the metric, and this module is
+the one every other module of the package may import without a cycle.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Any, Iterable, Optional
+
+import numpy as np
+
+TESTS = ("mannwhitney", "welch")
+MIN_SEEDS = 3        # below this a spread across seeds is a guess, whatever the test says
+EXACT_MAX_N = 60     # pooled runs up to which Mann–Whitney is exact
+LABELS = {"fid": "FID", "kid": "KID", "is": "IS", "precision": "precision", "recall": "recall", "modes": "modes",
+          "hq_fraction": "HQ", "reverse_kl": "rev-KL", "kl": "KL", "ndb": "NDB", "fid_inf": "FID∞"}
+
+
+def mannwhitney_pvalue(x: Any, y: Any) -> float:
+    """Two-sided Mann–Whitney U p-value: exact (with ties) for up to ``EXACT_MAX_N`` values, else normal."""
+    from scipy import stats
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    n1, n = len(x), len(x) + len(y)
+    if n > EXACT_MAX_N:
+        return float(stats.mannwhitneyu(x, y, alternative="two-sided", method="asymptotic").pvalue)
+    r2 = np.rint(2 * stats.rankdata(np.concatenate([x, y]))).astype(np.int64)  # doubled mid-ranks: integers
+    total = int(r2.sum())
+    counts = np.zeros((n1 + 1, total + 1))  # counts[k, s]: k-subsets of the pooled runs with doubled rank sum s
+    counts[0, 0] = 1.0
+    for r in r2:
+        counts[1:, r:] = counts[1:, r:] + counts[:-1, :total + 1 - r]  # RHS first: each run used at most once
+    dist = counts[n1] / counts[n1].sum()
+    s = int(r2[:n1].sum())
+    return float(min(1.0, 2 * min(dist[:s + 1].sum(), dist[s:].sum())))
+
+
+def min_pvalue(n1: int, n2: int, test: str = "mannwhitney") -> float:
+    """The smallest two-sided p-value ``test`` can give at sizes n1, n2 (0: no bound below alpha)."""
+    if test == "mannwhitney":
+        return 2 / math.comb(n1 + n2, n1) if n1 + n2 <= EXACT_MAX_N else 0.0
+    return 0.0 if min(n1, n2) >= 2 else 1.0
+
+
+def compare(x: Any, y: Any, test: str = "mannwhitney") -> tuple[float, int]:
+    """(two-sided p, direction): direction +1 when ``x`` tends to be larger than ``y``, -1 smaller, 0 neither."""
+    from scipy import stats
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if test == "mannwhitney":
+        u1 = stats.rankdata(np.concatenate([x, y]))[:len(x)].sum() - len(x) * (len(x) + 1) / 2
+        return mannwhitney_pvalue(x, y), int(np.sign(u1 - len(x) * len(y) / 2))
+    if test == "welch":
+        with warnings.catch_warnings():  # constant groups warn about precision; their nan p is handled below
+            warnings.simplefilter("ignore", RuntimeWarning)
+            p = float(stats.ttest_ind(x, y, equal_var=False).pvalue)
+        return (1.0 if math.isnan(p) else p), int(np.sign(x.mean() - y.mean()))  # nan: two constant, equal groups
+    raise ValueError(f"test must be one of {', '.join(TESTS)}, got {test!r}")
+
+
+def holm(pvalues: Iterable[float]) -> np.ndarray:
+    """Holm–Bonferroni adjusted p-values (step-down, monotone, capped at 1), in the input order."""
+    p = np.asarray(list(pvalues), dtype=np.float64)
+    m = len(p)
+    order = np.argsort(p, kind="stable")
+    adj = np.maximum.accumulate(np.minimum(1.0, (m - np.arange(m)) * p[order]))
+    out = np.empty(m)
+    out[order] = adj
+    return out
+
+
+@dataclass
+class Comparison:
+    """Pairwise outcomes for ``entries`` (row vs column): 'win', 'tie', 'loss', 'n/a', '' on the diagonal."""
+    entries: list[str]
+    outcome: dict[tuple[str, str], str]
+    p_adj: dict[tuple[str, str], float]
+    verdict: str       # 'significant' | 'not significant' | 'too few seeds' | 'no data'
+    explanation: str
+
+    def record(self, entry: str) -> Optional[tuple[int, int, int]]:
+        """(wins, ties, losses) of ``entry`` over its testable pairs; None when none is testable."""
+        cells = [self.outcome[(entry, o)] for o in self.entries if o != entry]
+        tested = [c for c in cells if c != "n/a"]
+        return (tested.count("win"), tested.count("tie"), tested.count("loss")) if tested else None
+
+
+def pairwise(values: dict[str, Any], higher_is_better: bool, test: str = "mannwhitney", alpha: float = 0.05,
+             metric: str = "fid") -> Comparison:
+    """Test every pair of ``values`` (entry -> per-seed values; non-finite ones are dropped)."""
+    if test not in TESTS:
+        raise ValueError(f"test must be one of {', '.join(TESTS)}, got {test!r}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    vals = {k: np.asarray(v, dtype=np.float64) for k, v in values.items()}
+    vals = {k: v[np.isfinite(v)] for k, v in vals.items()}
+    entries = list(values)
+    outcome = {(a, a): "" for a in entries}
+    p_adj: dict[tuple[str, str], float] = {}
+    testable, raw, signs, bounds = [], [], [], []
+    for a, b in combinations(entries, 2):
+        na, nb = len(vals[a]), len(vals[b])
+        if min(na, nb) < MIN_SEEDS or min_pvalue(na, nb, test) >= alpha:  # p < alpha is out of reach
+            outcome[(a, b)] = outcome[(b, a)] = "n/a"
+            continue
+        p, sign = compare(vals[a], vals[b], test)
+        testable.append((a, b))
+        raw.append(p)
+        signs.append(sign)
+        bounds.append(min_pvalue(na, nb, test))
+    for (a, b), p, sign in zip(testable, holm(raw), signs):
+        p_adj[(a, b)] = p_adj[(b, a)] = float(p)
+        better_a = sign > 0 if higher_is_better else sign < 0
+        if p < alpha and sign != 0:
+            outcome[(a, b)], outcome[(b, a)] = ("win", "loss") if better_a else ("loss", "win")
+        else:
+            outcome[(a, b)] = outcome[(b, a)] = "tie"
+    if len(entries) < 2:
+        return Comparison(entries, outcome, p_adj, "no data", "Only one loss: nothing to compare.")
+    if not any(len(v) for v in vals.values()):
+        return Comparison(entries, outcome, p_adj, "no data", f"No {LABELS.get(metric, metric)} values to compare.")
+    name = "Mann–Whitney U (two-sided)" if test == "mannwhitney" else "Welch's t-test (two-sided)"
+    m, pairs = len(testable), len(entries) * (len(entries) - 1) // 2
+    if not testable or min(m * b for b in bounds) >= alpha:  # Holm multiplies the smallest p by m
+        outcome = {k: ("" if k[0] == k[1] else "n/a") for k in outcome}  # a tie here would only mean "too few"
+        ns = [len(v) for v in vals.values()]
+        seeds = f"{min(ns)}" if min(ns) == max(ns) else f"{min(ns)} to {max(ns)}"
+        need = (f"{name} at α = {alpha:g} needs ≥ {_seeds_needed(alpha, pairs, test)} seeds per loss"
+                + (f" across {pairs} Holm-corrected pairs" if pairs > 1 else ""))
+        return Comparison(entries, outcome, p_adj, "too few seeds", f"{LABELS.get(metric, metric)} values per "
+                          f"loss: {seeds} seeds; {need}. The order below is by mean only.")
+    n_sig = sum(c == "win" for c in outcome.values())
+    text = f"{name}, Holm-corrected over {m} pairs, α = {alpha:g}: {n_sig} of {m} pairs differ significantly"
+    text += f" ({pairs - m} pairs with too few seeds)." if pairs > m else "."
+    return Comparison(entries, outcome, p_adj, "significant" if n_sig else "not significant", text)
+
+
+def _seeds_needed(alpha: float, m: int, test: str) -> int:
+    n = MIN_SEEDS
+    while test == "mannwhitney" and m * min_pvalue(n, n, test) >= alpha and 2 * n <= EXACT_MAX_N:
+        n += 1
+    return n
