@@ -1,4 +1,4 @@
-"""``ganbench baseline`` and ``ganbench check``: the CI regression gate (API in ganbench/regression.py).
+"""``ganbench baseline`` and ``ganbench check``: the CI regression gate (API in ganbench/regression/).
 
 Exit codes of ``check``: 0 every gated metric within its rule, 1 a regression or a baseline
 configuration missing from the results, 2 unusable input (baseline, rule, provenance mismatch).
