@@ -269,7 +269,7 @@ def test_a_diverged_member_stops_alone_and_the_others_are_untouched(tmp_path, mo
         def real(self, *a, **kw):
             return self.ds.real(*a, **kw)
 
-    import ganbench.batched as batched_mod
+    import ganbench.batched.runs as batched_mod  # train_batched reads get_dataset there
     monkeypatch.setattr(batched_mod, "get_dataset", lambda name, **p: Poisoned(get_dataset(name, **p)))
     runs = [run_cfg(s, steps=8, log_every=4) for s in SEEDS]
     dirs = [tmp_path / f"r{s}" for s in SEEDS]
