@@ -265,17 +265,15 @@ class RunRecord:
     def wall(self) -> float:
         return self.wall_before + time.perf_counter() - self.t0
 
-    def eval_due(self, step: int, evaluator: Optional[Evaluator]) -> bool:
-        return evaluator is not None and bool(self.run.eval.every) and step % self.run.eval.every == 0
+    def eval_due(self, step: int) -> bool:
+        return bool(self.run.eval.every) and step % self.run.eval.every == 0
 
     def record(self, step: int, stats: dict[str, float], log: bool,
-               evaluated: Optional[Callable[[], dict[str, float]]] = None) -> None:
-        """The step's row: kept when ``log`` or when ``evaluated`` (the evaluator's metrics) is given."""
-        if not log and evaluated is None:
+               metrics: Optional[dict[str, float]] = None) -> None:
+        """The step's row: kept when ``log`` or when the evaluator's ``metrics`` are given (timed after them)."""
+        if not log and metrics is None:
             return
-        row: dict[str, Any] = {"step": step, **stats}
-        if evaluated is not None:
-            row.update(evaluated())
+        row: dict[str, Any] = {"step": step, **stats, **(metrics or {})}
         row["wall_time"] = self.wall()
         self.history.append(row)
         if self.tb is not None:
@@ -363,10 +361,10 @@ def train(run: RunConfig, run_dir: str | Path, evaluator: Optional[Evaluator] = 
         if not (math.isfinite(stats["d_loss"]) and math.isfinite(stats["g_loss"])):
             status, reason = "diverged", record.diverged(step, stats)
             break
-        evaluated = None
-        if record.eval_due(step, evaluator):
-            evaluated = lambda: evaluate_in_eval_mode(evaluator, step, gan.G, gan.ema)  # type: ignore[arg-type] # noqa: E731
-        record.record(step, stats, log, evaluated)
+        metrics = None
+        if evaluator is not None and record.eval_due(step):
+            metrics = evaluate_in_eval_mode(evaluator, step, gan.G, gan.ema)
+        record.record(step, stats, log, metrics)
         if progress is not None:
             progress(1)
         if step % run.train.checkpoint_every == 0 and step < run.train.steps:

@@ -141,8 +141,8 @@ def _loop(bgan: BatchedGAN, runs: Sequence[RunConfig], dirs: list[Path], ds: Dat
             if not (math.isfinite(s["d_loss"]) and math.isfinite(s["g_loss"])):
                 finish(k, "diverged", records[k].diverged(step, s))
                 continue
-            due = records[k].eval_due(step, evaluators[k])
-            records[k].record(step, s, log, (lambda k=k: evaluated(k)) if due else None)
+            due = evaluators[k] is not None and records[k].eval_due(step)
+            records[k].record(step, s, log, evaluated(k) if due else None)
         if progress is not None:
             progress(len(active))
         if step % cfg.checkpoint_every == 0 and step < cfg.steps:
