@@ -8,6 +8,7 @@ Every number carries its provenance.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -184,13 +185,26 @@ def real_floor(real: dict[str, Any], cfg: EvalConfig) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- provenance
 
+@functools.cache
 def git_commit() -> Optional[str]:
+    """The commit of the code this process runs, ``-dirty`` when tracked files differ from it.
+
+    Read once per process, when this module is imported, so that a commit made while a long suite runs is
+    not recorded for runs trained by code that came before it.
+    """
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=Path(__file__).parent, capture_output=True, text=True,
+                              timeout=5).stdout.strip()
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-                             text=True, timeout=5)
-        return out.stdout.strip() or None
+        commit = git("rev-parse", "HEAD")
+        if not commit:
+            return None
+        return commit + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+git_commit()
 
 
 def versions() -> dict[str, str]:

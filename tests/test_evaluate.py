@@ -66,3 +66,17 @@ def test_eval_every_adds_fid_and_modes_to_history(tmp_path):
     evaluated = h.dropna(subset=["fid"])
     assert list(evaluated["step"]) == [10, 20]
     assert {"modes", "hq_fraction", "spread_ratio"} <= set(h.columns)
+
+
+def test_git_commit_is_read_once_when_ganbench_evaluate_is_imported():
+    """A commit made while a long suite runs must not be recorded for runs trained by the code before it."""
+    import subprocess
+    from pathlib import Path
+
+    from ganbench.evaluate import git_commit
+    assert git_commit.cache_info().currsize == 1  # read at import, before any run was evaluated
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True)
+    if head.returncode != 0:  # not a git checkout (e.g. an sdist): nothing to record
+        assert git_commit() is None
+        return
+    assert git_commit() is not None and git_commit().split("-")[0] == head.stdout.strip()
