@@ -251,8 +251,11 @@ def evaluate_generator(G: nn.Module, ds: Dataset, cfg: EvalConfig, seed: int = 0
             "provenance": provenance(ds, extractor, cfg, real["n"], cfg.n_samples, seed, device)}
 
 
-def make_training_evaluator(run: RunConfig) -> Callable[[int, nn.Module], dict[str, float]]:
-    """``(step, G) -> {fid, modes, hq_fraction, spread_ratio, ...}`` for evaluations during training."""
+def make_training_evaluator(run: RunConfig) -> Optional[Callable[[int, nn.Module], dict[str, float]]]:
+    """``(step, G) -> {fid, modes, hq_fraction, spread_ratio, ...}`` for evaluations during training; None when
+    the run asks for none (``eval.every = 0``)."""
+    if not run.eval.every:
+        return None
     ds = get_dataset(run.data.name, **run.data.params)
     cfg = run.eval
     extractor = extractor_for(ds, cfg)

@@ -86,7 +86,7 @@ def run_one(run: RunConfig, run_dir: str | Path, progress: Optional[Callable[[in
     if isinstance(a, RunOutcome):
         return a
     try:
-        evaluator = make_training_evaluator(run) if run.eval.every else None
+        evaluator = make_training_evaluator(run)
         result: Any = train(run, a.run_dir, evaluator=evaluator, progress=progress)
     except Exception as e:
         result = e
@@ -122,7 +122,7 @@ def run_group(jobs: list[tuple[RunConfig, str | Path]],
         results: list[Any] = []
         if begun:
             try:
-                evaluators = [make_training_evaluator(a.run) if a.run.eval.every else None for _, a in begun]
+                evaluators = [make_training_evaluator(a.run) for _, a in begun]
                 results = list(train_batched([a.run for _, a in begun], [a.run_dir for _, a in begun],
                                              evaluators=evaluators, progress=progress))
             except Exception as e:

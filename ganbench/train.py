@@ -227,6 +227,11 @@ def read_history(path: Path) -> list[dict[str, Any]]:
     return [{k: _parse(v) for k, v in row.items()} for row in rows]
 
 
+def history_until(run_dir: Path, step: int) -> list[dict[str, Any]]:
+    """A resumed run's history.csv rows up to its checkpoint's ``step`` (later rows were never saved with it)."""
+    return [r for r in read_history(run_dir / "history.csv") if r.get("step") is not None and r["step"] <= step]
+
+
 def _parse(v: str) -> Any:
     if v == "":
         return None
@@ -265,8 +270,13 @@ class RunRecord:
     def wall(self) -> float:
         return self.wall_before + time.perf_counter() - self.t0
 
-    def eval_due(self, step: int) -> bool:
-        return bool(self.run.eval.every) and step % self.run.eval.every == 0
+    def log_due(self, step: int) -> bool:
+        """Whether the step about to be taken (``step`` done so far) logs its statistics."""
+        steps = self.run.train.steps
+        return (step + 1) % self.run.train.log_every == 0 or step == 0 or step + 1 == steps
+
+    def eval_due(self, step: int, evaluator: Optional[Evaluator]) -> bool:
+        return evaluator is not None and bool(self.run.eval.every) and step % self.run.eval.every == 0
 
     def record(self, step: int, stats: dict[str, float], log: bool,
                metrics: Optional[dict[str, float]] = None) -> None:
@@ -281,8 +291,10 @@ class RunRecord:
                 if k != "step" and isinstance(v, (int, float)):
                     self.tb.add_scalar(k, v, step)
 
-    def diverged(self, step: int, stats: dict[str, float]) -> str:
-        """Record the non-finite step and return the reason to keep with the run."""
+    def divergence(self, step: int, stats: dict[str, float]) -> Optional[str]:
+        """None while both losses are finite; else record the step and return the reason to keep with the run."""
+        if math.isfinite(stats["d_loss"]) and math.isfinite(stats["g_loss"]):
+            return None
         self.history.append({"step": step, **stats, "wall_time": self.wall()})
         return f"non-finite loss at step {step} (d={stats['d_loss']}, g={stats['g_loss']})"
 
@@ -348,22 +360,22 @@ def train(run: RunConfig, run_dir: str | Path, evaluator: Optional[Evaluator] = 
         ckpt = load_checkpoint(ckpt_path, map_location=gan.device)
         step = load_state(gan, ckpt)
         wall_before = float(ckpt.get("wall_time", 0.0))
-        history = [r for r in read_history(run_dir / "history.csv") if r.get("step") is not None and r["step"] <= step]
+        history = history_until(run_dir, step)
         if ckpt.get("status") == "diverged":
             # rerun after a divergence (e.g. killed before metrics.json): keep the verdict, never step a NaN model
             done, status, reason = True, "diverged", str(ckpt.get("reason", ""))
     record = RunRecord(run, run_dir, history, wall_before)
     gan.G.train(), gan.D.train()
     while not done and step < run.train.steps:
-        log = (step + 1) % run.train.log_every == 0 or step == 0 or step + 1 == run.train.steps
+        log = record.log_due(step)
         stats = train_step(gan, log=log)
         step += 1
-        if not (math.isfinite(stats["d_loss"]) and math.isfinite(stats["g_loss"])):
-            status, reason = "diverged", record.diverged(step, stats)
+        if (why := record.divergence(step, stats)) is not None:
+            status, reason = "diverged", why
             break
         metrics = None
-        if evaluator is not None and record.eval_due(step):
-            metrics = evaluate_in_eval_mode(evaluator, step, gan.G, gan.ema)
+        if record.eval_due(step, evaluator):
+            metrics = evaluate_in_eval_mode(evaluator, step, gan.G, gan.ema)  # type: ignore[arg-type]
         record.record(step, stats, log, metrics)
         if progress is not None:
             progress(1)

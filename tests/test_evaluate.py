@@ -68,6 +68,10 @@ def test_eval_every_adds_fid_and_modes_to_history(tmp_path):
     assert {"modes", "hq_fraction", "spread_ratio"} <= set(h.columns)
 
 
+def test_no_training_evaluator_when_the_run_asks_for_none():
+    assert make_training_evaluator(tiny_run(every=0)) is None
+
+
 def test_git_commit_is_read_once_when_ganbench_evaluate_is_imported():
     """A commit made while a long suite runs must not be recorded for runs trained by the code before it."""
     import subprocess

@@ -2,7 +2,6 @@
 ``train`` builds them (``build_members``), and ``train_batched``, which trains them and writes each run's files."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
@@ -13,7 +12,7 @@ from ..data import Dataset, get_dataset
 from ..io import atomic_write_json, load_checkpoint
 from ..registry import ConfigError
 from ..train import (GAN, Evaluator, RunRecord, TrainResult, build_gan, evaluate_in_eval_mode, load_state,
-                     read_history, sample_png, seed_for, state_dict, train)
+                     history_until, sample_png, seed_for, state_dict, train)
 from .gan import BatchedGAN
 
 
@@ -94,7 +93,7 @@ def train_batched(runs: Sequence[RunConfig], run_dirs: Sequence[str | Path],
             ckpt = load_checkpoint(d / "checkpoint.pt", map_location=m.device)
             load_state(m, ckpt)
             rng[k], walls[k] = torch.get_rng_state(), float(ckpt.get("wall_time", 0.0))
-            histories[k] = [r for r in read_history(d / "history.csv") if r.get("step") is not None and r["step"] <= starts[0]]
+            histories[k] = history_until(d, starts[0])
     for m in members:
         m.G.train(), m.D.train()
     bgan = BatchedGAN(members, run0)
@@ -132,17 +131,16 @@ def _loop(bgan: BatchedGAN, runs: Sequence[RunConfig], dirs: list[Path], ds: Dat
         return with_rng(k, lambda: evaluate_in_eval_mode(evaluators[k], step, m.G, m.ema))  # type: ignore[arg-type]
 
     while step < cfg.steps and any(r is None for r in results):
-        log = (step + 1) % cfg.log_every == 0 or step == 0 or step + 1 == cfg.steps
+        log = records[0].log_due(step)  # members share the training configuration
         stats = bgan.step(log=log)
         step += 1
         active = [k for k in range(K) if results[k] is None]
         for k in active:
             s = {key: v[k] for key, v in stats.items()}
-            if not (math.isfinite(s["d_loss"]) and math.isfinite(s["g_loss"])):
-                finish(k, "diverged", records[k].diverged(step, s))
+            if (why := records[k].divergence(step, s)) is not None:
+                finish(k, "diverged", why)
                 continue
-            due = evaluators[k] is not None and records[k].eval_due(step)
-            records[k].record(step, s, log, evaluated(k) if due else None)
+            records[k].record(step, s, log, evaluated(k) if records[k].eval_due(step, evaluators[k]) else None)
         if progress is not None:
             progress(len(active))
         if step % cfg.checkpoint_every == 0 and step < cfg.steps:
