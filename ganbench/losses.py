@@ -20,6 +20,10 @@ rsgan              E sp(-(r-f))   (pairs r_i with f_i)          E sp(-(f-r))
 ragan              E sp(-(r-E f)) + E sp(f-E r)                 E sp(-(f-E r)) + E sp(r-E f)
 =================  ==========================================  ==========================================
 
+E reduces over the sample axis only (the last axis of scores, the one before last of features), so
+each formula also takes the scores of K member runs stacked as ``[K, N]`` and returns their K losses;
+``Loss.member_d_loss`` and ``member_g_loss`` are the entry points for that (the batched trainer's).
+
 Penalties (added to d_loss by the trainer; ``g(x) = ∇_x D(x)`` per sample):
 
 - wgan-gp: gp_weight · E (‖g(x̂)‖₂ - 1)², x̂ = εx + (1-ε)x̃, ε ~ U[0,1] per sample
@@ -58,51 +62,59 @@ class DOut(NamedTuple):
 # Each takes (real, fake) DOuts for D and (fake, real) for G, matching Loss.d_loss / Loss.g_loss.
 
 def _scores(*outs: DOut) -> list[Tensor]:
-    # Scores must be [N]: an [N, 1] score silently broadcasts to [N, N] in the relativistic losses.
-    for o in outs:
-        if o.score.dim() != 1:
-            raise ValueError(f"DOut.score must have shape [N], got {tuple(o.score.shape)}")
     return [o.score for o in outs]
+
+
+def _E(t: Tensor) -> Tensor:
+    """The mean over the batch: over the last (sample) axis, so ``[K, N]`` gives one value per member."""
+    return t.mean(-1)
+
+
+def _check_scores(outs: tuple[DOut | None, ...], dims: int, shape: str) -> None:
+    # An [N, 1] score would silently broadcast to [N, N] in the relativistic losses.
+    for o in outs:
+        if o is not None and o.score.dim() != dims:
+            raise ValueError(f"DOut.score must have shape {shape}, got {tuple(o.score.shape)}")
 
 
 def _gan_d(real: DOut, fake: DOut) -> Tensor:
     r, f = _scores(real, fake)
-    return F.softplus(-r).mean() + F.softplus(f).mean()
+    return _E(F.softplus(-r)) + _E(F.softplus(f))
 
 
 def _minimax_g(fake: DOut, real: DOut) -> Tensor:
     (f,) = _scores(fake)
-    return -F.softplus(f).mean()
+    return -_E(F.softplus(f))
 
 
 def _ns_g(fake: DOut, real: DOut) -> Tensor:
     (f,) = _scores(fake)
-    return F.softplus(-f).mean()
+    return _E(F.softplus(-f))
 
 
 def _wgan_d(real: DOut, fake: DOut) -> Tensor:
     r, f = _scores(real, fake)
-    return f.mean() - r.mean()
+    return _E(f) - _E(r)
 
 
 def _wgan_g(fake: DOut, real: DOut) -> Tensor:
     (f,) = _scores(fake)
-    return -f.mean()
+    return -_E(f)
 
 
 def _hinge_d(real: DOut, fake: DOut) -> Tensor:
     r, f = _scores(real, fake)
-    return F.relu(1 - r).mean() + F.relu(1 + f).mean()
+    return _E(F.relu(1 - r)) + _E(F.relu(1 + f))
 
 
 def _lsgan(a: float, b: float, c: float) -> tuple[Callable[[DOut, DOut], Tensor], Callable[[DOut, DOut], Tensor]]:
     def d(real: DOut, fake: DOut) -> Tensor:
         r, f = _scores(real, fake)
-        return 0.5 * ((r - b) ** 2).mean() + 0.5 * ((f - a) ** 2).mean()
+        return 0.5 * _E((r - b) ** 2) + 0.5 * _E((f - a) ** 2)
 
     def g(fake: DOut, real: DOut) -> Tensor:
         (f,) = _scores(fake)
-        return 0.5 * ((f - c) ** 2).mean()
+        return 0.5 * _E((f - c) ** 2)
 
     return d, g
 
@@ -111,8 +123,8 @@ def _feature_matching_g(fake: DOut, real: DOut) -> Tensor:
     if fake.features is None or real.features is None:
         raise ValueError("loss 'feature-matching' needs DOut.features from the discriminator, got None")
     # Real features are a fixed target for G; detaching keeps D's graph out of the G step.
-    diff = real.features.detach().mean(0) - fake.features.mean(0)
-    return (diff ** 2).sum()
+    diff = real.features.detach().mean(-2) - fake.features.mean(-2)  # features [..., N, F]
+    return (diff ** 2).sum(-1)
 
 
 def _paired(real: DOut, fake: DOut) -> tuple[Tensor, Tensor]:
@@ -124,17 +136,17 @@ def _paired(real: DOut, fake: DOut) -> tuple[Tensor, Tensor]:
 
 def _rsgan_d(real: DOut, fake: DOut) -> Tensor:
     r, f = _paired(real, fake)
-    return F.softplus(-(r - f)).mean()
+    return _E(F.softplus(-(r - f)))
 
 
 def _rsgan_g(fake: DOut, real: DOut) -> Tensor:
     r, f = _paired(real, fake)
-    return F.softplus(-(f - r)).mean()
+    return _E(F.softplus(-(f - r)))
 
 
 def _ragan_d(real: DOut, fake: DOut) -> Tensor:
     r, f = _scores(real, fake)
-    return F.softplus(-(r - f.mean())).mean() + F.softplus(f - r.mean()).mean()
+    return _E(F.softplus(-(r - _E(f).unsqueeze(-1)))) + _E(F.softplus(f - _E(r).unsqueeze(-1)))
 
 
 def _ragan_g(fake: DOut, real: DOut) -> Tensor:
@@ -198,14 +210,29 @@ class Loss:
     needs_real_for_g: bool = False
     r1_gamma: float = 0.0
     r2_gamma: float = 0.0
+    # The formulas reduce over the sample axis only (as this module's do), so [K, N] scores give K losses in
+    # one call; otherwise (a plugin's scalar formulas) member_*_loss maps them over the members with torch.vmap.
+    member_axis: bool = False
 
     def d_loss(self, real: DOut, fake: DOut) -> Tensor:
+        _check_scores((real, fake), 1, "[N]")
         return self.d_fn(real, fake)
 
     def g_loss(self, fake: DOut, real: DOut | None = None) -> Tensor:
+        _check_scores((fake, real), 1, "[N]")
         if real is None and self.needs_real_for_g:
             raise ValueError(f"loss {self.name!r} needs D(real) in the generator step, got real=None")
         return self.g_fn(fake, real)  # type: ignore[arg-type]
+
+    def member_d_loss(self, real: DOut, fake: DOut) -> Tensor:
+        """``d_loss`` of K member runs at once: scores ``[K, N]`` (features ``[K, N, F]``) -> losses ``[K]``."""
+        _check_scores((real, fake), 2, "[K, N] (K members)")
+        return self.d_fn(real, fake) if self.member_axis else _vmap_members(self.d_loss, real, fake)
+
+    def member_g_loss(self, fake: DOut, real: DOut) -> Tensor:
+        """``g_loss`` of K member runs at once, as ``member_d_loss``."""
+        _check_scores((fake, real), 2, "[K, N] (K members)")
+        return self.g_fn(fake, real) if self.member_axis else _vmap_members(self.g_loss, fake, real)
 
     def penalty(self, D: Callable[[Tensor], DOut], real_x: Tensor, fake_x: Tensor,
                 generator: torch.Generator | None = None) -> Tensor:
@@ -218,6 +245,11 @@ class Loss:
         if self.r2_gamma > 0:
             total = total + self.r2_gamma / 2 * (_grad_at(D, fake_x) ** 2).sum(1).mean()
         return total
+
+
+def _vmap_members(fn: Callable[[DOut, DOut], Tensor], a: DOut, b: DOut) -> Tensor:
+    dims = lambda o: DOut(0, None if o.features is None else 0)  # type: ignore[arg-type]  # noqa: E731
+    return torch.vmap(fn, in_dims=(dims(a), dims(b)))(a, b)
 
 
 LOSSES: Registry[Loss] = Registry("loss")
@@ -238,7 +270,7 @@ def _make(name: str, d_fn: Callable[[DOut, DOut], Tensor], g_fn: Callable[[DOut,
     r1 = _check(name, "r1_gamma", r1_gamma)
     r2 = _check(name, "r2_gamma", r2_gamma)
     all_params = {**(params or {}), "r1_gamma": r1, "r2_gamma": r2}
-    return Loss(name, all_params, d_fn, g_fn, r1_gamma=r1, r2_gamma=r2, **fields)
+    return Loss(name, all_params, d_fn, g_fn, r1_gamma=r1, r2_gamma=r2, member_axis=True, **fields)
 
 
 @LOSSES.register("minimax", "original GAN (Goodfellow 2014), saturating G loss E log(1-σ(D(G(z))))")

@@ -8,6 +8,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ganbench.losses import LOSSES, DOut, Loss, get_loss
@@ -341,3 +342,39 @@ def test_shape_mismatches_are_named():
         get_loss("rsgan").g_loss(DOut(torch.zeros(3)), DOut(torch.zeros(2)))
     with pytest.raises(ValueError, match=r"interpolates need equal shapes, got \(2, 2\) and \(3, 2\)"):
         get_loss("wgan-gp").penalty(SquareD(), REAL_X, torch.zeros(3, 2, dtype=torch.float64))
+
+
+# --- K member runs at once: scores [K, N] -> K losses (the batched trainer's entry points) -----------------
+
+@pytest.mark.parametrize("name", ALL)
+def test_member_losses_equal_each_members_own_loss(name):
+    # The formulas reduce over the sample axis only, so stacked members give exactly their own losses.
+    gen = torch.Generator().manual_seed(3)
+    k, n, f = 3, 5, 4
+    real = DOut(torch.randn(k, n, generator=gen, dtype=torch.float64), torch.randn(k, n, f, generator=gen, dtype=torch.float64))
+    fake = DOut(torch.randn(k, n, generator=gen, dtype=torch.float64), torch.randn(k, n, f, generator=gen, dtype=torch.float64))
+    loss = get_loss(name)
+    assert loss.member_axis
+    member = lambda o, i: DOut(o.score[i], o.features[i])  # noqa: E731
+    d = loss.member_d_loss(real, fake)
+    g = loss.member_g_loss(fake, real)
+    assert d.shape == g.shape == (k,)
+    for i in range(k):
+        assert d[i].item() == loss.d_loss(member(real, i), member(fake, i)).item()
+        assert g[i].item() == loss.g_loss(member(fake, i), member(real, i)).item()
+
+
+def test_member_losses_of_scalar_formulas_are_vmapped():
+    # A plugin's formulas may reduce over everything (.mean()); they are mapped over the members instead.
+    scalar = Loss("scalar", {}, lambda r, f: F.softplus(-r.score).mean() + f.score.mean() ** 2,
+                  lambda f, r: -f.score.mean())
+    assert not scalar.member_axis
+    real, fake = DOut(torch.tensor([[1.0, 2.0], [3.0, -1.0]])), DOut(torch.tensor([[0.5, 0.0], [-2.0, 4.0]]))
+    expect = [F.softplus(-real.score[i]).mean() + fake.score[i].mean() ** 2 for i in range(2)]
+    assert scalar.member_d_loss(real, fake).tolist() == pytest.approx([e.item() for e in expect])
+    assert scalar.member_g_loss(fake, real).tolist() == pytest.approx([-0.25, -1.0])
+
+
+def test_member_losses_need_a_member_axis():
+    with pytest.raises(ValueError, match=r"shape \[K, N\] \(K members\), got \(4,\)"):
+        get_loss("ns").member_d_loss(DOut(torch.zeros(4)), DOut(torch.zeros(4)))

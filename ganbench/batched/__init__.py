@@ -2,7 +2,8 @@
 
 Every parameter and buffer of the K members is stacked on a leading axis ``[K, ...]``; linear layers run as
 ``torch.baddbmm``, batch norm as one ``F.batch_norm`` over ``[N, K·C]`` (each member's channel is its own
-channel, so statistics never mix members), and the losses are ``torch.vmap``-ed over the member axis.
+channel, so statistics never mix members), and the losses take the members' ``[K, N]`` scores at once
+(the built-in formulas reduce over the sample axis; a plugin's scalar formulas are ``torch.vmap``-ed).
 One optimiser over the stacked parameters is per-member exact: Adam and RMSprop (with weight decay) are
 elementwise and share only the step count, which is the same for every member (Adam runs fused, within an
 ulp of the for-loop; RMSprop as foreach, bit for bit). The members' losses are summed before ``backward``;

@@ -1,8 +1,8 @@
 """The batched GAN (``BatchedGAN``): K member GANs stacked into one, with ``train_step`` for all members at
-once (vmapped losses, per-member penalties and gradient norms), and the check of which losses it supports."""
+once (per-member losses, penalties and gradient norms), and the check of which losses it supports."""
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Sequence
 
 import torch
 from torch import nn
@@ -22,14 +22,6 @@ def _member_grad_norm(module: nn.Module, k: int) -> torch.Tensor:
     if not norms:
         return torch.zeros(k)
     return torch.linalg.vector_norm(torch.stack(norms), dim=0)
-
-
-def _in_dims(out: DOut) -> DOut:
-    return DOut(0, None if out.features is None else 0)  # type: ignore[arg-type]
-
-
-def _vmap_loss(fn: Callable[[DOut, DOut], torch.Tensor], a: DOut, b: DOut) -> torch.Tensor:
-    return torch.vmap(fn, in_dims=(_in_dims(a), _in_dims(b)))(a, b)
 
 
 def _input_grad(D: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -120,7 +112,7 @@ class BatchedGAN:
                 fake = G(z)
             points = self._penalty_points(real, fake)
             d_real, d_fake = self._d_pair(real, fake)
-            d_loss = _vmap_loss(loss.d_loss, d_real, d_fake)
+            d_loss = loss.member_d_loss(d_real, d_fake)
             penalty = self._penalty(real, fake, points)
             self.opt_d.zero_grad(set_to_none=True)
             (d_loss + penalty).sum().backward()  # disjoint parameters: each member gets its own gradient
@@ -134,7 +126,7 @@ class BatchedGAN:
         with frozen(D):
             d_fake_g = D(G(self._latents()))
             real_g = D(self._reals()) if loss.needs_real_for_g else d_real
-            g_loss = _vmap_loss(loss.g_loss, d_fake_g, real_g)
+            g_loss = loss.member_g_loss(d_fake_g, real_g)
             self.opt_g.zero_grad(set_to_none=True)
             g_loss.sum().backward()
         if log:
