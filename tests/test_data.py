@@ -221,7 +221,7 @@ def fake_mnist(root, folder="MNIST", gz=False):
 
 
 def test_mnist_missing_files_names_folder_and_files(tmp_path, monkeypatch):
-    monkeypatch.setattr(gdata, "_download", lambda *a: pytest.fail("no download without download=true"))
+    monkeypatch.setattr(gdata.local_files, "_download", lambda *a: pytest.fail("no download without download=true"))
     with pytest.raises(ConfigError, match=r"dataset 'mnist': missing train-images-idx3-ubyte\(\.gz\), "
                                           r"train-labels-idx1-ubyte\(\.gz\), t10k-images.* in .*MNIST/raw"):
         get_dataset("mnist", root=str(tmp_path))

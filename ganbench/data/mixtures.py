@@ -1,0 +1,62 @@
+"""2-D Gaussian mixtures (PacGAN / VEEGAN): the ``Mixture`` dataset and the ``ring8`` and ``grid25`` sets."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..registry import ConfigError
+from .base import DATASETS, Dataset, _check_generator, _check_n
+
+
+class Mixture(Dataset):
+    """Equal-weight isotropic Gaussian mixture in 2-D."""
+
+    kind = "points"
+
+    def __init__(self, name: str, params: dict[str, Any], centers: np.ndarray, std: float):
+        super().__init__(name, params, (2,))
+        self.centers = torch.as_tensor(centers, dtype=torch.float64)
+        self.std = float(std)
+        self.n_modes = self.n_classes = len(centers)
+
+    def _draw(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        g = _check_generator(generator)
+        modes = torch.randint(self.n_modes, (_check_n(n),), generator=g, device=g.device)
+        noise = torch.randn(n, 2, generator=g, dtype=torch.float64, device=g.device)
+        return (self.centers.to(g.device)[modes] + self.std * noise).float(), modes
+
+    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        return self._draw(n, generator)[0]
+
+    def real_with_labels(self, n: int, split: str, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        self._check_split(split)
+        return self._draw(n, generator)
+
+    def info(self) -> dict[str, Any]:
+        return {**super().info(), "centers": self.centers.tolist(), "std": self.std}
+
+
+def _positive(name: str, key: str, value: float) -> float:
+    if not value > 0:
+        raise ConfigError(f"dataset {name!r}: {key} must be > 0, got {value!r}")
+    return value
+
+
+@DATASETS.register("ring8", "8 Gaussians on a circle (PacGAN ring: radius 1, std 0.01), 2-D points")
+def ring8(radius: float = 1.0, std: float = 0.01, n_modes: int = 8) -> Mixture:
+    for key, value in (("radius", radius), ("std", std), ("n_modes", n_modes)):
+        _positive("ring8", key, value)
+    angles = 2 * np.pi * np.arange(n_modes) / n_modes  # mode k at angle 2πk/n_modes, starting on the +x axis
+    centers = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    return Mixture("ring8", {"radius": radius, "std": std, "n_modes": n_modes}, centers, std)
+
+
+@DATASETS.register("grid25", "25 Gaussians on a 5x5 grid at {-4,-2,0,2,4}^2 (PacGAN grid: std 0.05), 2-D points")
+def grid25(spacing: float = 2.0, std: float = 0.05) -> Mixture:
+    for key, value in (("spacing", spacing), ("std", std)):
+        _positive("grid25", key, value)
+    axis = spacing * np.arange(-2, 3)
+    centers = np.array([(x, y) for x in axis for y in axis])  # mode 5i+j at (axis[i], axis[j])
+    return Mixture("grid25", {"spacing": spacing, "std": std}, centers, std)
