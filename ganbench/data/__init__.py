@@ -14,8 +14,8 @@
 * Every draw uses the caller's ``torch.Generator`` on that generator's device (so CPU and CUDA streams differ).
   Stored sets return CPU tensors, synthetic sets return tensors on the generator's device; callers ``.to(device)``.
 * Nothing is read at import time: files are read when the dataset is built, and never downloaded unless the
-  dataset is built with ``download=true``. MNIST idx files and CIFAR-10 pickles are parsed here rather than
-  through torchvision's classes so that torchvision's md5 checks never reject a user's own copy of the data.
+  dataset is built with ``download=true``. MNIST idx files and CIFAR-10 pickles are parsed by ``local_files``
+  rather than by torchvision's classes, so that torchvision's md5 checks never reject a user's own copy.
 
 Modules: ``base`` (``DATASETS``, ``get_dataset``, ``Dataset``), ``mixtures`` (``ring8``, ``grid25``), ``images``
 (``ImageSet``, ``digits``, ``stacked-digits``) and ``local_files`` (``mnist``, ``fashion-mnist``, ``cifar10``,
