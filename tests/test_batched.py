@@ -48,7 +48,7 @@ def params_of(gan) -> list[tuple[str, torch.Tensor]]:
     return [(f"G.{k}", v) for k, v in gan.G.state_dict().items()] + [(f"D.{k}", v) for k, v in gan.D.state_dict().items()]
 
 
-def sequential_and_batched(runs, steps, double=False, log_every=0):
+def sequential_and_batched(runs, steps, double=False, log_every=0, vmapped_loss=False):
     ds = get_dataset("ring8")
     sample = (lambda n, g: ds.sample(n, g).double()) if double else ds.sample
     seq, seq_stats = [], []
@@ -62,6 +62,8 @@ def sequential_and_batched(runs, steps, double=False, log_every=0):
     for m in members:
         m.sample_real = sample
     bgan = BatchedGAN(members, runs[0])
+    if vmapped_loss:  # as a plugin's scalar formulas: member losses through torch.vmap
+        bgan.loss = dataclasses.replace(bgan.loss, member_axis=False)
     b_stats = [bgan.step(log=bool(log_every) and i % log_every == 0) for i in range(steps)]
     return seq, seq_stats, bgan, b_stats
 
@@ -153,7 +155,7 @@ def test_unsupported_models_losses_and_runs_raise_one_line_errors():
     ("wgan-gp", {}, {}),                                   # penalty at interpolates, 5 critic steps, BN in G
     ("ns", {"d_maxout": 3}, {}),                           # maxout D
     ("dragan", {"batch_norm": False}, {}),                 # penalty around perturbed reals, per-member std
-    ("feature-matching", {}, {}),                          # D(real) in the G step, features through vmap
+    ("feature-matching", {}, {}),                          # D(real) in the G step, features [K, N, F]
     ("hinge", {}, {"r1_gamma": 1.0, "r2_gamma": 0.5}),     # R1 and R2
 ])
 def test_members_match_sequential_runs_in_float64(float64, loss, model, params):
@@ -168,6 +170,18 @@ def test_members_match_sequential_runs_in_float64(float64, loss, model, params):
             assert set(b) == set(s), i
             for key, value in s.items():
                 assert b[key][k] == pytest.approx(value, rel=1e-9, abs=1e-9), (i, key)
+
+
+def test_members_of_a_vmapped_loss_match_sequential_runs(float64):
+    # ragan's batch means must stay within each member on the vmap path too.
+    runs = [run_cfg(s, "ragan") for s in SEEDS]
+    seq, seq_stats, bgan, b_stats = sequential_and_batched(runs, 30, double=True, vmapped_loss=True)
+    assert not bgan.loss.member_axis
+    for k, gan in enumerate(seq):
+        for (name, a), (_, b) in zip(params_of(gan), params_of(bgan.sync_member(k))):
+            torch.testing.assert_close(b.double(), a.double(), rtol=0, atol=1e-9, msg=f"seed {k} {name}")
+        for s, b in zip(seq_stats[k], b_stats):
+            assert b["d_loss"][k] == pytest.approx(s["d_loss"], rel=1e-9)
 
 
 def test_members_match_sequential_runs_in_float32():
