@@ -26,7 +26,7 @@ from . import modes as modes_mod
 from .config import EvalConfig, RunConfig
 from .data import Dataset, get_dataset
 from .io import atomic_write_bytes, atomic_write_json, load_checkpoint, read_json
-from .models import build_models
+from .models import build_models, device_of
 from .results import CHECKPOINT, CONFIG, HISTORY, METRICS, STATUS
 
 REAL_SEED = 20_171_110  # real samples are one fixed draw, the same for every run that compares against them
@@ -45,12 +45,6 @@ def extractor_for(ds: Dataset, cfg: EvalConfig, weights: Optional[str] = None):
 
 
 # ---------------------------------------------------------------- samples and features
-
-def device_of(module: nn.Module) -> torch.device:
-    """Where a module's parameters live (CPU for a parameter-free wrapper)."""
-    first = next(iter(module.parameters()), None)
-    return first.device if first is not None else torch.device("cpu")
-
 
 @torch.no_grad()
 def generated_features(G: nn.Module, extractor: Any, n: int, seed: int, batch_size: int = 500,

@@ -27,7 +27,7 @@ from torch import Tensor, nn
 from .config import EvalConfig, _build_named, _build_section, _plain, safe_name
 from .data import get_dataset
 from .io import atomic_write_json, atomic_write_text
-from .models import LATENTS, Generator
+from .models import LATENTS, Generator, device_of
 from .plugins import IMPORT_PATH, import_object
 from .registry import ConfigError, check_signature
 from .results import CONFIG, METRICS, STATUS, run_dir_for
@@ -290,7 +290,7 @@ def load_external(generator: Any, *, cls: Optional[str] = None, init_args: Optio
 def _check_output(G: ExternalGenerator, ds: Any) -> None:
     """A trial batch on its own RNG: the sample shape must be the data's, images must stay in [-1, 1]."""
     with torch.no_grad():
-        z = G.sample_latent(4, torch.Generator().manual_seed(0)).to(next(G.parameters()).device)
+        z = G.sample_latent(4, torch.Generator().manual_seed(0)).to(device_of(G))
         try:
             x = G(z)
         except ConfigError:
@@ -391,7 +391,7 @@ def _evaluate(G: ExternalGenerator, ds: Any, cfg: EvalConfig, seed: int, run_id:
         n_real = min(cfg.n_real or cfg.n_samples, size) if size is not None else cfg.n_real or cfg.n_samples
         result.update({"status": "diverged", "metrics": {}, "floor": {}, "reason": str(e),
                        "provenance": core.provenance(ds, core.extractor_for(ds, cfg), cfg, n_real, cfg.n_samples,
-                                                     seed, next(G.parameters()).device)})
+                                                     seed, device_of(G))})
     except Exception as e:
         if run_dir is not None:
             atomic_write_json(run_dir / STATUS, {"status": "failed", "steps": None, "reason": _one_line(e)})

@@ -35,6 +35,12 @@ def build_models(name: str, data_shape: Sequence[int], **params: Any) -> tuple["
     return MODELS.build(name, shape, **params)
 
 
+def device_of(module: nn.Module) -> torch.device:
+    """Where a module's parameters live (CPU for a parameter-free wrapper)."""
+    first = next(iter(module.parameters()), None)
+    return first.device if first is not None else torch.device("cpu")
+
+
 class Generator(nn.Module):
     def __init__(self, net: nn.Module, z_dim: int, latent: str, out_shape: tuple[int, ...]):
         super().__init__()

@@ -16,13 +16,14 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from .io import atomic_write_bytes  # noqa: E402
+from .models import device_of  # noqa: E402
 
 
 @torch.no_grad()
 def draw_samples(G: nn.Module, n: int, seed: int, batch: int = 1000) -> torch.Tensor:
     """``n`` generator samples from a fixed latent stream (the same seed shows the same latents)."""
     gen = torch.Generator().manual_seed(10_000 + seed)
-    device = next(G.parameters()).device
+    device = device_of(G)
     was_training = G.training
     G.eval()
     out = []
