@@ -74,13 +74,13 @@ def train_batched(runs: Sequence[RunConfig], run_dirs: Sequence[str | Path],
     check_runs(runs, run_dirs)
     dirs = [Path(d) for d in run_dirs]
     evaluators = list(evaluators) if evaluators is not None else [None] * len(runs)
-    starts, diverged = [], False
+    ckpts: list[Optional[dict[str, Any]]] = []
     for run, d in zip(runs, dirs):
         d.mkdir(parents=True, exist_ok=True)
         atomic_write_json(d / "config.json", run.to_dict())
-        ckpt = load_checkpoint(d / "checkpoint.pt") if (d / "checkpoint.pt").exists() else {"step": 0}
-        starts.append(int(ckpt["step"]))
-        diverged = diverged or ckpt.get("status") == "diverged"
+        ckpts.append(load_checkpoint(d / "checkpoint.pt") if (d / "checkpoint.pt").exists() else None)
+    starts = [0 if c is None else int(c["step"]) for c in ckpts]
+    diverged = any(c is not None and c.get("status") == "diverged" for c in ckpts)
     if len(set(starts)) > 1 or diverged:  # cannot move in lockstep: each run goes on (or stays stopped) by itself
         return [train(r, d, evaluator=e, progress=progress) for r, d, e in zip(runs, dirs, evaluators)]
     run0 = runs[0]
@@ -88,11 +88,10 @@ def train_batched(runs: Sequence[RunConfig], run_dirs: Sequence[str | Path],
     members, rng = build_members(runs, ds)
     walls = [0.0] * len(runs)
     histories: list[list[dict[str, Any]]] = [[] for _ in runs]
-    if starts[0] > 0:
-        for k, (m, d) in enumerate(zip(members, dirs)):
-            ckpt = load_checkpoint(d / "checkpoint.pt", map_location=m.device)
-            load_state(m, ckpt)
-            rng[k], walls[k] = torch.get_rng_state(), float(ckpt.get("wall_time", 0.0))
+    if starts[0] > 0:  # every run has a checkpoint at that step, read above (load_state_dict moves it to the device)
+        for k, (m, d, ckpt) in enumerate(zip(members, dirs, ckpts)):
+            load_state(m, ckpt)  # type: ignore[arg-type]
+            rng[k], walls[k] = torch.get_rng_state(), float(ckpt.get("wall_time", 0.0))  # type: ignore[union-attr]
             histories[k] = history_until(d, starts[0])
     for m in members:
         m.G.train(), m.D.train()
