@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 from pathlib import Path
 
 import pytest
@@ -67,18 +68,19 @@ def row(comparison, loss, metric):
     return next(r for r in comparison.rows if r.config == key(loss) and r.metric == metric)
 
 
-def check(tmp_path, base_runs, now_runs, rules=None, allow=False, base_kw=None, now_kw=None):
+def check(tmp_path, base_runs, now_runs, rules=None, allow=False, base_kw=None, now_kw=None, alpha=R.DEFAULT_ALPHA):
     b = baseline_from(tmp_path, base_runs, **(base_kw or {}))
     measured = R.collect(results(tmp_path / "now", now_runs, **(now_kw or {})))
-    return R.compare(b, measured, R.parse_rules(rules) if rules else None, allow)
+    return R.compare(b, measured, R.parse_rules(rules) if rules else None, allow, alpha)
 
 
 # ---------------------------------------------------------------- rule grammar
 
 @pytest.mark.parametrize("text, kind, amount", [
-    ("fid:10%", "relative", 10.0), ("fid:2.5%", "relative", 2.5), ("fid:+2.0", "absolute", 2.0),
-    ("fid:2", "absolute", 2.0), ("kid:1e-3", "absolute", 1e-3), ("fid:3sigma", "sigma", 3.0),
-    ("modes:0.5sigma", "sigma", 0.5), ("  recall:.5  ", "absolute", 0.5), ("precision:+5%", "relative", 5.0),
+    ("fid", "none", 0.0), ("fid:10%", "relative", 10.0), ("fid:2.5%", "relative", 2.5),
+    ("fid:+2.0", "absolute", 2.0), ("fid:2", "absolute", 2.0), ("kid:1e-3", "absolute", 1e-3),
+    ("fid:3sigma", "sigma", 3.0), ("modes:0.5sigma", "sigma", 0.5), ("  recall:.5  ", "absolute", 0.5),
+    ("precision:+5%", "relative", 5.0),
 ])
 def test_good_rules(text, kind, amount):
     r = R.parse_rule(text)
@@ -86,16 +88,21 @@ def test_good_rules(text, kind, amount):
 
 
 def test_rules_split_on_commas_and_repeat():
-    rules = R.parse_rules(["fid:10%, modes:+1", "kid:3sigma"])
+    rules = R.parse_rules(["fid:10%, modes", "kid:3sigma"])
     assert [(r.metric, r.kind, r.amount) for r in rules] == [
-        ("fid", "relative", 10.0), ("modes", "absolute", 1.0), ("kid", "sigma", 3.0)]
+        ("fid", "relative", 10.0), ("modes", "none", 0.0), ("kid", "sigma", 3.0)]
 
 
-FORMS = r"accepted forms: METRIC:10% \(relative to the baseline mean\), METRIC:\+2\.0 \(absolute\), METRIC:3sigma"
+def test_one_rule_per_metric():
+    with pytest.raises(ConfigError, match=r"--fail: two rules for 'fid' \('fid:10%', 'fid:\+1'\); give one rule"):
+        R.parse_rules(["fid:10%", "fid:+1"])
+
+
+FORMS = (r"accepted forms: METRIC \(any worsening\), METRIC:10% \(worse by more than 10% of the baseline median\), "
+         r"METRIC:\+2\.0 \(worse by more than 2\.0\), METRIC:1sigma")
 
 
 @pytest.mark.parametrize("text, match", [
-    ("fid", r"bad rule 'fid'; " + FORMS),
     ("fid:", r"bad rule 'fid:'; " + FORMS),
     ("fid:ten%", r"bad rule 'fid:ten%'; " + FORMS),
     ("fid:10%%", r"bad rule 'fid:10%%'; " + FORMS),
@@ -103,10 +110,10 @@ FORMS = r"accepted forms: METRIC:10% \(relative to the baseline mean\), METRIC:\
     ("fid:nan", r"bad rule 'fid:nan'; " + FORMS),
     ("fid:10x", r"bad rule 'fid:10x'; " + FORMS),
     ("fdi:10%", r"bad rule 'fdi:10%': unknown metric 'fdi' \(did you mean 'fid'\?\); metrics with a direction: "),
-    ("mean:5%", r"bad rule 'mean:5%': unknown metric 'mean'"),
+    ("mean", r"bad rule 'mean': unknown metric 'mean'"),
     ("spread_ratio:10%", r"unknown metric 'spread_ratio'"),  # ideal is 1: no better direction to gate on
-    ("fid:-2.0", r"bad rule 'fid:-2.0': a tolerance cannot be negative \(the metric's direction decides"),
-    ("fid:1e999", r"bad rule 'fid:1e999': the tolerance must be a finite number"),
+    ("fid:-2.0", r"bad rule 'fid:-2.0': a margin cannot be negative \(the metric's direction decides"),
+    ("fid:1e999", r"bad rule 'fid:1e999': the margin must be a finite number"),
     ("", r"empty rule in --fail; " + FORMS),
 ])
 def test_bad_rules(text, match):
@@ -117,6 +124,13 @@ def test_bad_rules(text, match):
 def test_trailing_comma_is_an_empty_rule():
     with pytest.raises(ConfigError, match="empty rule in --fail"):
         R.parse_rules(["fid:10%,"])
+
+
+def test_margins_in_metric_units():
+    assert R.parse_rule("fid").margin(2.0, 0.5) == 0.0
+    assert R.parse_rule("fid:10%").margin(-2.0, 0.5) == pytest.approx(0.2)
+    assert R.parse_rule("fid:+0.3").margin(2.0, 0.5) == 0.3
+    assert R.parse_rule("fid:2sigma").margin(2.0, 0.5) == 1.0
 
 
 def test_directions_extend_the_metrics_table():
@@ -145,37 +159,43 @@ def test_baseline_statistics_and_provenance(tmp_path):
                                         1: {"fid": 3.0, "modes": 6, "kid_std": 0.2}}})
     c = b["configs"][key()]
     assert c["seeds"] == [0, 1] and c["dataset"] == "ring8" and c["model"] == "mlp" and c["label"] == "ns"
-    assert c["metrics"]["fid"] == {"mean": 2.0, "std": math.sqrt(2.0), "n": 2, "values": [1.0, 3.0]}
-    assert c["metrics"]["modes"]["mean"] == 7.0 and c["metrics"]["modes"]["std"] == pytest.approx(math.sqrt(2.0))
+    assert c["metrics"]["fid"] == {"mean": 2.0, "std": math.sqrt(2.0), "n": 2, "n_defined": 2, "values": [1.0, 3.0]}
+    assert c["metrics"]["modes"]["values"] == [8, 6] and c["metrics"]["modes"]["std"] == pytest.approx(math.sqrt(2))
     assert "kid_std" not in c["metrics"]  # no direction: nothing to gate on
     assert c["provenance"] == {"extractor": "identity", "weights_sha256": None, "n_real": 2000, "n_fake": 2000,
                                "split": "test", "ganbench": "0.1.0", "torch": "2.4.0", "device": "cpu (x86_64)",
                                "git_commit": "abc", "torch_threads": None}
-    assert b["directions"] == {"fid": "lower", "modes": "higher"}
+    assert b["directions"] == {"fid": "lower", "modes": "higher"} and b["version"] == 2
     assert "seed" not in c["config"] and "suite" not in c["config"]
 
 
-def test_baseline_with_one_seed_has_no_std(tmp_path):
-    b = baseline_from(tmp_path, {"ns": {0: {"fid": 1.5}}})
-    assert b["configs"][key()]["metrics"]["fid"] == {"mean": 1.5, "std": None, "n": 1, "values": [1.5]}
+def test_baseline_needs_two_seeds_and_says_when_it_has_fewer_than_eight(tmp_path):
+    with pytest.raises(ConfigError, match=r"ns@\w+ has 1 seed; the gate compares distributions over seeds: run ≥ 8"):
+        baseline_from(tmp_path, {"ns": {0: {"fid": 1.5}}})
+    _, notes = R.make_baseline(results(tmp_path / "two", {"ns": {0: {"fid": 1.0}, 1: {"fid": 2.0}}}))
+    assert notes == [f"{key()}: 2 seeds; with fewer than 8 the check may be unable to detect anything "
+                     f"(it refuses to run when it could never fail)"]
 
 
-def test_baseline_refuses_unfinished_runs(tmp_path):
+def test_baseline_refuses_failed_runs_and_keeps_diverged_ones_as_the_worst(tmp_path):
     write_run(tmp_path, {"fid": 1.0}, seed=0)
     write_run(tmp_path, None, seed=1, status="failed")
     with pytest.raises(ConfigError, match=r"cannot make a baseline: ring8/mlp/ns@\w+ seed 1 is failed: boom; "
                                           r"a baseline needs every run finished"):
         R.make_baseline(tmp_path)
-    write_run(tmp_path / "b", {"fid": 1.0}, status="diverged")
-    with pytest.raises(ConfigError, match="seed 0 is diverged"):
-        R.make_baseline(tmp_path / "b")
+    results(tmp_path / "b", {"ns": {0: {"fid": 1.0}, 1: {"fid": 2.0}}})
+    write_run(tmp_path / "b", {}, seed=2, status="diverged")
+    b, notes = R.make_baseline(tmp_path / "b")
+    assert b["configs"][key()]["metrics"]["fid"]["values"] == [1.0, 2.0, None]
+    assert f"{key()}: seed 2 diverged: recorded as the worst outcome of every metric" in notes
 
 
-def test_baseline_leaves_out_a_metric_not_finite_in_some_seed(tmp_path):
+def test_baseline_records_an_undefined_metric_as_the_worst(tmp_path):
     results(tmp_path, {"ns": {0: {"fid": 1.0, "reverse_kl": None}, 1: {"fid": 2.0, "reverse_kl": 0.3}}})
     b, notes = R.make_baseline(tmp_path)
-    assert set(b["configs"][key()]["metrics"]) == {"fid"}
-    assert notes == [f"{key()}: reverse_kl left out (missing or not finite for seed 0)"]
+    assert b["configs"][key()]["metrics"]["reverse_kl"] == {"values": [None, 0.3], "n": 2, "n_defined": 1,
+                                                            "mean": 0.3, "std": None}
+    assert f"{key()}: reverse_kl undefined for seed 0: recorded as the worst outcome" in notes
 
 
 def test_results_errors(tmp_path):
@@ -214,9 +234,9 @@ def test_baseline_cli_roundtrip(tmp_path, monkeypatch, capsys):
     assert cli.main(["baseline", "res"]) == 0  # default file: results/baselines/<suite>.json
     assert "wrote results/baselines/t.json: 1 configurations, 2 runs" in capsys.readouterr().out
     b = R.load_baseline(tmp_path / "results" / "baselines" / "t.json")
-    assert b["configs"][key()]["metrics"]["fid"]["mean"] == 2.0
+    assert b["configs"][key()]["metrics"]["fid"]["values"] == [1.0, 3.0]
     assert not list((tmp_path / "results" / "baselines").glob(".*tmp"))  # written atomically, no leftovers
-    results(tmp_path / "res", {"hinge": {0: {"fid": 1.0}}}, suite="other")
+    results(tmp_path / "res", {"hinge": {0: {"fid": 1.0}, 1: {"fid": 1.0}}}, suite="other")
     assert cli.main(["baseline", "res"]) == 2
     assert "res holds runs of suites other, t; name the file with --out" in capsys.readouterr().err
     assert cli.main(["baseline", "res", "--out", "b.json"]) == 0 and (tmp_path / "b.json").is_file()
@@ -224,11 +244,12 @@ def test_baseline_cli_roundtrip(tmp_path, monkeypatch, capsys):
 
 @pytest.mark.parametrize("edit, match", [
     (lambda b: b.update(format="other"), r"not a usable ganbench baseline: 'format' is not 'ganbench-baseline'"),
-    (lambda b: b.update(version=9), r"version 9, this ganbench reads version 1"),
+    (lambda b: b.update(version=9), r"version 9, this ganbench reads version 2"),
     (lambda b: b.update(configs={}), r"needs non-empty 'configs' and 'directions'"),
     (lambda b: b["configs"][key()].pop("seeds"), r"lacks metrics, seeds or provenance"),
-    (lambda b: b["configs"][key()]["metrics"]["fid"].update(mean=None), r"metrics\['fid'\] needs a finite mean"),
-    (lambda b: b["configs"][key()]["metrics"]["fid"].update(n=5), r"n = number of seeds"),
+    (lambda b: b["configs"][key()]["metrics"]["fid"].pop("values"), r"metrics\['fid'\] needs 'values': one finite"),
+    (lambda b: b["configs"][key()]["metrics"]["fid"].update(values=[1.0]), r"one finite number or null per seed"),
+    (lambda b: b["configs"][key()]["metrics"]["fid"].update(values=[1.0, "x"]), r"one finite number or null"),
     (lambda b: b["directions"].update(fid="higher"), r"direction of 'fid' is 'higher', ganbench says 'lower'"),
     (lambda b: b["directions"].pop("fid"), r"metric 'fid' has no entry in 'directions'"),
 ])
@@ -241,6 +262,18 @@ def test_unusable_baselines(tmp_path, edit, match):
         R.load_baseline(path)
 
 
+def test_a_version_1_baseline_says_how_to_refresh_it(tmp_path, capsys):
+    old = {"format": "ganbench-baseline", "version": 1, "directions": {"fid": "lower"},
+           "configs": {key(): {"metrics": {"fid": {"mean": 1.0, "std": 0.1, "n": 2}}, "seeds": [0, 1]}}}
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    res = results(tmp_path / "res", {"ns": {0: {"fid": 1.0}, 1: {"fid": 1.0}}})
+    assert cli.main(["check", "--results", str(res), "--baseline", str(tmp_path / "old.json")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "old.json: a version-1 baseline (means of a few seeds); this ganbench tests " \
+        "distributions over seeds, so refresh it: 'ganbench run SUITE --out DIR' (≥ 8 seeds), then " \
+        "'ganbench baseline DIR --out" in err
+
+
 def test_cli_unusable_baseline_exits_2(tmp_path, capsys):
     res = results(tmp_path / "res", {"ns": {0: {"fid": 1.0}}})
     (tmp_path / "bad.json").write_text("{ not json")
@@ -248,96 +281,129 @@ def test_cli_unusable_baseline_exits_2(tmp_path, capsys):
     assert "bad.json: not valid JSON" in capsys.readouterr().err
     assert cli.main(["check", "--results", str(res), "--baseline", str(tmp_path / "none.json")]) == 2
     assert "none.json: file not found" in capsys.readouterr().err
+    assert cli.main(["check", "--results", str(res), "--baseline", str(tmp_path)]) == 2
+    assert "is a folder; give the baseline file written by 'ganbench baseline'" in capsys.readouterr().err
 
 
-# ---------------------------------------------------------------- comparison: each rule kind and direction
+# ---------------------------------------------------------------- comparison: the test over seeds
 
-BASE = {"ns": {0: {"fid": 1.0, "modes": 8}, 1: {"fid": 3.0, "modes": 8}}}  # fid 2 ± sqrt 2, modes 8 ± 0
-
-
-def now(fid0, fid1, modes0=8, modes1=8):
-    return {"ns": {0: {"fid": fid0, "modes": modes0}, 1: {"fid": fid1, "modes": modes1}}}
+SPREAD = [2.0 + 0.01 * i for i in range(8)]  # 8 seeds of FID 2.00 .. 2.07
+BASE = {"ns": {s: {"fid": v, "modes": 8} for s, v in enumerate(SPREAD)}}
+ONE_SIDED_MIN_P = 1 / math.comb(16, 8)       # 8 vs 8 completely separated: 1 / 12870
 
 
-def test_default_rules_allow_the_larger_of_3sigma_and_10_percent(tmp_path):
-    # fid: max(3 * sqrt 2 = 4.243, 0.2) -> mean 6.0 (+4.0) is ok, 6.5 (+4.5) is a regression
-    c = check(tmp_path, BASE, now(4.0, 8.0))
+def now(fids, modes=None, first_seed=8):
+    """New seeds (8..15 by default: the test compares distributions, not the baseline's own seeds)."""
+    modes = modes or [8] * len(fids)
+    return {"ns": {first_seed + i: {"fid": f, "modes": m} for i, (f, m) in enumerate(zip(fids, modes))}}
+
+
+def test_unchanged_numbers_pass_and_p_is_the_exact_rank_test(tmp_path):
+    c = check(tmp_path, BASE, now(SPREAD, first_seed=0))
+    assert verdicts(c) == {("ns", "fid"): "ok", ("ns", "modes"): "ok"} and c.exit_code == 0
+    from scipy import stats
+    exact = stats.mannwhitneyu(SPREAD, SPREAD, alternative="greater", method="asymptotic").pvalue
+    assert row(c, "ns", "fid").p == pytest.approx(min(1.0, 2 * exact), abs=0.05)  # Holm over 2 tests
+    assert f"test: {R.TEST_NAME} over 2 tests, family-wise α = 0.01" in c.notes
+
+
+def test_every_new_seed_worse_is_a_regression_with_p_from_complete_separation(tmp_path):
+    c = check(tmp_path, BASE, now([v + 0.1 for v in SPREAD]), ["fid"])
     r = row(c, "ns", "fid")
-    assert (r.baseline, r.now, r.delta, r.rule) == (2.0, 6.0, 4.0, "max(3sigma, 10%)")
-    assert r.allowed == pytest.approx(3 * math.sqrt(2.0), rel=1e-15) and r.verdict == "ok"
-    assert row(check(tmp_path / "2", BASE, now(5.0, 8.0)), "ns", "fid").verdict == "REGRESSION"
-    # modes: seeds agree (std 0), so the 10% floor governs: 0.8 of a mode
-    assert row(c, "ns", "modes").allowed == pytest.approx(0.8)
-    assert row(check(tmp_path / "3", BASE, now(1.0, 3.0, 7, 8)), "ns", "modes").verdict == "ok"          # -0.5
-    assert row(check(tmp_path / "4", BASE, now(1.0, 3.0, 7, 7)), "ns", "modes").verdict == "REGRESSION"  # -1.0
+    assert r.verdict == "REGRESSION" and r.p == pytest.approx(ONE_SIDED_MIN_P, rel=1e-12) and c.exit_code == 1
+    assert (r.baseline_median, r.now_median) == (pytest.approx(2.035), pytest.approx(2.135))
 
 
-@pytest.mark.parametrize("fids, verdict", [((2.5, 2.5), "ok"), ((2.6, 2.6), "REGRESSION"),
-                                           ((1.5, 1.5), "ok"), ((1.4, 1.4), "improved")])
-def test_absolute_rule(tmp_path, fids, verdict):
-    base = {"ns": {0: {"fid": 2.0}, 1: {"fid": 2.0}}}
-    c = check(tmp_path, base, {"ns": {0: {"fid": fids[0]}, 1: {"fid": fids[1]}}}, ["fid:+0.5"])
-    assert row(c, "ns", "fid").verdict == verdict  # worse by exactly 0.5 is within "more than 0.5"
+def test_holm_multiplies_the_smallest_p_by_the_number_of_tests(tmp_path):
+    both = {"ns": BASE["ns"], "hinge": BASE["ns"]}
+    worse = {"ns": now([v + 0.1 for v in SPREAD])["ns"], "hinge": now(SPREAD)["ns"]}
+    c = check(tmp_path, both, worse)  # defaults: fid and modes on 2 configurations, 4 tests
+    assert row(c, "ns", "fid").p == pytest.approx(4 * ONE_SIDED_MIN_P, rel=1e-12)
+    assert verdicts(c) == {("ns", "fid"): "REGRESSION", ("ns", "modes"): "ok", ("hinge", "fid"): "ok",
+                           ("hinge", "modes"): "ok"}
 
 
-@pytest.mark.parametrize("fid, verdict", [(2.19, "ok"), (2.21, "REGRESSION"), (1.79, "improved")])
-def test_relative_rule(tmp_path, fid, verdict):
-    base = {"ns": {0: {"fid": 2.0}, 1: {"fid": 2.0}}}
-    c = check(tmp_path, base, {"ns": {0: {"fid": fid}, 1: {"fid": fid}}}, ["fid:10%"])
-    r = row(c, "ns", "fid")
-    assert r.allowed == pytest.approx(0.2, rel=1e-12) and r.verdict == verdict
+def test_one_bad_seed_among_eight_is_not_a_regression(tmp_path):
+    c = check(tmp_path, BASE, now(SPREAD[:7] + [50.0]))  # chaotic training: one seed can go anywhere
+    assert row(c, "ns", "fid").verdict == "ok" and c.exit_code == 0
 
 
-def test_sigma_rule_on_a_deterministic_baseline_fails_any_real_worsening(tmp_path):
-    base = {"ns": {0: {"fid": 2.0}, 1: {"fid": 2.0}}}  # std 0
-    same = check(tmp_path, base, base, ["fid:3sigma"])
-    assert row(same, "ns", "fid").verdict == "ok" and row(same, "ns", "fid").allowed == pytest.approx(2e-9 + 1e-12)
-    worse = {"ns": {0: {"fid": 2.0 + 1e-6}, 1: {"fid": 2.0 + 1e-6}}}
-    assert row(check(tmp_path / "2", base, worse, ["fid:3sigma"]), "ns", "fid").verdict == "REGRESSION"
-    noise = {"ns": {0: {"fid": 2.0 * (1 + 1e-13)}, 1: {"fid": 2.0}}}  # float noise passes
-    assert row(check(tmp_path / "3", base, noise, ["fid:3sigma"]), "ns", "fid").verdict == "ok"
+@pytest.mark.parametrize("shift, verdict", [(0.4, "ok"), (0.6, "REGRESSION"), (-0.6, "improved")])
+def test_absolute_margin(tmp_path, shift, verdict):
+    c = check(tmp_path, BASE, now([v + shift for v in SPREAD]), ["fid:+0.5"])
+    assert row(c, "ns", "fid").margin == 0.5 and row(c, "ns", "fid").verdict == verdict
 
 
-def test_sigma_rule_with_one_seed_allows_no_change_and_says_so(tmp_path):
-    c = check(tmp_path, {"ns": {0: {"fid": 2.0}}}, {"ns": {0: {"fid": 2.01}}}, ["fid:3sigma"])
-    assert row(c, "ns", "fid").verdict == "REGRESSION"
-    assert f"{key()}: fid baseline has one seed, so its sigma rule allows no change" in c.notes
+@pytest.mark.parametrize("shift, verdict", [(0.19, "ok"), (0.3, "REGRESSION")])
+def test_relative_margin_is_a_share_of_the_baseline_median(tmp_path, shift, verdict):
+    c = check(tmp_path, BASE, now([v + shift for v in SPREAD]), ["fid:10%"])
+    assert row(c, "ns", "fid").margin == pytest.approx(0.2035) and row(c, "ns", "fid").verdict == verdict
+
+
+def test_sigma_margin_uses_the_baseline_seed_std(tmp_path):
+    c = check(tmp_path, BASE, now([v + 0.1 for v in SPREAD]), ["fid:1sigma"])
+    assert row(c, "ns", "fid").margin == pytest.approx(statistics.stdev(SPREAD))
+    assert row(c, "ns", "fid").verdict == "REGRESSION"  # 0.1 is more than 4 std of these seeds
 
 
 @pytest.mark.parametrize("metric, higher", [("precision", True), ("recall", True), ("hq_fraction", True),
                                             ("kid", False), ("reverse_kl", False)])
 def test_direction_decides_what_is_worse(tmp_path, metric, higher):
-    base = {"ns": {0: {metric: 0.5}, 1: {metric: 0.5}}}
-    up = check(tmp_path, base, {"ns": {0: {metric: 0.6}, 1: {metric: 0.6}}}, [f"{metric}:+0.05"])
-    down = check(tmp_path / "2", base, {"ns": {0: {metric: 0.4}, 1: {metric: 0.4}}}, [f"{metric}:+0.05"])
+    base = {"ns": {s: {metric: 0.5 + 0.001 * s} for s in range(8)}}
+    up = check(tmp_path, base, {"ns": {s: {metric: 0.6 + 0.001 * s} for s in range(8)}}, [metric])
+    down = check(tmp_path / "2", base, {"ns": {s: {metric: 0.4 + 0.001 * s} for s in range(8)}}, [metric])
     assert row(up, "ns", metric).verdict == ("improved" if higher else "REGRESSION")
     assert row(down, "ns", metric).verdict == ("REGRESSION" if higher else "improved")
 
 
-def test_mean_over_seeds_is_compared_and_extra_seeds_are_ignored(tmp_path):
-    runs = now(0.0, 4.0)  # one seed far better, one far worse: the mean is the baseline's
-    runs["ns"][2] = {"fid": 1e6, "modes": 0}
-    c = check(tmp_path, BASE, runs, ["fid:+0.01"])
-    assert row(c, "ns", "fid").now == 2.0 and row(c, "ns", "fid").verdict == "ok" and c.exit_code == 0
+def test_an_undefined_value_counts_as_the_worst_outcome(tmp_path):
+    base = {"ns": {s: {"reverse_kl": 0.1 + 0.01 * s} for s in range(8)}}
+    c = check(tmp_path, base, {"ns": {s: {"reverse_kl": None} for s in range(8)}}, ["reverse_kl"])
+    r = row(c, "ns", "reverse_kl")
+    assert r.verdict == "REGRESSION" and r.now == (math.inf,) * 8
+
+
+def test_diverged_seeds_are_the_worst_outcome_not_missing(tmp_path):
+    b = baseline_from(tmp_path, BASE)
+    for s, v in now(SPREAD)["ns"].items():
+        write_run(tmp_path / "one", v, seed=s, status="diverged" if s == 8 else "finished")
+    c = R.compare(b, R.collect(tmp_path / "one"))
+    assert verdicts(c) == {("ns", "fid"): "ok", ("ns", "modes"): "ok"} and c.exit_code == 0
+    assert row(c, "ns", "fid").now.count(math.inf) == 1 and row(c, "ns", "modes").now.count(-math.inf) == 1
+    assert f"{key()}: seed 8 diverged: counted as the worst outcome of every metric" in c.notes
+    for s in range(8):
+        write_run(tmp_path / "all", {}, seed=s, status="diverged")
+    c = R.compare(b, R.collect(tmp_path / "all"))
+    assert verdicts(c) == {("ns", "fid"): "REGRESSION", ("ns", "modes"): "REGRESSION"}
+
+
+def test_a_check_that_could_never_fail_is_refused(tmp_path):
+    few = {"ns": {s: {"fid": 1.0 + s} for s in range(3)}}
+    with pytest.raises(ConfigError, match=r"3 baseline seeds against 3 new seeds: the smallest possible p-value "
+                                          r"0\.05 is not below α/1 = 0\.01, so this check could never fail; use ≥ 8"):
+        check(tmp_path, few, {"ns": {s: {"fid": 9.0} for s in range(3)}}, ["fid"])
+
+
+def test_alpha_is_checked_and_used(tmp_path):
+    worse = now([v + 0.065 for v in SPREAD])  # one of 64 pairs reversed (2.065 < 2.07): p = 2 / 12870
+    c = check(tmp_path, BASE, worse, ["fid"])
+    assert row(c, "ns", "fid").verdict == "REGRESSION" and row(c, "ns", "fid").p == pytest.approx(2 / 12870)
+    assert row(check(tmp_path / "2", BASE, worse, ["fid"], alpha=1e-4), "ns", "fid").verdict == "ok"
+    with pytest.raises(ConfigError, match=r"--alpha 1\.5: expected a false-alarm rate between 0 and 1"):
+        check(tmp_path / "3", BASE, worse, ["fid"], alpha=1.5)
 
 
 def test_ungated_metrics_are_shown_but_never_fail(tmp_path):
-    base = {"ns": {0: {"fid": 2.0, "kid": 0.1}, 1: {"fid": 2.0, "kid": 0.1}}}
-    c = check(tmp_path, base, {"ns": {0: {"fid": 2.0, "kid": 9.0}, 1: {"fid": 2.0, "kid": None}}})
+    base = {"ns": {s: {"fid": 2.0, "kid": 0.1} for s in range(8)}}
+    c = check(tmp_path, base, {"ns": {s: {"fid": 2.0, "kid": 9.0} for s in range(8)}})
     assert verdicts(c) == {("ns", "fid"): "ok", ("ns", "kid"): "not gated"}
     assert [r.metric for r in c.rows] == ["fid", "kid"] and c.exit_code == 0
 
 
-def test_identical_results_compare_exactly(tmp_path):
-    runs = {"ns": {0: {"fid": 0.1 + 0.2, "modes": 7}, 1: {"fid": 1 / 3, "modes": 8}}}
-    c = check(tmp_path, runs, runs, ["fid:0sigma", "modes:0%"])
-    assert all(r.delta == 0.0 and r.verdict == "ok" for r in c.rows) and c.exit_code == 0
-
-
 def test_default_rules_skip_metrics_the_baseline_lacks_but_given_rules_may_not(tmp_path):
-    base = {"ns": {0: {"fid": 2.0}, 1: {"fid": 2.0}}}
+    base = {"ns": {s: {"fid": 2.0} for s in range(8)}}
     c = check(tmp_path, base, base)
-    assert [r.rule for r in c.rows] == ["max(3sigma, 10%)"]
+    assert [r.rule for r in c.rows] == ["0"]
     with pytest.raises(ConfigError, match=r"rule 'is:5%': the baseline has no metric 'is'; it has: fid"):
         check(tmp_path / "2", base, base, ["is:5%"])
 
@@ -345,44 +411,39 @@ def test_default_rules_skip_metrics_the_baseline_lacks_but_given_rules_may_not(t
 # ---------------------------------------------------------------- comparison: missing, drift, provenance
 
 def test_missing_configuration_fails(tmp_path):
-    base = {"ns": {0: {"fid": 2.0}}, "hinge": {0: {"fid": 3.0}}}
-    c = check(tmp_path, base, {"ns": {0: {"fid": 2.0}}})
-    assert verdicts(c) == {("hinge", "fid"): "missing", ("ns", "fid"): "ok"}
+    base = {"ns": BASE["ns"], "hinge": BASE["ns"]}
+    c = check(tmp_path, base, now(SPREAD), ["fid"])
+    assert verdicts(c) == {("hinge", "fid"): "missing", ("ns", "fid"): "ok", ("hinge", "modes"): "not gated",
+                           ("ns", "modes"): "not gated"}
     assert f"{key('hinge')}: missing from the results" in c.notes and c.exit_code == 1
 
 
-@pytest.mark.parametrize("status, metrics, note", [("failed", None, "seed 1 failed: boom"),
-                                                   ("diverged", {"fid": 2.0}, "seed 1 diverged"),
-                                                   ("finished", {}, "seed 1 finished: without metrics")])
-def test_a_failed_or_diverged_seed_is_missing(tmp_path, status, metrics, note):
-    b = baseline_from(tmp_path, {"ns": {0: {"fid": 2.0}, 1: {"fid": 2.0}}})
-    write_run(tmp_path / "now", {"fid": 2.0}, seed=0)
-    write_run(tmp_path / "now", metrics, seed=1, status=status)
+@pytest.mark.parametrize("status, metrics, note", [("failed", None, "seed 9 failed: boom"),
+                                                   ("finished", {}, "seed 9 finished: without metrics")])
+def test_a_failed_seed_is_missing(tmp_path, status, metrics, note):
+    b = baseline_from(tmp_path, BASE)
+    for s, v in now(SPREAD)["ns"].items():
+        write_run(tmp_path / "now", v if s != 9 else metrics, seed=s, status="finished" if s != 9 else status)
     c = R.compare(b, R.collect(tmp_path / "now"))
     assert row(c, "ns", "fid").verdict == "missing" and c.exit_code == 1
     assert any(n.startswith(f"{key()}: {note}") for n in c.notes)
 
 
-def test_a_gated_metric_that_became_null_is_missing(tmp_path):
-    c = check(tmp_path, BASE, now(None, 3.0))
-    assert row(c, "ns", "fid").verdict == "missing" and row(c, "ns", "modes").verdict == "ok" and c.exit_code == 1
-
-
 def test_new_configuration_is_noted_not_failed(tmp_path):
-    c = check(tmp_path, {"ns": {0: {"fid": 2.0}}}, {"ns": {0: {"fid": 2.0}}, "hinge": {0: {"fid": 9.0}}})
+    c = check(tmp_path, BASE, {**now(SPREAD), "hinge": {0: {"fid": 9.0}}})
     assert c.exit_code == 0 and f"{key('hinge')}: not in the baseline, not compared" in c.notes
 
 
 def test_changed_configuration_is_matched_by_name_and_the_difference_noted(tmp_path):
-    c = check(tmp_path, BASE, now(50.0, 50.0), now_kw={"lr_g": 0.0})
+    c = check(tmp_path, BASE, now([50.0] * 8), now_kw={"lr_g": 0.0})
     assert row(c, "ns", "fid").verdict == "REGRESSION" and c.exit_code == 1
     assert f"{key()} compared with {key(lr_g=0.0)}: configuration differs (optim.lr_g 0.001 -> 0.0)" in c.notes
 
 
 def test_ambiguous_name_match_is_missing_not_guessed(tmp_path):
     b = baseline_from(tmp_path, BASE)
-    results(tmp_path / "now", now(2.0, 2.0), lr_g=0.0)
-    results(tmp_path / "now", now(2.0, 2.0), lr_g=0.5)
+    results(tmp_path / "now", now(SPREAD), lr_g=0.0)
+    results(tmp_path / "now", now(SPREAD), lr_g=0.5)
     c = R.compare(b, R.collect(tmp_path / "now"))
     assert {r.verdict for r in c.rows} == {"missing"}
 
@@ -395,7 +456,7 @@ def test_ambiguous_name_match_is_missing_not_guessed(tmp_path):
 ])
 def test_provenance_mismatch_refuses_unless_allowed(tmp_path, prov, match):
     b = baseline_from(tmp_path, BASE)
-    measured = R.collect(results(tmp_path / "now", now(1.0, 3.0), prov=prov))
+    measured = R.collect(results(tmp_path / "now", now(SPREAD), prov=prov))
     with pytest.raises(R.ProvenanceMismatch, match=r"provenance mismatch for ring8/mlp/ns@\w+: " + match +
                        r"; the numbers are not comparable: refresh the baseline, or pass --allow-provenance-mismatch"):
         R.compare(b, measured)
@@ -405,7 +466,7 @@ def test_provenance_mismatch_refuses_unless_allowed(tmp_path, prov, match):
 
 def test_provenance_mismatch_cli_exit_codes(tmp_path, capsys):
     R.write_baseline(baseline_from(tmp_path, BASE), tmp_path / "b.json")
-    res = results(tmp_path / "now", now(1.0, 3.0), prov={"n_real": 999})
+    res = results(tmp_path / "now", now(SPREAD), prov={"n_real": 999})
     argv = ["check", "--results", str(res), "--baseline", str(tmp_path / "b.json")]
     assert cli.main(argv) == 2
     err = capsys.readouterr().err.strip()
@@ -414,35 +475,36 @@ def test_provenance_mismatch_cli_exit_codes(tmp_path, capsys):
 
 
 def test_environment_difference_is_a_note(tmp_path):
-    c = check(tmp_path, BASE, now(1.0, 3.0), now_kw={"prov": {"versions": {"ganbench": "0.1.0", "torch": "2.5.0"},
-                                                               "torch_threads": 4}})
-    assert c.exit_code == 0 and c.notes == ["environment differs: torch 2.4.0 (baseline) vs 2.5.0 (now)"]
-    c = check(tmp_path / "2", BASE, now(1.0, 3.0), base_kw={"prov": {"torch_threads": 1}},
+    c = check(tmp_path, BASE, now(SPREAD), now_kw={"prov": {"versions": {"ganbench": "0.1.0", "torch": "2.5.0"},
+                                                            "torch_threads": 4}})
+    assert c.exit_code == 0 and "environment differs: torch 2.4.0 (baseline) vs 2.5.0 (now)" in c.notes
+    c = check(tmp_path / "2", BASE, now(SPREAD), base_kw={"prov": {"torch_threads": 1}},
               now_kw={"prov": {"torch_threads": 2}})
-    assert c.exit_code == 0 and c.notes == ["environment differs: torch_threads 1 (baseline) vs 2 (now)"]
+    assert c.exit_code == 0 and "environment differs: torch_threads 1 (baseline) vs 2 (now)" in c.notes
 
 
 # ---------------------------------------------------------------- output and CLI
 
 def test_text_and_markdown_tables(tmp_path):
-    c = check(tmp_path, {"ns": {0: {"fid": 2.0}, 1: {"fid": 2.0}}, "hinge": {0: {"fid": 1.0}, 1: {"fid": 3.0}}},
-              {"ns": {0: {"fid": 2.5}, 1: {"fid": 2.5}}}, ["fid:10%"])
+    c = check(tmp_path, {"ns": BASE["ns"], "hinge": BASE["ns"]}, now([v + 0.5 for v in SPREAD]), ["fid:10%"])
     text = R.render_text(c)
     assert text.splitlines()[0].split() == list(R.HEADER)
-    assert "regression gate FAILED: 0 ok, 1 REGRESSION, 0 improved, 1 missing" in text
+    assert ("regression gate FAILED: 0 ok, 1 REGRESSION, 0 improved, 1 missing (one-sided Mann–Whitney U (exact), "
+            "Holm-corrected, 1 tests, α = 0.01)") in text
     md = R.render_markdown(c, "results/baselines/ci.json")
     lines = md.splitlines()
-    assert lines[0] == "### ganbench regression gate: FAILED: 0 ok, 1 REGRESSION, 0 improved, 1 missing"
+    assert lines[0].startswith("### ganbench regression gate: FAILED: 0 ok, 1 REGRESSION, 0 improved, 1 missing")
     assert "Baseline: `results/baselines/ci.json`" in lines
-    assert "| configuration | metric | baseline | now | delta | allowed | rule | verdict |" in lines
-    assert f"| {key()} | fid | 2 ± 0 (n=2) | 2.5 | +0.5 (+25%) | 0.2 | 10% | **REGRESSION** |" in lines
-    assert f"| {key('hinge')} | fid | 2 ± 1.414 (n=2) | - | - | 0.2 | 10% | **missing** |" in lines
+    assert "| configuration | metric | baseline | now | delta | margin | p | verdict |" in lines
+    assert (f"| {key()} | fid | 2.035 [2, 2.07] (n=8) | 2.535 [2.5, 2.57] (n=8) | +0.5 (+24.6%) | 0.2035 | 7.8e-05 "
+            f"| **REGRESSION** |") in lines
+    assert f"| {key('hinge')} | fid | 2.035 [2, 2.07] (n=8) | - | - | 0.2035 | - | **missing** |" in lines
     assert f"- {key('hinge')}: missing from the results" in lines
 
 
 def test_summary_file_and_github_step_summary(tmp_path, monkeypatch, capsys):
     R.write_baseline(baseline_from(tmp_path, BASE), tmp_path / "b.json")
-    res = results(tmp_path / "now", now(1.0, 3.0))
+    res = results(tmp_path / "now", now(SPREAD))
     step = tmp_path / "step.md"
     step.write_text("earlier step\n")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step))
@@ -458,8 +520,8 @@ def test_summary_file_and_github_step_summary(tmp_path, monkeypatch, capsys):
 
 def test_cli_check_exit_codes_and_usage_errors(tmp_path, capsys):
     R.write_baseline(baseline_from(tmp_path, BASE), tmp_path / "b.json")
-    good = str(results(tmp_path / "good", now(1.0, 3.0)))
-    bad = str(results(tmp_path / "bad", now(9.0, 9.0)))
+    good = str(results(tmp_path / "good", now(SPREAD)))
+    bad = str(results(tmp_path / "bad", now([9.0 + v for v in SPREAD])))
     base = ["--baseline", str(tmp_path / "b.json")]
     assert cli.main(["check", "--results", good, *base]) == 0
     assert cli.main(["check", "--results", bad, *base]) == 1
@@ -471,6 +533,22 @@ def test_cli_check_exit_codes_and_usage_errors(tmp_path, capsys):
     assert cli.main(["check", "ci", "--results", good, *base]) == 2
     assert cli.main(["check", "--results", good, "--set", "train.steps=5", *base]) == 2
     assert "--set and --out apply when check runs a SUITE" in capsys.readouterr().err
+    assert cli.main(["check", "--results", good, "--seeds", "0-7", *base]) == 2
+    assert "--seeds and --threads apply when check runs a SUITE" in capsys.readouterr().err
+
+
+def test_check_refuses_a_suite_with_too_few_seeds_before_training(tmp_path, capsys):
+    R.write_baseline(baseline_from(tmp_path, BASE), tmp_path / "b.json")
+    argv = ["check", "ci", "--seeds", "0", "--baseline", str(tmp_path / "b.json"), "--out", str(tmp_path / "o")]
+    assert cli.main(argv) == 2
+    assert "8 baseline seeds against 1 new seeds: the smallest possible p-value" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_check_help_works(capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["check", "--help"])
+    assert e.value.code == 0 and "fid:10%" in capsys.readouterr().out
 
 
 def test_check_dir_never_reuses_finished_runs(tmp_path):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from pathlib import Path
 
 from .. import regression as R
@@ -39,23 +40,30 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise UsageError("check needs a SUITE to run or --results DIR to compare, not both and not neither")
     if args.results is not None and (args.set or args.out):
         raise UsageError("--set and --out apply when check runs a SUITE, not with --results")
-    baseline = R.load_baseline(args.baseline)  # bad baseline or rules: stop before minutes of training
+    if args.results is not None and (args.seeds or args.threads is not None):
+        raise UsageError("--seeds and --threads apply when check runs a SUITE, not with --results")
+    baseline = R.load_baseline(args.baseline)  # bad baseline, rules or seed counts: stop before minutes of training
     rules = R.resolve_rules(R.parse_rules(args.fail) if args.fail else None, baseline)
-    results = Path(args.results) if args.results is not None else _run(args)
-    comparison = R.compare(baseline, R.collect(results), rules, args.allow_provenance_mismatch)
+    results = Path(args.results) if args.results is not None else _run(args, baseline, rules)
+    comparison = R.compare(baseline, R.collect(results), rules, args.allow_provenance_mismatch, args.alpha)
     print(R.render_text(comparison))
     for path in R.write_summary(R.render_markdown(comparison, args.baseline), args.summary):
         print(f"summary: {path}")
     return comparison.exit_code
 
 
-def _run(args: argparse.Namespace) -> Path:
+def _run(args: argparse.Namespace, baseline: dict, rules: tuple) -> Path:
+    from ..cli import parse_seeds
     from ..config import load_suite
     from ..runner import DEFAULT_RESULTS, run_suite
-    suite = load_suite(args.suite, overrides=args.set)
+    suite = load_suite(args.suite, overrides=args.set, seeds=parse_seeds(args.seeds))
+    n_now = min(Counter(r.config_hash() for r in suite.runs).values())
+    n_base = min(len(c["seeds"]) for c in baseline["configs"].values())
+    n_tests = sum(r.metric in c["metrics"] for c in baseline["configs"].values() for r in rules)
+    R.check_reachable(n_base, n_now, n_tests, args.alpha)
     out = R.check_dir(DEFAULT_RESULTS / f"{suite.name}-check", args.out)
     print(f"suite {suite.name}: {len(suite.runs)} runs -> {out}", flush=True)
-    for o in run_suite(suite, out=out, executor=args.executor, workers=args.workers):
+    for o in run_suite(suite, out=out, executor=args.executor, workers=args.workers, threads=args.threads):
         if o.status == "failed":  # shown here; the comparison then reports the configuration's seed as missing
             print(f"FAILED {o.run_id}: {o.error} (see {o.run_dir}/error.txt)", file=sys.stderr)
     return out
@@ -67,15 +75,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     b.add_argument("--out", help="baseline file (default results/baselines/<suite>.json)")
     b.set_defaults(func=cmd_baseline)
 
-    c = subparsers.add_parser("check", help="run a suite (or read results) and compare with a baseline",
-                              description="Exit 0: within the rules; 1: a regression or a missing configuration; "
+    c = subparsers.add_parser("check", help="run a suite (or read results) and test it against a baseline",
+                              description="Tests, per configuration and gated metric, whether the new seeds are "
+                                          "worse than the baseline's (one-sided exact Mann-Whitney U, Holm-corrected, "
+                                          "family-wise false-alarm rate --alpha). Exit 0: no significant "
+                                          "worsening; 1: a regression, or a configuration or run missing; "
                                           "2: unusable input. See docs/regression-gate.md.")
     c.add_argument("suite", nargs="?", help="suite to run into a fresh directory (or give --results)")
     c.add_argument("--baseline", required=True, metavar="FILE", help="baseline file from 'ganbench baseline'")
     c.add_argument("--results", metavar="DIR", help="compare the runs already in DIR instead of running a suite")
     c.add_argument("--fail", action="append", metavar="RULES",
-                   help=f"e.g. fid:10%%, fid:+2.0, fid:3sigma; comma-separated or repeated; rules on one metric "
-                        f"allow the largest of their tolerances (default: {','.join(R.DEFAULT_RULES)})")
+                   help=f"metrics to gate, each with an optional margin the new code may lose before the test "
+                        f"looks for evidence: fid, fid:10%%, fid:+0.5, fid:1sigma; comma-separated or repeated, "
+                        f"one rule per metric (default: {','.join(R.DEFAULT_RULES)})")
+    c.add_argument("--alpha", type=float, default=R.DEFAULT_ALPHA,
+                   help=f"family-wise false-alarm rate of the whole check (default {R.DEFAULT_ALPHA:g})")
+    c.add_argument("--seeds", default=None, help="replace the suite's seeds, e.g. 8-15 (any seeds: the test "
+                                                 "compares distributions, not the baseline's own seeds)")
+    c.add_argument("--threads", type=int, default=None, help="torch/BLAS threads per run (default 1)")
     c.add_argument("--out", help="where the suite's runs go; must hold no runs (default results/<suite>-check, "
                                  "cleared first)")
     c.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a key in every run")

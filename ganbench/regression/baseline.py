@@ -1,4 +1,10 @@
-"""Baseline files: made from a results directory (``ganbench baseline``), written, read back and validated."""
+"""Baseline files: made from a results directory (``ganbench baseline``), written, read back and validated.
+
+Version 2 stores each configuration's per-seed outcomes (``values``; ``null`` for a seed that
+diverged or could not define the metric, which the test counts as the worst outcome), because the
+check compares distributions over seeds. Version 1 files (means and σ of two seeds) cannot
+support that test and are refused with the command that refreshes them.
+"""
 from __future__ import annotations
 
 import datetime
@@ -7,29 +13,42 @@ from typing import Any
 
 from ..io import atomic_write_json, read_json
 from ..registry import ConfigError
+from .comparison import RECOMMENDED_SEEDS
 from .measured import _mean, _name_of, _number, _std, collect
 from .rules import HIGHER_IS_BETTER
 
-BASELINE_FORMAT, BASELINE_VERSION = "ganbench-baseline", 1
+BASELINE_FORMAT, BASELINE_VERSION = "ganbench-baseline", 2
+MIN_BASELINE_SEEDS = 2  # below this there is no distribution at all; check refuses what could never fail anyway
 
 
 def make_baseline(results_dir: str | Path) -> tuple[dict[str, Any], list[str]]:
-    """The baseline of a results directory (every run must be finished), and notes for people."""
+    """The baseline of a results directory (every run finished or diverged), and notes for people."""
     notes: list[str] = []
     configs: dict[str, Any] = {}
     for key, m in sorted(collect(results_dir).items()):
         for seed, why in sorted(m.problems.items()):
             raise ConfigError(f"{results_dir}: cannot make a baseline: {key} seed {seed} is {why}; "
                               f"a baseline needs every run finished (rerun it, or drop it from the suite)")
-        seeds = sorted(m.seeds)
+        seeds = sorted(set(m.seeds) | m.diverged)
+        if len(seeds) < MIN_BASELINE_SEEDS:
+            raise ConfigError(f"{results_dir}: cannot make a baseline: {key} has {len(seeds)} seed; the gate "
+                              f"compares distributions over seeds: run ≥ {RECOMMENDED_SEEDS} (--seeds 0-7)")
+        if len(seeds) < RECOMMENDED_SEEDS:
+            notes.append(f"{key}: {len(seeds)} seeds; with fewer than {RECOMMENDED_SEEDS} the check may be unable "
+                         f"to detect anything (it refuses to run when it could never fail)")
+        if m.diverged:
+            notes.append(f"{key}: seed {', '.join(map(str, sorted(m.diverged)))} diverged: recorded as the worst "
+                         f"outcome of every metric")
         metrics: dict[str, Any] = {}
-        for name in sorted({n for s in seeds for n in m.seeds[s]}):
-            values = [m.seeds[s].get(name) for s in seeds]
-            if any(v is None for v in values):
-                bad = [s for s, v in zip(seeds, values) if v is None]
-                notes.append(f"{key}: {name} left out (missing or not finite for seed {', '.join(map(str, bad))})")
-                continue
-            metrics[name] = {"mean": _mean(values), "std": _std(values), "n": len(values), "values": values}
+        for name in sorted({n for s in m.seeds.values() for n in s}):
+            values = [None if s in m.diverged else m.seeds[s].get(name) for s in seeds]
+            finite = [v for v in values if v is not None]
+            undefined = [s for s, v in zip(seeds, values) if v is None and s not in m.diverged]
+            if undefined:
+                notes.append(f"{key}: {name} undefined for seed {', '.join(map(str, undefined))}: recorded as "
+                             f"the worst outcome")
+            metrics[name] = {"values": values, "n": len(values), "n_defined": len(finite),
+                             "mean": _mean(finite) if finite else None, "std": _std(finite)}
         configs[key] = {"dataset": m.config["data"]["name"], "model": m.config["model"]["name"],
                         "label": _name_of(key).split("/", 2)[2], "config_hash": key.rsplit("@", 1)[1],
                         "suite": m.suite, "config": m.config, "provenance": m.provenance, "seeds": seeds,
@@ -47,15 +66,24 @@ def write_baseline(baseline: dict[str, Any], path: str | Path) -> None:
     atomic_write_json(path, baseline)
 
 
+REFRESH = "refresh it: 'ganbench run SUITE --out DIR' (≥ 8 seeds), then 'ganbench baseline DIR --out {path}'"
+
+
 def _bad(path: Any, what: str) -> ConfigError:
     return ConfigError(f"{path}: not a usable ganbench baseline: {what}; recreate it with 'ganbench baseline'")
 
 
 def load_baseline(path: str | Path) -> dict[str, Any]:
     """Read and check a baseline file; anything unusable raises ``ConfigError``/``CorruptFileError`` naming it."""
+    if Path(path).is_dir():
+        raise ConfigError(f"--baseline {path}: is a folder; give the baseline file written by 'ganbench baseline' "
+                          f"(e.g. results/baselines/ci.json)")
     b = read_json(path)
     if not isinstance(b, dict) or b.get("format") != BASELINE_FORMAT:
         raise _bad(path, f"'format' is not {BASELINE_FORMAT!r}")
+    if b.get("version") == 1:
+        raise ConfigError(f"{path}: a version-1 baseline (means of a few seeds); this ganbench tests distributions "
+                          f"over seeds, so {REFRESH.format(path=path)}")
     if b.get("version") != BASELINE_VERSION:
         raise _bad(path, f"version {b.get('version')!r}, this ganbench reads version {BASELINE_VERSION}")
     configs, directions = b.get("configs"), b.get("directions")
@@ -66,11 +94,13 @@ def load_baseline(path: str | Path) -> dict[str, Any]:
                 or not isinstance(c.get("provenance"), dict):
             raise _bad(path, f"configs[{key!r}] lacks metrics, seeds or provenance")
         for name, s in c["metrics"].items():
-            ok = isinstance(s, dict) and _number(s.get("mean")) is not None and s.get("n") == len(c["seeds"]) \
+            values = s.get("values") if isinstance(s, dict) else None
+            ok = isinstance(values, list) and len(values) == len(c["seeds"]) >= MIN_BASELINE_SEEDS \
+                and all(v is None or _number(v) is not None for v in values) \
                 and (s.get("std") is None or _number(s["std"]) is not None)
             if not ok:
-                raise _bad(path, f"configs[{key!r}].metrics[{name!r}] needs a finite mean, a std and "
-                                 f"n = number of seeds")
+                raise _bad(path, f"configs[{key!r}].metrics[{name!r}] needs 'values': one finite number or null per "
+                                 f"seed, ≥ {MIN_BASELINE_SEEDS} seeds")
             if name not in directions:
                 raise _bad(path, f"metric {name!r} has no entry in 'directions'")
     for name, d in directions.items():

@@ -1,14 +1,28 @@
-"""Checking results against a baseline: pairing configurations, refusing provenance mismatches, verdicts, exit code."""
+"""Checking results against a baseline: pairing configurations, refusing provenance mismatches, the test, verdicts.
+
+The rule (docs/regression-gate.md): for each configuration and gated metric, a one-sided exact
+Mann–Whitney U test of the new seeds' values against the baseline's, after moving the new values
+by the rule's margin in the better direction; Holm's step-down correction over every gated
+(configuration, metric) pair keeps the chance of any false alarm at most ``alpha`` when nothing
+changed. Trained numbers are never expected to repeat: another CPU, BLAS or thread count is
+another draw from the same distribution of outcomes, and the test is built for exactly that.
+A diverged seed, or a metric a seed could not define, counts as that side's worst outcome.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Optional
 
+import numpy as np
+
 from ..registry import ConfigError
-from .measured import COMPARABLE, ENVIRONMENT, Measured, _mean, _name_of
+from ..stats import holm, mannwhitney_pvalue, min_pvalue, worst_first
+from .measured import COMPARABLE, ENVIRONMENT, Measured, _name_of
 from .rules import Rule, resolve_rules
 
-NOISE_ABS, NOISE_REL = 1e-12, 1e-9  # float noise: the least tolerance any rule gets
+DEFAULT_ALPHA = 0.01   # family-wise false-alarm rate of one check, over all its gated tests
+RECOMMENDED_SEEDS = 8  # per side: 8 vs 8 reaches p = 1/12870, enough for α = 0.01 over dozens of tests
+TEST_NAME = "one-sided Mann–Whitney U (exact), Holm-corrected"
 
 
 class ProvenanceMismatch(ConfigError):
@@ -19,26 +33,43 @@ class ProvenanceMismatch(ConfigError):
 class Row:
     config: str
     metric: str
-    baseline: float
-    baseline_std: Optional[float]
-    n: int
-    now: Optional[float]
-    allowed: Optional[float]   # tolerance in metric units; None when not gated
+    baseline: tuple[float, ...]   # per-seed values, undefined ones as the worst value (±inf)
+    now: tuple[float, ...]        # () when the configuration is missing from the results
+    margin: Optional[float]       # in metric units; None when not gated
     rule: str
-    verdict: str
+    p: Optional[float]            # Holm-adjusted one-sided p that the new code is worse; None when not tested
+    verdict: str                  # ok | REGRESSION | improved | missing | not gated
+
+    @staticmethod
+    def _median(v: tuple[float, ...]) -> Optional[float]:
+        return float(np.median(v)) if v else None
+
+    @property
+    def baseline_median(self) -> Optional[float]:
+        return self._median(self.baseline)
+
+    @property
+    def now_median(self) -> Optional[float]:
+        return self._median(self.now)
 
     @property
     def delta(self) -> Optional[float]:
-        return None if self.now is None else self.now - self.baseline
+        b, n = self.baseline_median, self.now_median
+        return None if b is None or n is None else n - b
 
 
 @dataclass
 class Comparison:
     rows: list[Row]
     notes: list[str]
+    alpha: float = DEFAULT_ALPHA
 
     def count(self, verdict: str) -> int:
         return sum(r.verdict == verdict for r in self.rows)
+
+    @property
+    def n_tests(self) -> int:
+        return sum(r.p is not None for r in self.rows)
 
     @property
     def exit_code(self) -> int:
@@ -89,17 +120,42 @@ def _check_provenance(key: str, base: dict[str, Any], now: dict[str, Any], allow
     notes.extend(f"{key}: provenance mismatch allowed: {b}" for b in bad)
 
 
+def _now_values(m: Measured, name: str, higher: bool) -> tuple[float, ...]:
+    """Every finished or diverged seed's value of ``name``; a diverged seed or an undefined value is the worst."""
+    seeds = sorted(set(m.seeds) | m.diverged)
+    return tuple(worst_first([None if s in m.diverged else m.seeds[s].get(name) for s in seeds], higher))
+
+
+def _p_worse(base: tuple[float, ...], now: tuple[float, ...], margin: float, higher: bool) -> tuple[float, float]:
+    """One-sided p-values (worse, better) of ``now`` against ``base``, the worse one after forgiving ``margin``."""
+    b, n = np.asarray(base), np.asarray(now)
+    worse = mannwhitney_pvalue(n + margin if higher else n - margin, b, "less" if higher else "greater")
+    better = mannwhitney_pvalue(n - margin if higher else n + margin, b, "greater" if higher else "less")
+    return worse, better
+
+
+def check_reachable(n_base: int, n_now: int, n_tests: int, alpha: float) -> None:
+    """Refuse a check that could never fail: Holm's first step needs the smallest p below alpha / n_tests."""
+    smallest = min_pvalue(n_base, n_now, "greater")  # complete separation of the two sides
+    if n_tests * smallest >= alpha:
+        raise ConfigError(f"{n_base} baseline seeds against {n_now} new seeds: the smallest possible p-value "
+                          f"{smallest:.3g} is not below α/{n_tests} = {alpha / n_tests:.3g}, so this check could "
+                          f"never fail; use ≥ {RECOMMENDED_SEEDS} seeds on each side (docs/regression-gate.md)")
+
+
 def compare(baseline: dict[str, Any], measured: dict[str, Measured], rules: Optional[tuple[Rule, ...]] = None,
-            allow_provenance_mismatch: bool = False) -> Comparison:
-    """Every baseline configuration and metric against the mean over the same seeds in ``measured``."""
+            allow_provenance_mismatch: bool = False, alpha: float = DEFAULT_ALPHA) -> Comparison:
+    """Every baseline configuration and metric against the seeds of the same configuration in ``measured``."""
+    if not 0 < alpha < 1:
+        raise ConfigError(f"--alpha {alpha!r}: expected a false-alarm rate between 0 and 1, e.g. 0.01")
     rules = resolve_rules(rules, baseline)
+    by_metric = {r.metric: r for r in rules}
     pairs, notes = match_configs(baseline, measured)
     env_notes: set[str] = set()
-    rows: list[Row] = []
+    pending: list[dict[str, Any]] = []
     for key, b in sorted(baseline["configs"].items()):
         m = measured.get(pairs.get(key, ""))
-        seeds = [int(s) for s in b["seeds"]]
-        absent = []
+        failed: list[int] = []
         if m is None:
             notes.append(f"{key}: missing from the results")
         else:
@@ -108,35 +164,57 @@ def compare(baseline: dict[str, Any], measured: dict[str, Measured], rules: Opti
                 env_notes.update(f"{f} {b['provenance'][f]} (baseline) vs {m.provenance[f]} (now)" for f in ENVIRONMENT
                                  if None not in (b["provenance"].get(f), m.provenance.get(f))
                                  and b["provenance"][f] != m.provenance[f])
-            absent = [s for s in seeds if s not in m.seeds]
-            for s in absent:
-                notes.append(f"{key}: seed {s} {m.problems.get(s, 'was not run')}")
+            failed = sorted(m.problems)
+            notes.extend(f"{key}: seed {s} {m.problems[s]}" for s in failed)
+            notes.extend(f"{key}: seed {s} diverged: counted as the worst outcome of every metric"
+                         for s in sorted(m.diverged))
+            if not (m.seeds or m.diverged):
+                failed = failed or [-1]
         order = [r.metric for r in rules]
-        names = sorted(b["metrics"], key=lambda n: (order.index(n) if n in order else len(order), n))
-        for name in names:
-            s = b["metrics"][name]
-            mine = [r for r in rules if r.metric == name]
-            now = None
-            if m is not None and not absent:
-                values = [m.seeds[seed].get(name) for seed in seeds]
-                now = None if any(v is None for v in values) else _mean(values)  # type: ignore[arg-type]
+        for name in sorted(b["metrics"], key=lambda n: (order.index(n) if n in order else len(order), n)):
             higher = baseline["directions"][name] == "higher"
-            rows.append(_row(key, name, s, now, mine, higher, m is None or bool(absent)))
-            if mine and s.get("std") is None and any(r.kind == "sigma" for r in mine):
-                notes.append(f"{key}: {name} baseline has one seed, so its sigma rule allows no change")
+            s = b["metrics"][name]
+            base = tuple(worst_first(s["values"], higher))
+            now = () if m is None or failed else _now_values(m, name, higher)
+            rule = by_metric.get(name)
+            margin = None if rule is None else rule.margin(float(np.median(base)), s.get("std"))
+            pending.append({"config": key, "metric": name, "baseline": base, "now": now, "rule": rule,
+                            "margin": margin, "higher": higher, "missing": m is None or bool(failed)})
+    rows = _verdicts(pending, alpha)
+    tested = [r for r in rows if r.p is not None]
+    if tested:
+        n_base, n_now = max(((len(r.baseline), len(r.now)) for r in tested),
+                            key=lambda n: min_pvalue(n[0], n[1], "greater"))
+        check_reachable(n_base, n_now, len(tested), alpha)
     notes.extend(f"environment differs: {e}" for e in sorted(env_notes))
-    return Comparison(rows, notes)
+    if tested:
+        notes.append(f"test: {TEST_NAME} over {len(tested)} tests, family-wise α = {alpha:g}")
+    return Comparison(rows, notes, alpha)
 
 
-def _row(key: str, name: str, s: dict[str, Any], now: Optional[float], rules: list[Rule], higher: bool,
-         run_missing: bool) -> Row:
-    base, std, n = float(s["mean"]), s.get("std"), int(s["n"])
-    if not rules:
-        return Row(key, name, base, std, n, now, None, "-", "missing" if run_missing else "not gated")
-    rule = rules[0].short if len(rules) == 1 else f"max({', '.join(r.short for r in rules)})"
-    allowed = max(max(r.tolerance(base, std) for r in rules), NOISE_ABS + NOISE_REL * abs(base))
-    if run_missing or now is None:
-        return Row(key, name, base, std, n, now, allowed, rule, "missing")
-    worse_by = (base - now) if higher else (now - base)
-    verdict = "REGRESSION" if worse_by > allowed else "improved" if -worse_by > allowed else "ok"
-    return Row(key, name, base, std, n, now, allowed, rule, verdict)
+def _verdicts(pending: list[dict[str, Any]], alpha: float) -> list[Row]:
+    """Rows with Holm-adjusted p-values over every gated, measured (configuration, metric)."""
+    testable = [i for i, p in enumerate(pending) if p["rule"] is not None and not p["missing"]]
+    worse, better = [], []
+    for i in testable:
+        p = pending[i]
+        w, b = _p_worse(p["baseline"], p["now"], p["margin"], p["higher"])
+        worse.append(w)
+        better.append(b)
+    adj_worse = dict(zip(testable, holm(worse))) if testable else {}
+    adj_better = dict(zip(testable, holm(better))) if testable else {}
+    rows = []
+    for i, p in enumerate(pending):
+        rule = p["rule"]
+        text = "-" if rule is None else rule.short
+        if p["missing"]:
+            verdict = "missing" if rule is not None else "not gated"
+            rows.append(Row(p["config"], p["metric"], p["baseline"], p["now"], p["margin"], text, None, verdict))
+            continue
+        if rule is None:
+            rows.append(Row(p["config"], p["metric"], p["baseline"], p["now"], None, text, None, "not gated"))
+            continue
+        pw = float(adj_worse[i])
+        verdict = "REGRESSION" if pw < alpha else "improved" if adj_better[i] < alpha else "ok"
+        rows.append(Row(p["config"], p["metric"], p["baseline"], p["now"], p["margin"], text, pw, verdict))
+    return rows

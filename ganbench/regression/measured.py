@@ -66,6 +66,7 @@ class Measured:
     provenance: dict[str, Any] = field(default_factory=dict)
     seeds: dict[int, dict[str, Optional[float]]] = field(default_factory=dict)  # seed -> metric -> value
     problems: dict[int, str] = field(default_factory=dict)                      # seed -> why it has no metrics
+    diverged: set[int] = field(default_factory=set)                             # seeds whose training diverged
     run_ids: dict[int, str] = field(default_factory=dict)
 
 
@@ -91,6 +92,9 @@ def collect(results_dir: str | Path) -> dict[str, Measured]:
         m.run_ids[seed] = d.name
         mj = info["metrics"]
         status = (mj or info["status"]).get("status", "incomplete")
+        if mj and status == "diverged":  # a training outcome, the worst one: the gate counts it, never drops it
+            m.diverged.add(seed)
+            continue
         if not mj or status != "finished" or not mj.get("metrics"):
             reason = (mj or info["status"]).get("reason") or ("without metrics" if status == "finished" else "")
             m.problems[seed] = f"{status}{': ' + reason if reason else ''}"

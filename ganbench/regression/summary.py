@@ -6,27 +6,34 @@ from pathlib import Path
 from typing import Optional
 
 from ..io import atomic_write_text
-from .comparison import Comparison, Row
+from .comparison import TEST_NAME, Comparison, Row
 
-HEADER = ("configuration", "metric", "baseline", "now", "delta", "allowed", "rule", "verdict")
+HEADER = ("configuration", "metric", "baseline", "now", "delta", "margin", "p", "verdict")
 
 
 def _g(x: Optional[float]) -> str:
     return "-" if x is None else f"{x:.4g}"
 
 
+def _spread(values: tuple[float, ...], median: Optional[float]) -> str:
+    """``median [min, max] (n=N)``: the seeds' distribution as the test sees it (±inf: diverged or undefined)."""
+    if not values:
+        return "-"
+    return f"{_g(median)} [{_g(min(values))}, {_g(max(values))}] (n={len(values)})"
+
+
 def _cells(r: Row) -> tuple[str, ...]:
-    spread = f" ± {_g(r.baseline_std)}" if r.baseline_std is not None else ""
-    base = f"{_g(r.baseline)}{spread} (n={r.n})"
     delta = "-"
-    if r.delta is not None:
-        delta = f"{r.delta:+.4g}" + (f" ({100 * r.delta / abs(r.baseline):+.3g}%)" if r.baseline else "")
-    return (r.config, r.metric, base, _g(r.now), delta, _g(r.allowed), r.rule, r.verdict)
+    if r.delta is not None and r.delta == r.delta:  # inf - inf is nan: nothing to show
+        base = r.baseline_median
+        delta = f"{r.delta:+.4g}" + (f" ({100 * r.delta / abs(base):+.3g}%)" if base else "")
+    return (r.config, r.metric, _spread(r.baseline, r.baseline_median), _spread(r.now, r.now_median), delta,
+            _g(r.margin), "-" if r.p is None else f"{r.p:.2g}", r.verdict)
 
 
 def headline(c: Comparison) -> str:
     counts = ", ".join(f"{c.count(v)} {v}" for v in ("ok", "REGRESSION", "improved", "missing"))
-    return f"{'FAILED' if c.exit_code else 'PASSED'}: {counts}"
+    return f"{'FAILED' if c.exit_code else 'PASSED'}: {counts} ({TEST_NAME}, {c.n_tests} tests, α = {c.alpha:g})"
 
 
 def render_text(c: Comparison) -> str:
@@ -35,7 +42,7 @@ def render_text(c: Comparison) -> str:
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table]
     lines += [f"note: {n}" for n in c.notes] + [f"regression gate {headline(c)}"]
     if c.count("improved"):
-        lines.append("some metrics improved beyond their tolerance: refresh the baseline on purpose "
+        lines.append("some metrics improved significantly: refresh the baseline on purpose "
                      "(docs/regression-gate.md) to keep the gate tight")
     return "\n".join(lines)
 
