@@ -24,7 +24,7 @@ Modules:
 """
 from __future__ import annotations
 
-from .baseline import BASELINE_FORMAT, BASELINE_VERSION, load_baseline, make_baseline, write_baseline
+from .baseline import BASELINE_FORMAT, BASELINE_VERSION, baseline_of, load_baseline, make_baseline, write_baseline
 from .comparison import (DEFAULT_ALPHA, RECOMMENDED_SEEDS, TEST_NAME, Comparison, ProvenanceMismatch, Row,
                          check_reachable, compare, config_diff, match_configs)
 from .measured import COMPARABLE, ENVIRONMENT, Measured, collect, config_hash, config_key
@@ -33,7 +33,7 @@ from .summary import HEADER, headline, render_markdown, render_text, write_summa
 from .workdir import CHECK_MARKER, check_dir
 
 __all__ = ["HIGHER_IS_BETTER", "DEFAULT_RULES", "Rule", "parse_rule", "parse_rules", "config_key", "config_hash",
-           "Measured", "collect", "make_baseline", "write_baseline", "load_baseline", "resolve_rules", "Row",
+           "Measured", "collect", "make_baseline", "baseline_of", "write_baseline", "load_baseline", "resolve_rules", "Row",
            "Comparison", "compare", "match_configs", "render_text", "render_markdown", "write_summary",
            "check_dir", "CHECK_MARKER", "ProvenanceMismatch", "headline", "DEFAULT_ALPHA", "RECOMMENDED_SEEDS",
            "TEST_NAME", "check_reachable"]

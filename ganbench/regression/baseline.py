@@ -14,7 +14,7 @@ from typing import Any
 from ..io import atomic_write_json, read_json
 from ..registry import ConfigError
 from .comparison import RECOMMENDED_SEEDS
-from .measured import _mean, _name_of, _number, _std, collect
+from .measured import Measured, _mean, _name_of, _number, _std, collect
 from .rules import HIGHER_IS_BETTER
 
 BASELINE_FORMAT, BASELINE_VERSION = "ganbench-baseline", 2
@@ -23,9 +23,14 @@ MIN_BASELINE_SEEDS = 2  # below this there is no distribution at all; check refu
 
 def make_baseline(results_dir: str | Path) -> tuple[dict[str, Any], list[str]]:
     """The baseline of a results directory (every run finished or diverged), and notes for people."""
+    return baseline_of(collect(results_dir), results_dir)
+
+
+def baseline_of(measured: dict[str, Measured], results_dir: str | Path) -> tuple[dict[str, Any], list[str]]:
+    """The baseline of configurations already read (``collect``), e.g. a subset of their seeds."""
     notes: list[str] = []
     configs: dict[str, Any] = {}
-    for key, m in sorted(collect(results_dir).items()):
+    for key, m in sorted(measured.items()):
         for seed, why in sorted(m.problems.items()):
             raise ConfigError(f"{results_dir}: cannot make a baseline: {key} seed {seed} is {why}; "
                               f"a baseline needs every run finished (rerun it, or drop it from the suite)")

@@ -69,6 +69,13 @@ class Measured:
     diverged: set[int] = field(default_factory=set)                             # seeds whose training diverged
     run_ids: dict[int, str] = field(default_factory=dict)
 
+    def only(self, seeds: set[int]) -> "Measured":
+        """The same configuration restricted to ``seeds`` (calibration: disjoint seed sets as other machines)."""
+        return Measured(self.key, self.config, self.suite, self.provenance,
+                        {s: v for s, v in self.seeds.items() if s in seeds},
+                        {s: v for s, v in self.problems.items() if s in seeds},
+                        {s for s in self.diverged if s in seeds}, {s: v for s, v in self.run_ids.items() if s in seeds})
+
 
 def collect(results_dir: str | Path) -> dict[str, Measured]:
     """Every configuration in ``results_dir`` with the directional metrics of each seed."""
