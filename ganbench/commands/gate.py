@@ -53,7 +53,7 @@ def _run(args: argparse.Namespace) -> Path:
     from ..config import load_suite
     from ..runner import DEFAULT_RESULTS, run_suite
     suite = load_suite(args.suite, overrides=args.set)
-    out = R.check_dir(DEFAULT_RESULTS / f"{suite.name}-check", args.out)
+    out = R.check_dir(DEFAULT_RESULTS / f"{suite.name}-check", args.out, [run.run_id for run in suite.runs])
     print(f"suite {suite.name}: {len(suite.runs)} runs -> {out}", flush=True)
     for o in run_suite(suite, out=out, executor=args.executor, workers=args.workers):
         if o.status == "failed":  # shown here; the comparison then reports the configuration's seed as missing
@@ -76,8 +76,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("--fail", action="append", metavar="RULES",
                    help=f"e.g. fid:10%%, fid:+2.0, fid:3sigma; comma-separated or repeated; rules on one metric "
                         f"allow the largest of their tolerances (default: {','.join(R.DEFAULT_RULES)})")
-    c.add_argument("--out", help="where the suite's runs go; must hold no runs (default results/<suite>-check, "
-                                 "cleared first)")
+    c.add_argument("--out", help="where the suite's runs go; must hold no runs but those an earlier check wrote, "
+                                 "which are deleted first (default results/<suite>-check)")
     c.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a key in every run")
     c.add_argument("--summary", metavar="FILE", help="also write the table as Markdown (always appended to "
                                                      "$GITHUB_STEP_SUMMARY when set)")
