@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .config import EvalConfig, _build_named, _build_section, _plain, safe_name
+from .config import EvalConfig, _build_named, _build_section, _plain, run_name
 from .data import get_dataset
 from .io import atomic_write_json, atomic_write_text
 from .models import LATENTS, Generator, device_of
@@ -323,9 +323,8 @@ def run_id_for(config: dict[str, Any]) -> str:
     new version of the same generator lands in the same run directory and meets the same baseline row."""
     rest = {k: v for k, v in config.items() if k not in ("seed", "suite")}
     digest = hashlib.sha256(json.dumps(rest, sort_keys=True, default=str).encode()).hexdigest()[:8]
-    parts = [config["data"]["name"], config["model"]["name"], config["name"] or config["loss"]["name"],
-             f"s{config['seed']}", digest]
-    return safe_name("-".join(parts))
+    return run_name(config["data"]["name"], config["model"]["name"], config["name"] or config["loss"]["name"],
+                    config["seed"], digest)
 
 
 def evaluate_generator(generator: Any, *, data: str | dict[str, Any], features: Optional[str] = None,

@@ -297,3 +297,17 @@ def test_truncated_or_garbage_files_raise_an_error_naming_the_file(tmp_path, nam
     path.write_bytes(content)
     with pytest.raises(CorruptFileError, match=re.escape(str(path))):
         reader(path)
+
+
+def test_issue16_long_run_names_never_share_a_directory(tmp_path):
+    # name = "A"*200, steps=5; then steps=40, hidden=16 into the same --out: the second run is trained
+    def suite(steps, hidden):
+        doc = tiny_doc(steps=steps)
+        doc["defaults"]["model"]["hidden"] = hidden
+        doc["runs"] = [{"name": "A" * 200, "loss": {"name": "ns"}}]
+        return parse_suite(doc)
+    first = run_suite(suite(5, 8), out=tmp_path, progress=False)
+    second = run_suite(suite(40, 16), out=tmp_path, progress=False)
+    assert [o.status for o in first + second] == ["finished", "finished"]
+    assert first[0].run_dir != second[0].run_dir
+    assert read_json(Path(second[0].run_dir) / "metrics.json")["steps"] == 40
