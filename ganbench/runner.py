@@ -4,7 +4,8 @@ Rules a rerun relies on (all of them hold whichever executor runs the suite):
 
 * A run directory with a readable ``metrics.json`` is complete and never trained again. An unreadable
   one (truncated, not JSON) is moved aside to ``metrics.json.corrupt`` and the run counts as incomplete:
-  it is re-evaluated from its final checkpoint, without retraining.
+  it is re-evaluated from its final checkpoint, without retraining. A complete run whose ``config.json``
+  is missing or unreadable gets it written again from the suite (the unreadable one kept as ``.corrupt``).
 * A run with ``checkpoint.pt`` continues from it (models, optimisers, EMA and RNG states), so an
   interrupted and resumed run ends with the same numbers as an uninterrupted one on CPU. A checkpoint or
   ``history.csv`` that cannot be read is moved aside (``*.corrupt``) and the run is retrained from scratch:
@@ -40,7 +41,7 @@ from filelock import FileLock, Timeout
 from .config import RunConfig, SuiteConfig, safe_name
 from .io import CorruptFileError, atomic_write_json, atomic_write_text, load_checkpoint, read_json
 from .registry import ConfigError
-from .results import CHECKPOINT, HISTORY, METRICS, STATUS, run_dir_for
+from .results import CHECKPOINT, CONFIG, HISTORY, METRICS, STATUS, run_dir_for
 
 DEFAULT_RESULTS = Path("results")
 LOCK, ATTEMPTS = ".lock", "runner.json"
@@ -161,7 +162,7 @@ def _begin(run: RunConfig, run_dir: Path) -> RunOutcome | _Attempt:
     attempt. Returns the outcome when there is nothing to train (skipped, busy, failed), else the attempt."""
     run_dir.mkdir(parents=True, exist_ok=True)
     notes: list[str] = []
-    if _complete(run_dir, notes, quarantine=False):
+    if _complete(run_dir, notes, quarantine=False) and _config_readable(run_dir):
         return RunOutcome(run.run_id, str(run_dir), "skipped", notes=notes)
     lock = FileLock(str(run_dir / LOCK))
     try:
@@ -171,7 +172,8 @@ def _begin(run: RunConfig, run_dir: Path) -> RunOutcome | _Attempt:
                           error="locked by another process")
     a = _Attempt(run, run_dir, lock, time.perf_counter(), worker_id(), notes)
     try:
-        if _complete(run_dir, notes, quarantine=True):  # finished by another process before we got the lock
+        if _complete(run_dir, notes, quarantine=True):  # finished (perhaps by another process before we got the lock)
+            _restore_config(run, run_dir, notes)
             _unlock(a)
             return RunOutcome(run.run_id, str(run_dir), "skipped", notes=notes)
         _remove_stale_temp_files(run_dir)
@@ -240,6 +242,24 @@ def _complete(run_dir: Path, notes: list[str], quarantine: bool) -> bool:
         if quarantine:
             notes.append(f"{e}; moved to {_move_aside(path).name}, re-evaluating")
         return False
+
+
+def _config_readable(run_dir: Path) -> bool:
+    try:
+        return isinstance(read_json(run_dir / CONFIG), dict)
+    except CorruptFileError:
+        return False
+
+
+def _restore_config(run: RunConfig, run_dir: Path, notes: list[str]) -> None:
+    """A complete run's config.json, when missing or unreadable, is written again from the suite: report,
+    baseline and eval need it, and the directory name (config hash) says the suite's run is this one."""
+    path = run_dir / CONFIG
+    if _config_readable(run_dir):
+        return
+    what = f"unreadable, moved to {_move_aside(path).name}" if path.exists() else "missing"
+    atomic_write_json(path, run.to_dict())
+    notes.append(f"{path.name} was {what}; rewritten from the suite")
 
 
 def _usable_checkpoint_step(run_dir: Path, notes: list[str]) -> int:

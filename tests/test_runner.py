@@ -311,3 +311,29 @@ def test_issue16_long_run_names_never_share_a_directory(tmp_path):
     assert [o.status for o in first + second] == ["finished", "finished"]
     assert first[0].run_dir != second[0].run_dir
     assert read_json(Path(second[0].run_dir) / "metrics.json")["steps"] == 40
+
+
+@pytest.mark.parametrize("damage", ["deleted", "truncated-then-deleted", "truncated"])
+def test_issue16_lost_config_json_is_rewritten_and_never_dropped_silently(tmp_path, damage, capsys):
+    from ganbench import regression as R
+    from ganbench.results import load_results
+    suite = parse_suite(tiny_doc(losses=("ns", "hinge"), steps=4))
+    assert {o.status for o in run_suite(suite, out=tmp_path, progress=False)} == {"finished"}
+    R_dir = tmp_path / suite.runs[0].run_id
+    config = (R_dir / "config.json").read_text()
+    (R_dir / "config.json").write_text(config[:20])
+    if damage != "truncated":
+        with pytest.raises(CorruptFileError, match=r"config\.json: not valid JSON .*delete it to recompute"):
+            load_results(tmp_path)
+        (R_dir / "config.json").unlink()  # the advice followed
+        with pytest.raises(CorruptFileError, match=r"config\.json: missing; rerun its suite \('ganbench run'\)"):
+            load_results(tmp_path)  # the run is named, not dropped
+        assert load_results(tmp_path, errors="mark")["status"].tolist().count("corrupt") == 1
+    outcomes = run_suite(suite, out=tmp_path, progress=False)
+    assert [o.status for o in outcomes] == ["skipped", "skipped"]
+    what = "unreadable, moved to config.json.corrupt" if damage == "truncated" else "missing"
+    assert outcomes[0].notes == [f"config.json was {what}; rewritten from the suite"]
+    assert f"note: {suite.runs[0].run_id}: config.json was {what}" in capsys.readouterr().err
+    assert (R_dir / "config.json").read_text() == config
+    assert len(load_results(tmp_path)) == 2
+    assert len(R.make_baseline(tmp_path)[0]["configs"]) == 2
