@@ -23,7 +23,7 @@ from . import metrics as M
 from . import modes as modes_mod
 from .config import EvalConfig, RunConfig
 from .data import Dataset, get_dataset
-from .io import atomic_write_json, load_checkpoint, read_json
+from .io import CorruptFileError, atomic_write_json, load_checkpoint, read_json
 from .models import build_models, device_of
 from .results import CHECKPOINT, CONFIG, HISTORY, METRICS, STATUS
 
@@ -253,10 +253,15 @@ def make_training_evaluator(run: RunConfig) -> Optional[Callable[[int, nn.Module
 
 def load_generator(run_dir: Path, run: RunConfig, ds: Dataset) -> tuple[nn.Module, dict[str, Any]]:
     """The trained generator of a run (EMA weights when the run kept them)."""
-    ckpt = load_checkpoint(run_dir / CHECKPOINT)
+    path = run_dir / CHECKPOINT
+    ckpt = load_checkpoint(path)
     G, _ = build_models(run.model.name, ds.shape, **run.model.params)
-    state = ckpt.get("ema") or ckpt["G"]
-    G.load_state_dict(state)
+    try:
+        G.load_state_dict(ckpt.get("ema") or ckpt["G"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:  # other keys or shapes than the run's generator
+        raise CorruptFileError(f"{path}: does not fit the run's generator "
+                               f"({' '.join(f'{type(e).__name__}: {e}'.split())[:300]}); delete it and metrics.json, "
+                               f"then rerun the suite to retrain the run") from None
     return G.eval(), ckpt
 
 

@@ -8,7 +8,7 @@ Rules a rerun relies on (all of them hold whichever executor runs the suite):
   is missing or unreadable gets it written again from the suite (the unreadable one kept as ``.corrupt``).
 * A run with ``checkpoint.pt`` continues from it (models, optimisers, EMA and RNG states), so an
   interrupted and resumed run ends with the same numbers as an uninterrupted one on CPU. A checkpoint or
-  ``history.csv`` that cannot be read is moved aside (``*.corrupt``) and the run is retrained from scratch:
+  ``history.csv`` that cannot be read, or a checkpoint that does not fit the run's models, is moved aside (``*.corrupt``) and the run is retrained from scratch:
   training is deterministic, so this costs time but never correctness, and the damaged file stays for
   inspection. Leftover temp files of writes cut short by a crash are deleted.
 * A per-run lock (``.lock``, ``flock``: the kernel releases it when its process dies, so a killed suite
@@ -178,7 +178,7 @@ def _begin(run: RunConfig, run_dir: Path) -> RunOutcome | _Attempt:
             return RunOutcome(run.run_id, str(run_dir), "skipped", notes=notes)
         _remove_stale_temp_files(run_dir)
         (run_dir / "error.txt").unlink(missing_ok=True)  # of an earlier failed attempt; runner.json keeps its reason
-        a.resumed_from = _usable_checkpoint_step(run_dir, notes)
+        a.resumed_from = _usable_checkpoint_step(run, run_dir, notes)
         _record_attempt(run_dir, {"worker": a.worker, "started": _now(), "resumed_from": a.resumed_from,
                                   "threads": torch.get_num_threads()})
         a.recorded = True
@@ -262,24 +262,33 @@ def _restore_config(run: RunConfig, run_dir: Path, notes: list[str]) -> None:
     notes.append(f"{path.name} was {what}; rewritten from the suite")
 
 
-def _usable_checkpoint_step(run_dir: Path, notes: list[str]) -> int:
-    """Step of a checkpoint the trainer can continue from; unreadable ones are moved aside (retrain)."""
-    from .train import read_history
+def _usable_checkpoint_step(run: RunConfig, run_dir: Path, notes: list[str]) -> int:
+    """Step of a checkpoint the trainer can continue from; unreadable ones, and ones that do not fit the run's
+    models (other keys or shapes), are moved aside (retrain) rather than failing the run on every rerun."""
+    from .train import checkpoint_misfit, read_history
     ckpt_path, hist_path = run_dir / CHECKPOINT, run_dir / HISTORY
     if not ckpt_path.exists():
         return 0
     try:
         # Loaded once more by train(): for the small models of a suite that is cheap, and it lets a corrupt
         # checkpoint be told apart from other CorruptFileErrors (extractor weights, ...) raised in training.
-        step = int(load_checkpoint(ckpt_path)["step"])
+        ckpt = load_checkpoint(ckpt_path)
+        step = int(ckpt["step"])
         if not hist_path.is_file():
             raise CorruptFileError(f"{hist_path}: missing beside {ckpt_path.name}")
         read_history(hist_path)
-        return step
     except (CorruptFileError, KeyError, TypeError, ValueError) as e:
-        moved = [_move_aside(p).name for p in (ckpt_path, hist_path) if p.exists()]
-        notes.append(f"{e}; moved {', '.join(moved)} aside, retraining from scratch")
-        return 0
+        return _retrain(str(e), ckpt_path, hist_path, notes)
+    misfit = checkpoint_misfit(run, ckpt)  # outside the try: errors building the models are not the checkpoint's
+    if misfit is not None:
+        return _retrain(f"{ckpt_path}: {misfit}", ckpt_path, hist_path, notes)
+    return step
+
+
+def _retrain(why: str, ckpt_path: Path, hist_path: Path, notes: list[str]) -> int:
+    moved = [_move_aside(p).name for p in (ckpt_path, hist_path) if p.exists()]
+    notes.append(f"{why}; moved {', '.join(moved)} aside, retraining from scratch")
+    return 0
 
 
 def _move_aside(path: Path) -> Path:

@@ -337,3 +337,40 @@ def test_issue16_lost_config_json_is_rewritten_and_never_dropped_silently(tmp_pa
     assert (R_dir / "config.json").read_text() == config
     assert len(load_results(tmp_path)) == 2
     assert len(R.make_baseline(tmp_path)[0]["configs"]) == 2
+
+
+def _misfit_checkpoint(d: Path, kind: str) -> None:
+    ckpt = load_checkpoint(d / "checkpoint.pt")
+    if kind == "shapes":  # e.g. trained with another hidden size: it loads, but not into this run's models
+        ckpt["G"] = {k: torch.zeros(3, *v.shape[1:]) if v.ndim else v for k, v in ckpt["G"].items()}
+    elif kind == "keys":
+        ckpt["D"] = {"renamed." + k: v for k, v in ckpt["D"].items()}
+    else:
+        del ckpt["opt_g"]
+    atomic_torch_save(d / "checkpoint.pt", ckpt)
+
+
+@pytest.mark.parametrize("kind", ["shapes", "keys", "missing-entry"])
+def test_issue16_checkpoint_that_does_not_fit_is_moved_aside_and_retrained(reference, tmp_path, kind):
+    run, ref = reference
+    d = tmp_path / run.run_id
+    train(tiny_run(steps=20), d)
+    _misfit_checkpoint(d, kind)
+    out = run_one(run, d)
+    assert out.status == "finished" and out.resumed_from == 0, out.error
+    assert any("checkpoint.pt: does not fit this run's models (" in n and "retraining from scratch" in n
+               for n in out.notes), out.notes
+    assert (d / "checkpoint.pt.corrupt").exists() and (d / "history.csv.corrupt").exists()
+    assert metrics_of(d) == metrics_of(ref)  # as if it had never been interrupted
+
+
+def test_issue16_eval_of_a_checkpoint_that_does_not_fit_is_one_line(tmp_path, capsys):
+    run = tiny_run(steps=4)
+    d = tmp_path / run.run_id
+    assert run_one(run, d).status == "finished"
+    _misfit_checkpoint(d, "shapes")
+    assert main(["eval", str(d)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and re.fullmatch(
+        r"ganbench: error: .*checkpoint\.pt: does not fit the run's generator \(RuntimeError: Error\(s\) in loading "
+        r"state_dict .*size mismatch.*\); delete it and metrics\.json, then rerun the suite to retrain the run", err)
