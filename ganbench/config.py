@@ -148,8 +148,7 @@ class RunConfig:
     @property
     def run_id(self) -> str:
         """Readable and stable: dataset-model-loss-seed plus a short hash of the config."""
-        parts = [self.data.name, self.model.name, self.name or self.loss.name, f"s{self.seed}", self.config_hash()]
-        return safe_name("-".join(parts))
+        return run_name(self.data.name, self.model.name, self.label, self.seed, self.config_hash())
 
     @staticmethod
     def from_dict(d: dict[str, Any], where: str = "config.json") -> "RunConfig":
@@ -165,10 +164,23 @@ class SuiteConfig:
     description: str = ""
 
 
+MAX_NAME = 120  # characters of a run or suite directory name: well inside any file system's limit
+
+
+def run_name(data: str, model: str, label: str, seed: int, config_hash: str) -> str:
+    """``data-model-label-s<seed>-<hash>`` made safe; a long name loses letters of its readable part, never
+    of the seed or hash, so that two runs differing only in seed or configuration never share a directory."""
+    tail = f"-s{seed}-{config_hash}"
+    name = safe_name(f"{data}-{model}-{label}{tail}")
+    if name.endswith(tail):  # not cut (nor are names made before this rule, so their directories are found again)
+        return name
+    return safe_name(f"{data}-{model}-{label}")[:MAX_NAME - len(tail)] + tail
+
+
 def safe_name(text: str) -> str:
     """A file-system-safe name: no path separators, no dot-dot, printable ASCII only."""
     cleaned = re.sub(r"[^A-Za-z0-9._+-]+", "_", str(text)).strip("._")
-    return cleaned[:120] or "run"
+    return cleaned[:MAX_NAME] or "run"
 
 
 def _plain(v: Any) -> Any:

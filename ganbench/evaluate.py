@@ -1,17 +1,14 @@
 """Evaluating a generator: samples → features → metrics and mode diagnostics → ``metrics.json``.
 
 Real-data features are cached on disk, keyed by everything that determines
-them (dataset and its parameters, split, extractor and its weights hash,
-number of samples, sampling seed), and reused across runs. Features are
+them (the real samples themselves, split, extractor and its weights hash),
+and reused across runs (``feature_cache``). Features are
 extracted in batches, so memory stays bounded whatever the sample count.
 Every number carries its provenance.
 """
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
-import os
 import platform
 import subprocess
 from pathlib import Path
@@ -21,20 +18,17 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import feature_cache
 from . import metrics as M
 from . import modes as modes_mod
 from .config import EvalConfig, RunConfig
 from .data import Dataset, get_dataset
-from .io import atomic_write_bytes, atomic_write_json, load_checkpoint, read_json
+from .io import CorruptFileError, atomic_write_json, load_checkpoint, read_json
 from .models import build_models, device_of
 from .results import CHECKPOINT, CONFIG, HISTORY, METRICS, STATUS
 
 REAL_SEED = 20_171_110  # real samples are one fixed draw, the same for every run that compares against them
 FAKE_SALT = 7_777       # generated samples: a stream of their own, from the run seed
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("GANBENCH_CACHE", Path.home() / ".cache" / "ganbench")) / "real-features"
 
 
 def extractor_for(ds: Dataset, cfg: EvalConfig, weights: Optional[str] = None):
@@ -73,40 +67,28 @@ def generated_features(G: nn.Module, extractor: Any, n: int, seed: int, batch_si
             "samples": np.concatenate(samples) if keep_samples else None}
 
 
-def _real_key(ds: Dataset, split: str, extractor: Any, n: int) -> str:
-    info = ds.info()
-    blob = json.dumps({"dataset": info.get("name"), "params": info.get("params"), "shape": info.get("shape"),
-                       "split": split, "extractor": extractor.name, "sha256": extractor.weights_sha256,
-                       "n": n, "seed": REAL_SEED}, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
 def real_features(ds: Dataset, split: str, extractor: Any, n: int, batch_size: int = 500,
                   use_cache: bool = True) -> dict[str, Any]:
-    """Features, logits, labels and raw samples (points only) of ``n`` real samples (cached on disk)."""
+    """Features, logits, labels and raw samples (points only) of ``n`` real samples (cached on disk, keyed by
+    the samples themselves: see ``feature_cache``)."""
     size = ds.split_size(split)
     n = min(n, size) if size is not None else n
-    key = _real_key(ds, split, extractor, n)
-    path = cache_dir() / f"{ds.name}-{split}-{extractor.name}-{n}-{key}.npz"
-    if use_cache and path.is_file():
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                return {k: (z[k] if z[k].size or k == "features" else None) for k in
-                        ("features", "logits", "labels", "samples")} | {"n": n, "cache": str(path)}
-        except (OSError, ValueError, KeyError):
-            pass  # a corrupt cache entry is recomputed and overwritten
     x, labels = ds.real_with_labels(n, split, torch.Generator().manual_seed(REAL_SEED))
+    path = None
+    if use_cache:
+        key = feature_cache.entry_key(x, labels, dataset=ds.name, params=ds.info().get("params"), split=split,
+                                      extractor=extractor.name, sha256=extractor.weights_sha256, seed=REAL_SEED)
+        path = feature_cache.entry_path(ds.name, split, extractor.name, n, key)
+        cached = feature_cache.load_entry(path, n)
+        if cached is not None:
+            return cached | {"n": n, "cache": str(path)}
     out = extractor.extract(x, batch_size=batch_size)
     rec = {"features": np.asarray(out["features"], dtype=np.float64),
            "logits": None if out.get("logits") is None else np.asarray(out["logits"], dtype=np.float64),
            "labels": None if labels is None else labels.cpu().numpy(),
            "samples": x.cpu().numpy().astype(np.float64) if ds.kind == "points" else None}
-    if use_cache:
-        import io as _io
-        buf = _io.BytesIO()
-        np.savez(buf, **{k: (v if v is not None else np.zeros(0)) for k, v in rec.items()})
-        atomic_write_bytes(path, buf.getvalue())
-    return rec | {"n": n, "cache": str(path) if use_cache else None}
+    stored = path is not None and feature_cache.store_entry(path, rec)
+    return rec | {"n": n, "cache": str(path) if stored else None}
 
 
 # ---------------------------------------------------------------- metrics
@@ -271,10 +253,15 @@ def make_training_evaluator(run: RunConfig) -> Optional[Callable[[int, nn.Module
 
 def load_generator(run_dir: Path, run: RunConfig, ds: Dataset) -> tuple[nn.Module, dict[str, Any]]:
     """The trained generator of a run (EMA weights when the run kept them)."""
-    ckpt = load_checkpoint(run_dir / CHECKPOINT)
+    path = run_dir / CHECKPOINT
+    ckpt = load_checkpoint(path)
     G, _ = build_models(run.model.name, ds.shape, **run.model.params)
-    state = ckpt.get("ema") or ckpt["G"]
-    G.load_state_dict(state)
+    try:
+        G.load_state_dict(ckpt.get("ema") or ckpt["G"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:  # other keys or shapes than the run's generator
+        raise CorruptFileError(f"{path}: does not fit the run's generator "
+                               f"({' '.join(f'{type(e).__name__}: {e}'.split())[:300]}); delete it and metrics.json, "
+                               f"then rerun the suite to retrain the run") from None
     return G.eval(), ckpt
 
 

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .config import EvalConfig, _build_named, _build_section, _plain, safe_name
+from .config import EvalConfig, _build_named, _build_section, _plain, run_name
 from .data import get_dataset
 from .io import atomic_write_json, atomic_write_text
 from .models import LATENTS, Generator, device_of
@@ -49,7 +49,14 @@ class ExternalGenerator(Generator):
             self.anchor = nn.Parameter(torch.zeros(0), requires_grad=False)
 
     def forward(self, z: Tensor) -> Tensor:
-        x = self.net(z)
+        try:
+            x = self.net(z)
+        except ConfigError:
+            raise
+        except Exception as e:  # the foreign network's own failure, at whatever batch size it comes
+            lines = str(e).strip().splitlines()  # TorchScript puts its own traceback first, the error last
+            raise ConfigError(f"generator {self.source['name']!r} failed on a batch of {len(z)} latents "
+                              f"[{len(z)}, {self.z_dim}]: {type(e).__name__}: {lines[-1] if lines else ''}") from None
         if isinstance(x, np.ndarray):
             x = torch.from_numpy(x)
         if not isinstance(x, Tensor):
@@ -290,14 +297,7 @@ def load_external(generator: Any, *, cls: Optional[str] = None, init_args: Optio
 def _check_output(G: ExternalGenerator, ds: Any) -> None:
     """A trial batch on its own RNG: the sample shape must be the data's, images must stay in [-1, 1]."""
     with torch.no_grad():
-        z = G.sample_latent(4, torch.Generator().manual_seed(0)).to(device_of(G))
-        try:
-            x = G(z)
-        except ConfigError:
-            raise
-        except Exception as e:
-            raise ConfigError(f"generator {G.source['name']!r} failed on a batch of 4 latents "
-                              f"[4, {G.z_dim}]: {_one_line(e)}") from None
+        x = G(G.sample_latent(4, torch.Generator().manual_seed(0)).to(device_of(G)))
     if tuple(x.shape) != (4, *ds.shape):
         raise ConfigError(f"generator {G.source['name']!r} gives samples of shape {tuple(x.shape[1:])}; "
                           f"dataset {ds.name!r} has shape {tuple(ds.shape)}")
@@ -323,9 +323,8 @@ def run_id_for(config: dict[str, Any]) -> str:
     new version of the same generator lands in the same run directory and meets the same baseline row."""
     rest = {k: v for k, v in config.items() if k not in ("seed", "suite")}
     digest = hashlib.sha256(json.dumps(rest, sort_keys=True, default=str).encode()).hexdigest()[:8]
-    parts = [config["data"]["name"], config["model"]["name"], config["name"] or config["loss"]["name"],
-             f"s{config['seed']}", digest]
-    return safe_name("-".join(parts))
+    return run_name(config["data"]["name"], config["model"]["name"], config["name"] or config["loss"]["name"],
+                    config["seed"], digest)
 
 
 def evaluate_generator(generator: Any, *, data: str | dict[str, Any], features: Optional[str] = None,
@@ -363,24 +362,35 @@ def evaluate_generator(generator: Any, *, data: str | dict[str, Any], features: 
         _check_output(G, ds)
         config = external_config(G, data_cfg.to_dict(), eval_cfg, seed, name, suite)
         run_id = run_id_for(config)
-        run_dir = None
-        if out is not None:
-            run_dir = run_dir_for(out, run_id)
-            run_dir.mkdir(parents=True, exist_ok=True)
-            (run_dir / METRICS).unlink(missing_ok=True)  # the run is incomplete until the new metrics.json lands
-            atomic_write_json(run_dir / CONFIG, config)
-        result = _evaluate(G, ds, eval_cfg, seed, run_id, run_dir)
+        run_dir = None if out is None else run_dir_for(out, run_id)
+        # Nothing is written before the evaluation succeeds: a failed re-evaluation (say, of a new version of the
+        # generator) leaves the results of the last good one as they were.
+        result = _evaluate(G, ds, eval_cfg, seed, run_id)
+        result["config"] = config
+        if run_dir is not None:
+            _write_run(run_dir, result, G, ds, seed)
     finally:
         if was_training is not None:
             generator.train(was_training)  # a caller's module is left in the mode it came in
-    result["config"] = config
-    if run_dir is not None:
-        atomic_write_json(run_dir / METRICS, result)
     return {**result, "run_dir": None if run_dir is None else str(run_dir)}
 
 
-def _evaluate(G: ExternalGenerator, ds: Any, cfg: EvalConfig, seed: int, run_id: str,
-              run_dir: Optional[Path]) -> dict[str, Any]:
+def _write_run(run_dir: Path, result: dict[str, Any], G: ExternalGenerator, ds: Any, seed: int) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / METRICS).unlink(missing_ok=True)  # the run is incomplete until the new metrics.json lands
+    atomic_write_json(run_dir / CONFIG, result["config"])
+    atomic_write_json(run_dir / STATUS, {"status": result["status"], "steps": None,
+                                         "wall_time": result["wall_time"], "reason": result["reason"]})
+    try:
+        from .plots import save_samples
+        save_samples(G, ds, run_dir / "samples.png", seed=seed, title=G.source["name"])
+        (run_dir / "samples.error.txt").unlink(missing_ok=True)  # of an earlier figure that failed
+    except Exception as e:  # a figure must never cost an evaluation
+        atomic_write_text(run_dir / "samples.error.txt", f"{type(e).__name__}: {e}\n")
+    atomic_write_json(run_dir / METRICS, result)
+
+
+def _evaluate(G: ExternalGenerator, ds: Any, cfg: EvalConfig, seed: int, run_id: str) -> dict[str, Any]:
     from . import evaluate as core
     t0 = time.perf_counter()
     result: dict[str, Any] = {"run_id": run_id, "status": "finished", "steps": None, "reason": ""}
@@ -392,10 +402,6 @@ def _evaluate(G: ExternalGenerator, ds: Any, cfg: EvalConfig, seed: int, run_id:
         result.update({"status": "diverged", "metrics": {}, "floor": {}, "reason": str(e),
                        "provenance": core.provenance(ds, core.extractor_for(ds, cfg), cfg, n_real, cfg.n_samples,
                                                      seed, device_of(G))})
-    except Exception as e:
-        if run_dir is not None:
-            atomic_write_json(run_dir / STATUS, {"status": "failed", "steps": None, "reason": _one_line(e)})
-        raise
     result["wall_time"] = time.perf_counter() - t0
     result["provenance"]["generator"] = {k: v for k, v in G.source.items()}
     spread = result["metrics"].get("spread_ratio")
@@ -403,12 +409,4 @@ def _evaluate(G: ExternalGenerator, ds: Any, cfg: EvalConfig, seed: int, run_id:
         {"step": None, "what": "spread", "value": spread, "best": None}]
     result["diagnostics"] = {"diverged": result["status"] == "diverged", "collapse_events": events,
                              "collapsed": bool(events)}
-    if run_dir is not None:
-        atomic_write_json(run_dir / STATUS, {"status": result["status"], "steps": None,
-                                             "wall_time": result["wall_time"], "reason": result["reason"]})
-        try:
-            from .plots import save_samples
-            save_samples(G, ds, run_dir / "samples.png", seed=seed, title=G.source["name"])
-        except Exception as e:  # a figure must never cost an evaluation
-            atomic_write_text(run_dir / "samples.error.txt", f"{type(e).__name__}: {e}\n")
     return result

@@ -70,12 +70,16 @@ def is_complete(run_dir: str | Path) -> bool:
     return (Path(run_dir) / METRICS).is_file()
 
 
+RUN_FILES = (CONFIG, STATUS, METRICS)  # any one marks a run directory: a run whose config.json is lost still counts
+
+
 def find_run_dirs(results_dir: str | Path) -> list[Path]:
-    """Every run directory (one holding config.json) under ``results_dir``, sorted."""
+    """Every run directory (one holding config.json, status.json or metrics.json) under ``results_dir``, sorted."""
     root = Path(results_dir)
-    if (root / CONFIG).is_file():
+    if any((root / name).is_file() for name in RUN_FILES):
         return [root]
-    return sorted(p.parent for p in root.rglob(CONFIG) if p.parent.name != "tensorboard")
+    return sorted({p.parent for name in RUN_FILES for p in root.rglob(name)
+                   if p.is_file() and p.parent.name != "tensorboard"})
 
 
 def read_run(run_dir: str | Path) -> dict[str, Any]:
@@ -144,6 +148,8 @@ def _metric_columns(m: dict[str, Any], path: Path) -> dict[str, Any]:
 def _run_row(run_dir: Path) -> dict[str, Any]:
     row: dict[str, Any] = {"run_id": run_dir.name, "run_dir": str(run_dir)}
     cfg_path = run_dir / CONFIG
+    if not cfg_path.exists():  # a run is never left out silently: its row needs the configuration
+        raise CorruptFileError(f"{cfg_path}: missing; rerun its suite ('ganbench run') to rewrite it")
     row.update(_config_columns(_dict(read_json(cfg_path), cfg_path, "config"), cfg_path))
     if (run_dir / METRICS).exists():
         m = _dict(read_json(run_dir / METRICS), run_dir / METRICS, "metrics.json")

@@ -4,10 +4,11 @@ Rules a rerun relies on (all of them hold whichever executor runs the suite):
 
 * A run directory with a readable ``metrics.json`` is complete and never trained again. An unreadable
   one (truncated, not JSON) is moved aside to ``metrics.json.corrupt`` and the run counts as incomplete:
-  it is re-evaluated from its final checkpoint, without retraining.
+  it is re-evaluated from its final checkpoint, without retraining. A complete run whose ``config.json``
+  is missing or unreadable gets it written again from the suite (the unreadable one kept as ``.corrupt``).
 * A run with ``checkpoint.pt`` continues from it (models, optimisers, EMA and RNG states), so an
   interrupted and resumed run ends with the same numbers as an uninterrupted one on CPU. A checkpoint or
-  ``history.csv`` that cannot be read is moved aside (``*.corrupt``) and the run is retrained from scratch:
+  ``history.csv`` that cannot be read, or a checkpoint that does not fit the run's models, is moved aside (``*.corrupt``) and the run is retrained from scratch:
   training is deterministic, so this costs time but never correctness, and the damaged file stays for
   inspection. Leftover temp files of writes cut short by a crash are deleted.
 * A per-run lock (``.lock``, ``flock``: the kernel releases it when its process dies, so a killed suite
@@ -40,7 +41,7 @@ from filelock import FileLock, Timeout
 from .config import RunConfig, SuiteConfig, safe_name
 from .io import CorruptFileError, atomic_write_json, atomic_write_text, load_checkpoint, read_json
 from .registry import ConfigError
-from .results import CHECKPOINT, HISTORY, METRICS, STATUS, run_dir_for
+from .results import CHECKPOINT, CONFIG, HISTORY, METRICS, STATUS, run_dir_for
 
 DEFAULT_RESULTS = Path("results")
 LOCK, ATTEMPTS = ".lock", "runner.json"
@@ -161,7 +162,7 @@ def _begin(run: RunConfig, run_dir: Path) -> RunOutcome | _Attempt:
     attempt. Returns the outcome when there is nothing to train (skipped, busy, failed), else the attempt."""
     run_dir.mkdir(parents=True, exist_ok=True)
     notes: list[str] = []
-    if _complete(run_dir, notes, quarantine=False):
+    if _complete(run_dir, notes, quarantine=False) and _config_readable(run_dir):
         return RunOutcome(run.run_id, str(run_dir), "skipped", notes=notes)
     lock = FileLock(str(run_dir / LOCK))
     try:
@@ -171,12 +172,13 @@ def _begin(run: RunConfig, run_dir: Path) -> RunOutcome | _Attempt:
                           error="locked by another process")
     a = _Attempt(run, run_dir, lock, time.perf_counter(), worker_id(), notes)
     try:
-        if _complete(run_dir, notes, quarantine=True):  # finished by another process before we got the lock
+        if _complete(run_dir, notes, quarantine=True):  # finished (perhaps by another process before we got the lock)
+            _restore_config(run, run_dir, notes)
             _unlock(a)
             return RunOutcome(run.run_id, str(run_dir), "skipped", notes=notes)
         _remove_stale_temp_files(run_dir)
         (run_dir / "error.txt").unlink(missing_ok=True)  # of an earlier failed attempt; runner.json keeps its reason
-        a.resumed_from = _usable_checkpoint_step(run_dir, notes)
+        a.resumed_from = _usable_checkpoint_step(run, run_dir, notes)
         _record_attempt(run_dir, {"worker": a.worker, "started": _now(), "resumed_from": a.resumed_from,
                                   "threads": torch.get_num_threads()})
         a.recorded = True
@@ -242,24 +244,51 @@ def _complete(run_dir: Path, notes: list[str], quarantine: bool) -> bool:
         return False
 
 
-def _usable_checkpoint_step(run_dir: Path, notes: list[str]) -> int:
-    """Step of a checkpoint the trainer can continue from; unreadable ones are moved aside (retrain)."""
-    from .train import read_history
+def _config_readable(run_dir: Path) -> bool:
+    try:
+        return isinstance(read_json(run_dir / CONFIG), dict)
+    except CorruptFileError:
+        return False
+
+
+def _restore_config(run: RunConfig, run_dir: Path, notes: list[str]) -> None:
+    """A complete run's config.json, when missing or unreadable, is written again from the suite: report,
+    baseline and eval need it, and the directory name (config hash) says the suite's run is this one."""
+    path = run_dir / CONFIG
+    if _config_readable(run_dir):
+        return
+    what = f"unreadable, moved to {_move_aside(path).name}" if path.exists() else "missing"
+    atomic_write_json(path, run.to_dict())
+    notes.append(f"{path.name} was {what}; rewritten from the suite")
+
+
+def _usable_checkpoint_step(run: RunConfig, run_dir: Path, notes: list[str]) -> int:
+    """Step of a checkpoint the trainer can continue from; unreadable ones, and ones that do not fit the run's
+    models (other keys or shapes), are moved aside (retrain) rather than failing the run on every rerun."""
+    from .train import checkpoint_misfit, read_history
     ckpt_path, hist_path = run_dir / CHECKPOINT, run_dir / HISTORY
     if not ckpt_path.exists():
         return 0
     try:
         # Loaded once more by train(): for the small models of a suite that is cheap, and it lets a corrupt
         # checkpoint be told apart from other CorruptFileErrors (extractor weights, ...) raised in training.
-        step = int(load_checkpoint(ckpt_path)["step"])
+        ckpt = load_checkpoint(ckpt_path)
+        step = int(ckpt["step"])
         if not hist_path.is_file():
             raise CorruptFileError(f"{hist_path}: missing beside {ckpt_path.name}")
         read_history(hist_path)
-        return step
     except (CorruptFileError, KeyError, TypeError, ValueError) as e:
-        moved = [_move_aside(p).name for p in (ckpt_path, hist_path) if p.exists()]
-        notes.append(f"{e}; moved {', '.join(moved)} aside, retraining from scratch")
-        return 0
+        return _retrain(str(e), ckpt_path, hist_path, notes)
+    misfit = checkpoint_misfit(run, ckpt)  # outside the try: errors building the models are not the checkpoint's
+    if misfit is not None:
+        return _retrain(f"{ckpt_path}: {misfit}", ckpt_path, hist_path, notes)
+    return step
+
+
+def _retrain(why: str, ckpt_path: Path, hist_path: Path, notes: list[str]) -> int:
+    moved = [_move_aside(p).name for p in (ckpt_path, hist_path) if p.exists()]
+    notes.append(f"{why}; moved {', '.join(moved)} aside, retraining from scratch")
+    return 0
 
 
 def _move_aside(path: Path) -> Path:

@@ -192,6 +192,21 @@ def load_state(gan: GAN, ckpt: dict[str, Any]) -> int:
     return int(ckpt["step"])
 
 
+def checkpoint_misfit(run: RunConfig, ckpt: dict[str, Any]) -> Optional[str]:
+    """Why ``ckpt`` cannot resume ``run`` (weights, optimiser or RNG states missing or of other shapes), or None.
+
+    Found by loading it into freshly built models, as ``train`` would; torch's global RNG is left as it was.
+    Errors in building the models themselves are the run's, not the checkpoint's, and propagate.
+    """
+    with torch.random.fork_rng(devices=[]):
+        gan = build_gan(run)
+        try:
+            load_state(gan, ckpt)
+        except (KeyError, TypeError, ValueError, RuntimeError) as e:
+            return f"does not fit this run's models ({' '.join(f'{type(e).__name__}: {e}'.split())[:300]})"
+    return None
+
+
 def history_to_csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")

@@ -153,3 +153,25 @@ def test_cli_seed_parsing():
     for bad in ("a", "1,1", "-1", ""):
         with pytest.raises(ConfigError, match="--seeds"):
             parse_seeds(bad)
+
+
+def _long_named(steps=5, hidden=8, seeds=(0,)):
+    return parse_suite({"suite": {"name": "long", "seeds": list(seeds)},
+                        "defaults": {"data": {"name": "ring8"}, "model": {"name": "mlp", "hidden": hidden},
+                                     "train": {"steps": steps}},
+                        "runs": [{"name": "A" * 200, "loss": {"name": "ns"}}]})
+
+
+def test_issue16_long_run_names_keep_seed_and_hash():
+    short, other = _long_named().runs[0], _long_named(steps=40, hidden=16).runs[0]
+    assert short.run_id != other.run_id
+    for run in (short, other):
+        assert len(run.run_id) == 120 and run.run_id.startswith("ring8-mlp-AAAA")
+        assert run.run_id.endswith(f"-s0-{run.config_hash()}")
+    seeds = _long_named(seeds=(0, 1)).runs  # was: "runs[0] duplicates runs[0]"
+    assert [r.run_id[-11:] for r in seeds] == [f"s0-{seeds[0].config_hash()}", f"s1-{seeds[0].config_hash()}"]
+
+
+def test_short_run_ids_are_unchanged():
+    run = _long_named().runs[0].__class__.from_dict({**_long_named().runs[0].to_dict(), "name": "ns"})
+    assert run.run_id == f"ring8-mlp-ns-s0-{run.config_hash()}"

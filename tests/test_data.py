@@ -376,3 +376,68 @@ def test_info_is_json_and_records_params_and_sizes():
         assert info["name"] == name and isinstance(info["params"], dict)
     assert get_dataset("digits").info()["sizes"] == {"train": 1346, "test": 451}
     assert get_dataset("ring8").info()["params"] == {"radius": 1.0, "std": 0.01, "n_modes": 8}
+
+
+class _RunsCode:
+    """Unpickled by plain ``pickle.load``, this creates ``path``: a CIFAR batch holding it must not run it."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        import os
+        return (os.system, (f"touch {self.path}",))
+
+
+@pytest.mark.parametrize("where", ["whole", "inside"])
+def test_issue16_cifar_batch_that_runs_code_is_refused_before_the_payload_runs(tmp_path, where):
+    fake_cifar(tmp_path)
+    marker = tmp_path / "pwned"
+    payload = _RunsCode(marker)
+    batch = tmp_path / "cifar-10-batches-py" / "data_batch_1"
+    with open(batch, "wb") as f:
+        pickle.dump(payload if where == "whole" else {"data": np.zeros((1, 3072), np.uint8), "labels": [payload]}, f)
+    with pytest.raises(ConfigError, match=r"data_batch_1: not a CIFAR-10 batch \(UnpicklingError: it names "
+                                          r"(posix|os)\.system, which a CIFAR-10 batch never holds\)"):
+        get_dataset("cifar10", root=str(tmp_path))
+    assert not marker.exists()
+
+
+def test_issue16_cifar_eval_generator_with_a_malicious_batch_exits_2_and_runs_nothing(tmp_path, capsys):
+    from ganbench.cli import main
+    fake_cifar(tmp_path)
+    marker = tmp_path / "pwned"
+    for name in ("data_batch_1", "test_batch"):
+        with open(tmp_path / "cifar-10-batches-py" / name, "wb") as f:
+            pickle.dump(_RunsCode(marker), f)
+    rc = main(["eval-generator", "--generator", "x.pt", "--data", "cifar10", "--features", "identity",
+               "--set", f"data.root={tmp_path}", "--out", str(tmp_path / "out")])
+    assert rc == 2 and not marker.exists()
+    assert "not a CIFAR-10 batch" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("protocol", [2, 5])
+def test_cifar_batches_pickled_with_numpy_arrays_still_load(tmp_path, protocol):
+    # The restricted unpickler must still read what the real batches hold: protocol 2 (numpy's _reconstruct,
+    # bytes through _codecs.encode) and 5 (numpy's _frombuffer).
+    fake_cifar(tmp_path)
+    for i, name in enumerate([f"data_batch_{k}" for k in range(1, 6)] + ["test_batch"]):
+        entry = {"batch_label": "x", "labels": [i, i], "data": np.full((2, 3072), 10 * i, np.uint8),
+                 "filenames": ["a.png", "b.png"]}
+        (tmp_path / "cifar-10-batches-py" / name).write_bytes(pickle.dumps(entry, protocol=protocol))
+    ds = get_dataset("cifar10", root=str(tmp_path))
+    assert ds.labels("train").tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+    torch.testing.assert_close(ds.data("test"), torch.full((2, 3, 32, 32), 50 / 255 * 2 - 1))
+
+
+@pytest.mark.parametrize("entry, match", [
+    ({"data": np.zeros((2, 100), np.uint8), "labels": [0, 0]}, r"'data' a uint8 array \[N, 3072\]"),
+    ({"data": np.zeros((2, 3072), np.uint8), "labels": [0]}, r"'data' .* and 'labels' a list of N ints\)"),
+    ({"data": [1, 2], "labels": [0, 0]}, r"'data' a uint8 array"),
+])
+def test_cifar_batch_with_wrong_contents_is_named(tmp_path, entry, match):
+    fake_cifar(tmp_path)
+    with open(tmp_path / "cifar-10-batches-py" / "test_batch", "wb") as f:
+        pickle.dump(entry, f)
+    with pytest.raises(ConfigError, match=r"test_batch: not a CIFAR-10 batch \(expected " + match):
+        get_dataset("cifar10", root=str(tmp_path))

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from ganbench.config import parse_suite
-from ganbench.evaluate import cache_dir, evaluate_run, make_training_evaluator
+from ganbench.evaluate import evaluate_run, make_training_evaluator
+from ganbench.feature_cache import cache_dir
 from ganbench.io import jsonable
 from ganbench.runner import run_one
 from ganbench.train import train

@@ -344,3 +344,39 @@ def test_example_script_runs_end_to_end(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "regression gate PASSED" in proc.stdout
     assert len(find_run_dirs(tmp_path / "work" / "results")) == 2
+
+
+class _SmallBatchesOnly(torch.nn.Module):
+    """v2 of a generator: fine on the trial batch of 4, broken on the evaluation's larger batches."""
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if z.shape[0] > 4:
+            raise RuntimeError("this export only takes batches of up to 4")
+        return z * 0.5
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # torch.jit is deprecated but still the common export
+def test_issue16_failed_reevaluation_keeps_the_last_good_results(trained, tmp_path, capsys):
+    # v1/gen.pt evaluates fine; v2/gen.pt fails on batches larger than 4; same --name and --out
+    for version, G in (("v1", trained.G), ("v2", _SmallBatchesOnly())):
+        (tmp_path / version).mkdir()
+        torch.jit.save(torch.jit.script(G), str(tmp_path / version / "gen.pt"))
+    out = tmp_path / "out"
+    assert cli(tmp_path / "v1" / "gen.pt", out, "--name", "mine", "--z-dim", "2") == 0
+    run_dir, _ = only_run(out)
+    before = {p.name: p.read_bytes() for p in run_dir.iterdir()}
+    capsys.readouterr()
+    assert cli(tmp_path / "v2" / "gen.pt", out, "--name", "mine", "--z-dim", "2") == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "Traceback" not in err
+    assert re.fullmatch(r"ganbench: error: generator 'gen\.pt' failed on a batch of \d+ latents \[\d+, 2\]: "
+                        r".*this export only takes batches of up to 4.*", err), err
+    assert only_run(out)[0] == run_dir and {p.name: p.read_bytes() for p in run_dir.iterdir()} == before
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_failed_first_evaluation_writes_no_run_directory(tmp_path, capsys):
+    torch.jit.save(torch.jit.script(_SmallBatchesOnly()), str(tmp_path / "gen.pt"))
+    assert cli(tmp_path / "gen.pt", tmp_path / "out", "--z-dim", "2") == 2
+    assert "failed on a batch of" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists() or not find_run_dirs(tmp_path / "out")

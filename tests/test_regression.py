@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import statistics
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from ganbench import regression as R
 from ganbench.io import atomic_write_json
 from ganbench.regression.calibration import SABOTAGES
 from ganbench.registry import ConfigError
+from ganbench.results import find_run_dirs
 
 ROOT = Path(__file__).resolve().parent.parent
 CI_BASELINE = ROOT / "results" / "baselines" / "ci.json"
@@ -554,20 +556,78 @@ def test_check_help_works(capsys):
 
 def test_check_dir_never_reuses_finished_runs(tmp_path):
     write_run(tmp_path / "old", {"fid": 1.0})
-    with pytest.raises(ConfigError, match=r"--out .*old: holds runs that 'ganbench check' did not write; a gate "
-                                          r"must measure the current code"):
-        R.check_dir(tmp_path / "default", tmp_path / "old")
+    with pytest.raises(ConfigError, match=r"--out .*old: holds runs that 'ganbench check' did not write \(e\.g\. "
+                                          r".*\); a gate must measure the current code"):
+        R.check_dir(tmp_path / "default", tmp_path / "old", ["x"])
     assert (tmp_path / "old").is_dir() and R.collect(tmp_path / "old")  # untouched
-    # a directory an earlier check wrote is cleared, again and again (make gate reruns into one place)
-    out = R.check_dir(tmp_path / "default", tmp_path / "gate")
-    assert out == tmp_path / "gate" and (out / R.CHECK_MARKER).is_file()
-    run = write_run(out, {"fid": 1.0})
-    (out / "keep.txt").write_text("not a run")
-    assert R.check_dir(tmp_path / "default", out) == out and not run.exists() and (out / "keep.txt").exists()
-    # the default directory is check's own scratch space: cleared even without the marker
+    # the runs an earlier check recorded are deleted, again and again (make gate reruns into one place)
+    run = write_run(tmp_path / "gate", {"fid": 1.0})  # stands for a run the first check trains
+    (tmp_path / "gate" / "keep.txt").write_text("not a run")
+    run.rename(tmp_path / "away")
+    out = R.check_dir(tmp_path / "default", tmp_path / "gate", [run.name])
+    assert out == tmp_path / "gate" and json.loads((out / R.CHECK_MARKER).read_text())["runs"] == [run.name]
+    (tmp_path / "away").rename(run)
+    assert R.check_dir(tmp_path / "default", out, [run.name]) == out and not run.exists()
+    assert (out / "keep.txt").exists()
+    # the default directory follows the same rule: only recorded runs go
     default = tmp_path / "results" / "ci-check"
+    assert R.check_dir(default, None, ["a"]) == default
     run = write_run(default, {"fid": 1.0})
-    assert R.check_dir(default, None) == default and not run.exists()
+    with pytest.raises(ConfigError, match=r"ci-check: holds runs that 'ganbench check' did not write"):
+        R.check_dir(default, None, ["a"])
+    assert run.exists()
+
+
+def test_check_dir_marker_cannot_delete_outside_its_directory(tmp_path):
+    victim = write_run(tmp_path / "victim", {"fid": 1.0})
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    (gate / R.CHECK_MARKER).write_text(json.dumps({"runs": ["../victim/" + victim.name, "..", "", 3]}))
+    assert R.check_dir(tmp_path / "default", gate, []) == gate and victim.exists()
+    (gate / R.CHECK_MARKER).write_text("written by an older ganbench\n")  # plain text: owns nothing
+    write_run(gate, {"fid": 1.0})
+    with pytest.raises(ConfigError, match="holds runs that 'ganbench check' did not write"):
+        R.check_dir(tmp_path / "default", gate, [])
+
+
+TINY_SUITE = """[suite]
+name = "{name}"
+seeds = [0, 1, 2, 3, 4, 5, 6, 7]
+[defaults]
+data = {{ name = "ring8" }}
+model = {{ name = "mlp", hidden = 8, depth = 1, z_dim = 2 }}
+train = {{ steps = 4, batch_size = 16, log_every = 2, checkpoint_every = 2, seeds_batched = true }}
+eval = {{ n_samples = 64, metrics = ["fid"], every = 0 }}
+[[runs]]
+loss = {{ name = "ns" }}
+"""
+
+
+def test_issue16_check_never_deletes_runs_it_did_not_write(tmp_path, monkeypatch, capsys):
+    # check ci2 --out results; run tiny (writes results/tiny/...); check again: results/tiny survives
+    monkeypatch.chdir(tmp_path)
+    for name in ("ci2", "tiny"):
+        Path(f"{name}.toml").write_text(TINY_SUITE.format(name=name))
+    assert cli.main(["run", "ci2.toml", "--out", "first"]) == 0
+    assert cli.main(["baseline", "first", "--out", "bl.json"]) == 0
+    check = ["check", "ci2.toml", "--baseline", "bl.json", "--out", "results"]
+    assert cli.main(check) == 0
+    assert cli.main(["run", "tiny.toml", "--out", "results/tiny"]) == 0
+    tiny = _snapshot("results/tiny")
+    capsys.readouterr()
+    assert cli.main(check) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and re.search(r"--out results: holds runs that 'ganbench check' did not write "
+                                                r"\(e\.g\. results/tiny/", err), err
+    assert _snapshot("results/tiny") == tiny and len(find_run_dirs("results")) == 16  # nothing deleted
+    # once the other suite's runs are elsewhere, the check reruns, deleting only its own runs
+    Path("results/tiny").rename("tiny-kept")
+    assert cli.main(check) == 0 and _snapshot("tiny-kept") == tiny
+
+
+def _snapshot(folder: str) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(Path(folder).rglob("*")) if p.is_file()
+            and p.name != ".lock"}
 
 
 # ---------------------------------------------------------------- end to end: the ci suite

@@ -297,3 +297,80 @@ def test_truncated_or_garbage_files_raise_an_error_naming_the_file(tmp_path, nam
     path.write_bytes(content)
     with pytest.raises(CorruptFileError, match=re.escape(str(path))):
         reader(path)
+
+
+def test_issue16_long_run_names_never_share_a_directory(tmp_path):
+    # name = "A"*200, steps=5; then steps=40, hidden=16 into the same --out: the second run is trained
+    def suite(steps, hidden):
+        doc = tiny_doc(steps=steps)
+        doc["defaults"]["model"]["hidden"] = hidden
+        doc["runs"] = [{"name": "A" * 200, "loss": {"name": "ns"}}]
+        return parse_suite(doc)
+    first = run_suite(suite(5, 8), out=tmp_path, progress=False)
+    second = run_suite(suite(40, 16), out=tmp_path, progress=False)
+    assert [o.status for o in first + second] == ["finished", "finished"]
+    assert first[0].run_dir != second[0].run_dir
+    assert read_json(Path(second[0].run_dir) / "metrics.json")["steps"] == 40
+
+
+@pytest.mark.parametrize("damage", ["deleted", "truncated-then-deleted", "truncated"])
+def test_issue16_lost_config_json_is_rewritten_and_never_dropped_silently(tmp_path, damage, capsys):
+    from ganbench import regression as R
+    from ganbench.results import load_results
+    suite = parse_suite(tiny_doc(losses=("ns", "hinge"), steps=4))
+    assert {o.status for o in run_suite(suite, out=tmp_path, progress=False)} == {"finished"}
+    R_dir = tmp_path / suite.runs[0].run_id
+    config = (R_dir / "config.json").read_text()
+    (R_dir / "config.json").write_text(config[:20])
+    if damage != "truncated":
+        with pytest.raises(CorruptFileError, match=r"config\.json: not valid JSON .*delete it to recompute"):
+            load_results(tmp_path)
+        (R_dir / "config.json").unlink()  # the advice followed
+        with pytest.raises(CorruptFileError, match=r"config\.json: missing; rerun its suite \('ganbench run'\)"):
+            load_results(tmp_path)  # the run is named, not dropped
+        assert load_results(tmp_path, errors="mark")["status"].tolist().count("corrupt") == 1
+    outcomes = run_suite(suite, out=tmp_path, progress=False)
+    assert [o.status for o in outcomes] == ["skipped", "skipped"]
+    what = "unreadable, moved to config.json.corrupt" if damage == "truncated" else "missing"
+    assert outcomes[0].notes == [f"config.json was {what}; rewritten from the suite"]
+    assert f"note: {suite.runs[0].run_id}: config.json was {what}" in capsys.readouterr().err
+    assert (R_dir / "config.json").read_text() == config
+    assert len(load_results(tmp_path)) == 2
+    assert len(R.make_baseline(tmp_path)[0]["configs"]) == 2
+
+
+def _misfit_checkpoint(d: Path, kind: str) -> None:
+    ckpt = load_checkpoint(d / "checkpoint.pt")
+    if kind == "shapes":  # e.g. trained with another hidden size: it loads, but not into this run's models
+        ckpt["G"] = {k: torch.zeros(3, *v.shape[1:]) if v.ndim else v for k, v in ckpt["G"].items()}
+    elif kind == "keys":
+        ckpt["D"] = {"renamed." + k: v for k, v in ckpt["D"].items()}
+    else:
+        del ckpt["opt_g"]
+    atomic_torch_save(d / "checkpoint.pt", ckpt)
+
+
+@pytest.mark.parametrize("kind", ["shapes", "keys", "missing-entry"])
+def test_issue16_checkpoint_that_does_not_fit_is_moved_aside_and_retrained(reference, tmp_path, kind):
+    run, ref = reference
+    d = tmp_path / run.run_id
+    train(tiny_run(steps=20), d)
+    _misfit_checkpoint(d, kind)
+    out = run_one(run, d)
+    assert out.status == "finished" and out.resumed_from == 0, out.error
+    assert any("checkpoint.pt: does not fit this run's models (" in n and "retraining from scratch" in n
+               for n in out.notes), out.notes
+    assert (d / "checkpoint.pt.corrupt").exists() and (d / "history.csv.corrupt").exists()
+    assert metrics_of(d) == metrics_of(ref)  # as if it had never been interrupted
+
+
+def test_issue16_eval_of_a_checkpoint_that_does_not_fit_is_one_line(tmp_path, capsys):
+    run = tiny_run(steps=4)
+    d = tmp_path / run.run_id
+    assert run_one(run, d).status == "finished"
+    _misfit_checkpoint(d, "shapes")
+    assert main(["eval", str(d)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and re.fullmatch(
+        r"ganbench: error: .*checkpoint\.pt: does not fit the run's generator \(RuntimeError: Error\(s\) in loading "
+        r"state_dict .*size mismatch.*\); delete it and metrics\.json, then rerun the suite to retrain the run", err)

@@ -61,7 +61,7 @@ def _run(args: argparse.Namespace, baseline: dict, rules: tuple) -> Path:
     n_base = min(len(c["seeds"]) for c in baseline["configs"].values())
     n_tests = sum(r.metric in c["metrics"] for c in baseline["configs"].values() for r in rules)
     R.check_reachable(n_base, n_now, n_tests, args.alpha)
-    out = R.check_dir(DEFAULT_RESULTS / f"{suite.name}-check", args.out)
+    out = R.check_dir(DEFAULT_RESULTS / f"{suite.name}-check", args.out, [run.run_id for run in suite.runs])
     print(f"suite {suite.name}: {len(suite.runs)} runs -> {out}", flush=True)
     for o in run_suite(suite, out=out, executor=args.executor, workers=args.workers, threads=args.threads):
         if o.status == "failed":  # shown here; the comparison then reports the configuration's seed as missing
@@ -93,8 +93,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("--seeds", default=None, help="replace the suite's seeds, e.g. 8-15 (any seeds: the test "
                                                  "compares distributions, not the baseline's own seeds)")
     c.add_argument("--threads", type=int, default=None, help="torch/BLAS threads per run (default 1)")
-    c.add_argument("--out", help="where the suite's runs go; must hold no runs (default results/<suite>-check, "
-                                 "cleared first)")
+    c.add_argument("--out", help="where the suite's runs go; must hold no runs but those an earlier check wrote, "
+                                 "which are deleted first (default results/<suite>-check)")
     c.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a key in every run")
     c.add_argument("--summary", metavar="FILE", help="also write the table as Markdown (always appended to "
                                                      "$GITHUB_STEP_SUMMARY when set)")

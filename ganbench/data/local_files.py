@@ -35,6 +35,42 @@ def _read_idx(path: Path, ndim: int) -> torch.Tensor:
     return torch.frombuffer(bytearray(data[start:]), dtype=torch.uint8).reshape(dims)
 
 
+# The globals a CIFAR-10 batch names: its pixels are a numpy array (pickled by numpy 1 or 2, protocol 2 or 5),
+# and python 3 writes bytes through _codecs.encode. Nothing else is looked up, so a batch cannot run code.
+CIFAR_PICKLE_GLOBALS = frozenset({
+    ("numpy", "ndarray"), ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+    ("_codecs", "encode"),
+})
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """``pickle.load`` limited to dicts, lists, strings, bytes, numbers and numpy arrays (the batches' types)."""
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in CIFAR_PICKLE_GLOBALS:
+            raise pickle.UnpicklingError(f"it names {module}.{name}, which a CIFAR-10 batch never holds")
+        return super().find_class(module, name)
+
+
+def _read_cifar_batch(path: Path) -> dict:
+    try:
+        with open(path, "rb") as fh:
+            entry = _CifarUnpickler(fh, encoding="latin1").load()  # the CIFAR-10 python format is a pickle
+    except Exception as e:  # any unpickling failure (refused global, truncation, garbage) means "not a batch"
+        raise ConfigError(f"{path}: not a CIFAR-10 batch ({type(e).__name__}: {e}); only numpy arrays, dicts, "
+                          f"lists, strings, bytes and numbers are read") from None
+    if not isinstance(entry, dict) or "data" not in entry or "labels" not in entry:
+        raise ConfigError(f"{path}: not a CIFAR-10 batch (expected a dict with 'data' and 'labels')")
+    data, labels = entry["data"], entry["labels"]
+    if not (isinstance(data, np.ndarray) and data.dtype == np.uint8 and data.ndim == 2 and data.shape[1] == 3 * 32 * 32
+            and isinstance(labels, list) and len(labels) == len(data) and all(type(v) is int for v in labels)):
+        raise ConfigError(f"{path}: not a CIFAR-10 batch (expected 'data' a uint8 array [N, 3072] and 'labels' "
+                          f"a list of N ints)")
+    return entry
+
+
 MNIST_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
                "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
 CIFAR_FILES = {"train": tuple(f"data_batch_{i}" for i in range(1, 6)), "test": ("test_batch",)}
@@ -102,11 +138,8 @@ def cifar10(root: str | None = None, size: int = 32, download: bool = False) -> 
     for split, files in CIFAR_FILES.items():
         parts, labs = [], []
         for f in files:
-            with open(folder / f, "rb") as fh:
-                entry = pickle.load(fh, encoding="latin1")  # the CIFAR-10 python format is a pickle
-            if not isinstance(entry, dict) or "data" not in entry or "labels" not in entry:
-                raise ConfigError(f"{folder / f}: not a CIFAR-10 batch (expected a dict with 'data' and 'labels')")
-            parts.append(torch.as_tensor(np.asarray(entry["data"], dtype=np.uint8)).reshape(-1, 3, 32, 32))
+            entry = _read_cifar_batch(folder / f)
+            parts.append(torch.as_tensor(entry["data"]).reshape(-1, 3, 32, 32))
             labs.extend(entry["labels"])
         images[split], labels[split] = torch.cat(parts), torch.as_tensor(labs, dtype=torch.long)
     params = {"root": str(base), "size": size, "download": download}

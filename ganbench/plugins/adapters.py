@@ -204,8 +204,7 @@ class TensorDataset(Dataset):
 
     Same semantics as the built-in finite sets: ``sample`` draws train items with replacement, ``real``
     draws ``n`` items of a split without replacement (the whole split, in order, when ``n`` >= its size).
-    ``params`` gains ``content_sha256``: the real-feature cache is keyed by name and params, so a change
-    of the data must change the key.
+    ``params`` gains ``content_sha256``: the provenance of every number then names the data it was measured on.
     """
 
     def __init__(self, name: str, params: dict[str, Any], splits: Mapping[str, Any]):

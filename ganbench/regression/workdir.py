@@ -1,31 +1,52 @@
-"""Where ``ganbench check SUITE`` runs: a results directory cleared of old runs, so the gate measures new code."""
+"""Where ``ganbench check SUITE`` runs: a results directory cleared of the runs earlier checks wrote, so the gate
+measures new code, and nothing else in it is ever deleted."""
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
-from typing import Optional
+from typing import Iterable, Optional
 
-from ..io import atomic_write_text
+from ..io import atomic_write_json
 from ..registry import ConfigError
-from ..results import find_run_dirs
+from ..results import find_run_dirs, run_dir_for
 
-CHECK_MARKER = ".ganbench-check"  # marks a directory `check` owns, so it may clear it on the next check
+CHECK_MARKER = ".ganbench-check"  # lists the runs `check` wrote into a directory: the next check deletes those only
 
 
-def check_dir(default: Path, out: Optional[str | Path]) -> Path:
-    """A results directory without finished runs: a gate must measure the current code, not reuse old runs.
+def check_dir(default: Path, out: Optional[str | Path], run_ids: Iterable[str]) -> Path:
+    """A results directory holding none of the runs a gate would reuse; ``run_ids`` are the runs about to go there.
 
-    A directory an earlier ``check`` wrote (it holds the marker file; the default ``results/<suite>-check``
-    always qualifies) is cleared of run directories. Any other directory must hold no runs: clearing it
-    could delete results nobody meant to lose.
+    The runs an earlier ``check`` recorded in the marker file are deleted; they are the only ones ever deleted.
+    Any other run under the directory (another suite's, one an older ganbench wrote) stops the gate before
+    anything is deleted: reusing it would measure old code, deleting it could lose results nobody meant to lose.
     """
     d = Path(out) if out is not None else default
-    owned = out is None or (d / CHECK_MARKER).is_file()
-    if d.is_dir() and owned:
-        for run_dir in find_run_dirs(d):
+    owned = _recorded_runs(d)
+    foreign = [r for r in find_run_dirs(d) if r.resolve() not in owned] if d.is_dir() else []
+    if foreign:
+        where = f"--out {d}" if out is not None else str(d)
+        raise ConfigError(f"{where}: holds runs that 'ganbench check' did not write (e.g. {foreign[0]}); a gate must "
+                          f"measure the current code, so give a new or empty directory (or compare those runs with "
+                          f"--results {d})")
+    for run_dir in owned:
+        if run_dir.is_dir():
             shutil.rmtree(run_dir)
-    elif d.is_dir() and find_run_dirs(d):
-        raise ConfigError(f"--out {d}: holds runs that 'ganbench check' did not write; a gate must measure the "
-                          f"current code, so give a new or empty directory (or compare those runs with --results {d})")
-    atomic_write_text(d / CHECK_MARKER, "written by 'ganbench check': its runs are deleted by the next check\n")
+    # Recorded before the runs start: a check killed halfway still owns the runs it began.
+    atomic_write_json(d / CHECK_MARKER, {"written_by": "ganbench check", "runs": sorted(set(run_ids))})
     return d
+
+
+def _recorded_runs(d: Path) -> set[Path]:
+    """The run directories the marker of ``d`` lists; an unreadable marker or entry owns nothing."""
+    try:
+        runs = json.loads((d / CHECK_MARKER).read_text(encoding="utf-8")).get("runs", [])
+    except (OSError, ValueError, AttributeError):  # missing, older plain-text marker, or damaged
+        return set()
+    owned = set()
+    for run_id in runs if isinstance(runs, list) else []:
+        try:
+            owned.add(run_dir_for(d, str(run_id)))  # resolved, and never outside d
+        except ValueError:
+            continue
+    return owned
