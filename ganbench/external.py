@@ -14,8 +14,10 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import logging
 import time
 import warnings
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -155,10 +157,17 @@ def _load_torchscript(path: Path, device: str) -> nn.Module:
 
 def _load_exported(path: Path) -> tuple[nn.Module, Optional[int], Optional[int]]:
     """(module, static batch size or None, z_dim or None) of a ``torch.export.save`` program."""
+    if not zipfile.is_zipfile(path):  # every .pt2 is a zip archive; torch would log a traceback before failing
+        raise ConfigError(f"{path}: not a torch.export program (not a zip archive); write it with torch.export.save")
+    quiet = logging.getLogger("torch.export")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)  # torch logs the traceback of a damaged archive as a warning, then raises
     try:
         program = torch.export.load(str(path))
     except Exception as e:
         raise ConfigError(f"{path}: not a torch.export program ({_one_line(e)})") from None
+    finally:
+        quiet.setLevel(level)
     users = list(program.graph_signature.user_inputs)
     if len(users) != 1:
         raise ConfigError(f"{path}: an exported generator must take one input (the latent batch), got {users}")

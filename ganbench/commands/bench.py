@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 import tomllib
-from pathlib import Path
 from typing import Any
 
+from ..io import atomic_write_text, output_file
 from ..registry import ConfigError
 
 
@@ -45,6 +45,12 @@ def _model_params(items: list[str]) -> dict[str, dict[str, Any]]:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from ..bench import BenchOptions, bench, bench_batched, format_table
+    from ..executors import check_threads
+    if args.batch is not None and args.batch < 1:
+        raise ConfigError(f"--batch must be a positive integer, got {args.batch}")
+    check_threads(args.threads)
+    if args.out:
+        output_file(args.out, "--out")  # before minutes of timing, not after
     losses = _names(args.losses)
     if args.batched_seeds is not None:
         table = bench_batched(seeds=args.batched_seeds, widths=_ints(args.widths, "--widths"), losses=losses,
@@ -64,9 +70,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         table = bench(models, losses, opts, params, progress=progress)
     print(format_table(table))
     if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(out, index=False)
+        out = output_file(args.out, "--out")
+        atomic_write_text(out, table.to_csv(index=False))
         print(f"saved {out}")
     return 0
 

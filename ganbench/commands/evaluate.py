@@ -49,6 +49,8 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     for m in wanted:
         if m not in allowed:
             raise ConfigError(f"--metrics: unknown metric {m!r}; accepted: {', '.join(allowed)}")
+    if args.batch_size < 1:
+        raise ConfigError(f"--batch-size must be a positive integer, got {args.batch_size}")
     params = {"weights": args.inception_weights} if args.inception_weights and args.features == "inception-v3-compat" else {}
     real = load_samples(args.real, "--real")
     fake = load_samples(args.fake, "--fake")

@@ -54,12 +54,17 @@ def cmd_eval_generator(args: argparse.Namespace) -> int:
     from ganbench.external import DEFAULT_OUT, evaluate_generator
     from ganbench.registry import ConfigError
     from ganbench.runner import RunOutcome
+    from ganbench.config import check_device
     init_args = None
     if args.init_args is not None:
         try:
             init_args = json.loads(args.init_args)
         except json.JSONDecodeError as e:
             raise ConfigError(f"--init-args is not valid JSON ({e}): {args.init_args!r}") from None
+        if not isinstance(init_args, dict):
+            raise ConfigError(f"--init-args must be a JSON object of keyword arguments such as '{{\"z_dim\": 64}}', "
+                              f"got {args.init_args!r}")
+    check_device(args.device, "--device", present=True)
     data_params, eval_settings = _settings(args.set)
     result = evaluate_generator(
         args.generator, data={"name": args.data, **data_params}, features=args.features, n=args.n,

@@ -10,6 +10,7 @@ import argparse
 import sys
 from typing import Any
 
+from ..io import output_file
 from ..registry import ConfigError
 
 
@@ -30,7 +31,9 @@ def _data_params(items: list[str]) -> dict[str, Any]:
 def cmd_train(args: argparse.Namespace) -> int:
     from ..features import DIGITS_WEIGHTS, recorded_sha256, train_extractor
 
-    out = args.out or f"{args.dataset}-cnn.pt"
+    from ..executors import check_threads
+    check_threads(args.threads)
+    out = output_file(args.out or f"{args.dataset}-cnn.pt", "--out")
     result = train_extractor(args.dataset, out, epochs=args.epochs, seed=args.seed, threads=args.threads,
                              progress=lambda line: print(line, file=sys.stderr, flush=True),
                              **_data_params(args.data))

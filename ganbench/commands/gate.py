@@ -10,10 +10,13 @@ import sys
 from pathlib import Path
 
 from .. import regression as R
+from ..io import input_file, output_file
 
 
 def cmd_baseline(args: argparse.Namespace) -> int:
     from ..cli import UsageError
+    if args.out is not None:
+        output_file(args.out, "--out")  # checked before the results are read
     baseline, notes = R.make_baseline(args.results)
     out = args.out
     if out is None:
@@ -22,7 +25,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
             raise UsageError(f"{args.results} holds runs of suites {', '.join(suites)}; name the file with --out")
         from ..runner import DEFAULT_RESULTS
         out = DEFAULT_RESULTS / "baselines" / f"{suites[0]}.json"
-    R.write_baseline(baseline, out)
+    R.write_baseline(baseline, output_file(out, "--out"))
     for note in notes:
         print(f"note: {note}")
     n_runs = sum(len(c["seeds"]) for c in baseline["configs"].values())
@@ -39,6 +42,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise UsageError("check needs a SUITE to run or --results DIR to compare, not both and not neither")
     if args.results is not None and (args.set or args.out):
         raise UsageError("--set and --out apply when check runs a SUITE, not with --results")
+    input_file(args.baseline, "--baseline", "the JSON file written by 'ganbench baseline'")
     baseline = R.load_baseline(args.baseline)  # bad baseline or rules: stop before minutes of training
     rules = R.resolve_rules(R.parse_rules(args.fail) if args.fail else None, baseline)
     results = Path(args.results) if args.results is not None else _run(args)
@@ -74,8 +78,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("--baseline", required=True, metavar="FILE", help="baseline file from 'ganbench baseline'")
     c.add_argument("--results", metavar="DIR", help="compare the runs already in DIR instead of running a suite")
     c.add_argument("--fail", action="append", metavar="RULES",
-                   help=f"e.g. fid:10%%, fid:+2.0, fid:3sigma; comma-separated or repeated; rules on one metric "
-                        f"allow the largest of their tolerances (default: {','.join(R.DEFAULT_RULES)})")
+                   help="e.g. fid:10%%, fid:+2.0, fid:3sigma; comma-separated or repeated; rules on one metric "
+                        "allow the largest of their tolerances (default: "
+                        + ",".join(R.DEFAULT_RULES).replace("%", "%%") + ")")  # argparse formats help with %
     c.add_argument("--out", help="where the suite's runs go; must hold no runs (default results/<suite>-check, "
                                  "cleared first)")
     c.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a key in every run")
