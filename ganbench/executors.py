@@ -57,9 +57,11 @@ def check_threads(value: Any, flag: str = "--threads") -> Optional[int]:
     only slow torch down, and a typo such as 100000 would fail deep inside thread pools."""
     if value is None:
         return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{flag} must be a positive integer, got {value!r}")
     cores = available_cores()
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= cores:
-        raise ConfigError(f"{flag} {value!r}: this machine gives this process {cores} cores; accepted: 1 to {cores}")
+    if value > cores:
+        raise ConfigError(f"{flag} {value}: this machine gives this process {cores} cores; accepted: 1 to {cores}")
     return value
 
 

@@ -116,12 +116,12 @@ def _config_columns(config: dict[str, Any], path: Path) -> dict[str, Any]:
 
 
 def check_metrics_doc(doc: Any, path: Path) -> dict[str, Any]:
-    """``doc`` (metrics.json read back) as ganbench writes it: a ``metrics`` table whose values are numbers
-    (or null for a metric that could not be computed); else CorruptFileError naming the file and the key."""
+    """``doc`` (metrics.json read back) as ganbench writes it: a ``metrics`` table in which every metric that
+    tables rank or summarise is a number (or null: not computable); else CorruptFileError naming file and key."""
     m = _dict(doc, path, "metrics.json")
     metrics = _dict(m.get("metrics") or {}, path, "its 'metrics' entry")
     for k, v in metrics.items():
-        if isinstance(v, bool) or not (v is None or isinstance(v, (int, float))):
+        if k in (*DIRECTIONS, *EXTRA_SUMMARY) and (isinstance(v, bool) or not (v is None or isinstance(v, (int, float)))):
             raise CorruptFileError(f"{path}: metrics.{k} is {v!r}, not a number; delete the file to re-evaluate")
     return m
 

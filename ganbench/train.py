@@ -224,7 +224,8 @@ def read_history(path: Path) -> list[dict[str, Any]]:
     try:
         text = path.read_text(encoding="utf-8")
         if text and not text.endswith("\n"):  # written whole, newline last: anything else was cut mid-line
-            raise CorruptFileError(f"{path}: cut off in the middle of a line; delete it to retrain")
+            raise CorruptFileError(f"{path}: line {text.count(chr(10)) + 1} is truncated or malformed (cut off before "
+                                   f"its newline); delete it to retrain")
         reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)  # strict: an open quote is an error
         rows = list(reader)
         header = reader.fieldnames or []

@@ -112,10 +112,19 @@ def test_missing_file_and_bad_toml(tmp_path):
         load_suite(write(tmp_path, "[suite\nname="))
 
 
-def test_bundled_suites_all_load():
+def test_bundled_suites_all_load(tmp_path, monkeypatch):
+    from test_data import fake_cifar, fake_mnist
+    fake_mnist(tmp_path), fake_mnist(tmp_path, "FashionMNIST"), fake_cifar(tmp_path)
+    monkeypatch.setenv("GANBENCH_DATA", str(tmp_path))  # the loader builds each dataset: it must be on disk
     for name in ["quick", "ring8", "grid25", "digits", "stacked-digits", "mnist", "fashion-mnist", "cifar10", "ci"]:
         s = load_suite(name)
         assert s.runs, name
+
+
+def test_a_suite_whose_data_is_missing_stops_at_load(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANBENCH_DATA", str(tmp_path))
+    with pytest.raises(ConfigError, match=r"mnist.toml: data 'mnist': dataset 'mnist': missing train-images"):
+        load_suite("mnist")
 
 
 def test_quick_suite_covers_every_loss_on_ring8_with_two_seeds_and_digits():
