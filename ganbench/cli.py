@@ -22,6 +22,20 @@ class UsageError(Exception):
     """Bad command-line input detected by a command (exit 2)."""
 
 
+INT64_MAX = 2**63 - 1  # torch sizes, seeds and counts are int64: anything larger fails deep inside torch
+
+
+def integer(text: str) -> int:
+    """argparse type of every integer flag: a decimal integer that fits in int64 (else a usage error, exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if abs(value) > INT64_MAX:
+        raise argparse.ArgumentTypeError(f"{text} is out of range (at most {INT64_MAX} in size)")
+    return value
+
+
 # ---------------------------------------------------------------- commands
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -120,8 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="results directory (default results/<suite name>)")
     r.add_argument("--seeds", default=None, help="replace the suite's seeds, e.g. 0,1,2 or 0-9")
     r.add_argument("--executor", choices=["local", "process", "ray"], default="local")
-    r.add_argument("--workers", type=int, default=None, help="process executor: number of worker processes")
-    r.add_argument("--threads", type=int, default=None,
+    r.add_argument("--workers", type=integer, default=None, help="process executor: number of worker processes")
+    r.add_argument("--threads", type=integer, default=None,
                    help="torch/BLAS threads per run (default: 1 locally, cores // workers in a pool)")
     r.add_argument("--ray-address", default=None, help="ray executor: 'auto' or 'ray://host:port' (none: start a local Ray)")
     r.set_defaults(func=cmd_run)

@@ -222,6 +222,8 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{where} must be an integer, got {value!r}")
+        if abs(value) > 2**63 - 1:  # torch counts and sizes are int64
+            raise ConfigError(f"{where} is out of range, got {value!r}")
         return value
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -318,6 +320,9 @@ def _build_named(section: str, table: Any, where: str) -> NamedConfig:
     if not isinstance(name, str):
         raise ConfigError(f"{where}.name must be a string, got {name!r}")
     params = {k: v for k, v in table.items() if k != "name"}
+    for key, value in params.items():  # no factory parameter means anything with inf or nan (TOML has both)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{where}.{key} must be a finite number, got {value!r}")
     registry = _registries()[section]
     skip = ("data_shape",) if section == "model" else ()
     from .plugins import resolve  # import paths (module:attr) become registry entries on first use

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .config import EvalConfig, _build_named, _build_section, _plain, safe_name
+from .config import MAX_SEED, EvalConfig, _build_named, _build_section, _plain, safe_name
 from .data import get_dataset
 from .io import atomic_write_json, atomic_write_text
 from .models import LATENTS, Generator, device_of
@@ -350,8 +350,8 @@ def evaluate_generator(generator: Any, *, data: str | dict[str, Any], features: 
     ``EvalConfig`` or a dict of its keys). ``seed`` picks the latent stream exactly as a trained run's seed
     does. Returns the metrics.json content plus ``run_dir`` (None without ``out``).
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ConfigError(f"--seed must be a non-negative int, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"--seed must be an int in 0..{MAX_SEED}, got {seed!r}")
     if not isinstance(data, (str, Mapping)):
         raise ConfigError(f"data must be a dataset name or a table {{'name': ..., **params}}, got {data!r}")
     data_table = {"name": data} if isinstance(data, str) else dict(data)

@@ -247,7 +247,7 @@ def test_cli_unusable_baseline_exits_2(tmp_path, capsys):
     assert cli.main(["check", "--results", str(res), "--baseline", str(tmp_path / "bad.json")]) == 2
     assert "bad.json: not valid JSON" in capsys.readouterr().err
     assert cli.main(["check", "--results", str(res), "--baseline", str(tmp_path / "none.json")]) == 2
-    assert "none.json: file not found" in capsys.readouterr().err
+    assert "none.json': no such file; expected the JSON file written by 'ganbench baseline'" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- comparison: each rule kind and direction

@@ -66,6 +66,7 @@ def _run(args: argparse.Namespace) -> Path:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from ..cli import integer  # every integer flag: int64, else a usage error
     b = subparsers.add_parser("baseline", help="record a results directory's metrics as a regression baseline")
     b.add_argument("results", metavar="RESULTS_DIR", help="results of a suite run (e.g. results/ci)")
     b.add_argument("--out", help="baseline file (default results/baselines/<suite>.json)")
@@ -89,5 +90,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("--allow-provenance-mismatch", action="store_true",
                    help="compare even when extractor, weights or sample counts differ from the baseline's")
     c.add_argument("--executor", choices=["local", "process"], default="local")
-    c.add_argument("--workers", type=int, default=None, help="process executor: number of worker processes")
+    c.add_argument("--workers", type=integer, default=None, help="process executor: number of worker processes")
     c.set_defaults(func=cmd_check)
