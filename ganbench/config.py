@@ -485,13 +485,13 @@ def _check_buildable(runs: list[RunConfig], path: str) -> None:
                 try:
                     shapes[data_key] = tuple(get_dataset(run.data.name, **run.data.params).shape)
                 except ConfigError as e:
-                    raise ConfigError(f"{path}: data {run.data.name!r}: {e}") from None
+                    raise ConfigError(f"{path}: {e}") from None
             model_key = json.dumps([run.model.to_dict(), shapes[data_key]], sort_keys=True, default=str)
             if model_key not in built:
                 try:
                     build_models(run.model.name, shapes[data_key], **run.model.params)
                 except ConfigError as e:
-                    raise ConfigError(f"{path}: model {run.model.name!r}: {e}") from None
+                    raise ConfigError(f"{path}: {e}") from None
                 built.add(model_key)
 
 

@@ -349,7 +349,8 @@ def run_suite(suite: SuiteConfig, out: str | Path | None = None, executor: str =
 
 
 def _check_run_dirs(suite: SuiteConfig, jobs: list[tuple[RunConfig, Path]]) -> None:
-    """Before any training: every run folder already there must be writable, and must belong to this suite.
+    """Before any training: every run folder already there must be writable (unless finished: it is only read),
+    and must belong to this suite.
 
     The run id leaves the suite name out (the same configuration is the same run), so without this check a
     suite run into another suite's folder would adopt that suite's finished runs without a word.
@@ -357,7 +358,7 @@ def _check_run_dirs(suite: SuiteConfig, jobs: list[tuple[RunConfig, Path]]) -> N
     for run, run_dir in jobs:
         if not run_dir.exists():
             continue
-        if not run_dir.is_dir() or not os.access(run_dir, os.W_OK | os.X_OK):
+        if not run_dir.is_dir() or (not os.access(run_dir, os.W_OK | os.X_OK) and not is_finished(run_dir)):
             raise ConfigError(f"run folder {str(run_dir)!r} is not a writable folder; fix its permissions or "
                               f"choose another --out")
         try:

@@ -123,7 +123,7 @@ def test_bundled_suites_all_load(tmp_path, monkeypatch):
 
 def test_a_suite_whose_data_is_missing_stops_at_load(tmp_path, monkeypatch):
     monkeypatch.setenv("GANBENCH_DATA", str(tmp_path))
-    with pytest.raises(ConfigError, match=r"mnist.toml: data 'mnist': dataset 'mnist': missing train-images"):
+    with pytest.raises(ConfigError, match=r"mnist.toml: dataset .mnist.: missing train-images"):
         load_suite("mnist")
 
 
