@@ -74,6 +74,10 @@ def nan_points(z):
 
 def bright_images(z):
     return torch.full((len(z), 1, 8, 8), 3.0)
+
+
+def grey_images(z):
+    return torch.tanh(z[:, :1, None, None]).expand(len(z), 1, 8, 8)
 '''
 
 
@@ -276,7 +280,17 @@ BAD = [
      r"--set 'train.steps=3': eval-generator accepts data.PARAM and eval.KEY only"),
     ("unknown data parameter", ["{root}/g.pt", "--set", "data.stdd=0.1"],
      r"--data: unknown parameter 'stdd' for dataset 'ring8' \(did you mean 'std'\?\)"),
-    ("negative seed", ["{root}/g.pt", "--seed", "-1"], r"--seed must be a non-negative int, got -1"),
+    ("negative seed", ["{root}/g.pt", "--seed", "-1"], r"--seed must be an int in 0..4294967295, got -1"),
+    # issue 16: misleading messages and tracebacks
+    ("junk device", ["{root}/g.pt", "--device", "junk"],
+     r"--device: 'junk' is not a torch device; accepted: cpu, cuda, cuda:N, mps"),
+    ("absent GPU", ["{root}/g.pt", "--device", "cuda:99"], r"--device: 'cuda:99' is not available on this machine"),
+    ("init-args not an object", ["{root}/state.pt", "--class", "{mod}:TinyG", "--init-args", "[1]"],
+     r"--init-args must be a JSON object of keyword arguments"),
+    ("identity on images", ["{mod}:grey_images", "--z-dim", "2", "--data", "digits", "--features", "identity"],
+     r"extractor 'identity' expects points \[N, d\]"),
+    ("digits-cnn on points", ["{root}/g.pt", "--features", "digits-cnn"],
+     r"extractor 'digits-cnn' expects images \[N, C, H, W\]"),
 ]
 
 
@@ -344,3 +358,16 @@ def test_example_script_runs_end_to_end(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "regression gate PASSED" in proc.stdout
     assert len(find_run_dirs(tmp_path / "work" / "results")) == 2
+
+
+def test_a_text_file_named_pt2_is_one_line_without_torchs_logged_traceback(tmp_path, capsys):
+    (tmp_path / "g.pt2").write_text("not an exported program")
+    assert cli(tmp_path / "g.pt2", tmp_path / "out") == 2
+    captured = capsys.readouterr()
+    assert captured.err.strip() == (f"ganbench: error: {tmp_path / 'g.pt2'}: not a torch.export program (not a zip "
+                                    f"archive); write it with torch.export.save")
+    assert "Traceback" not in captured.out
+    torch.save({"a": torch.zeros(2)}, tmp_path / "zip.pt2")  # a zip archive, but no program: torch logs, then raises
+    assert cli(tmp_path / "zip.pt2", tmp_path / "out") == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"ganbench: error: {tmp_path / 'zip.pt2'}: not a torch.export program") and "\n" not in err

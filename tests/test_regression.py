@@ -582,3 +582,12 @@ def test_e2e_gate_catches_a_generator_loss_with_its_sign_flipped(e2e, capsys, mo
 def _ns_config() -> dict:
     b = json.loads(CI_BASELINE.read_text())
     return next(c["config"] for c in b["configs"].values() if c["label"] == "ns")
+
+
+def test_cli_baseline_that_is_a_folder_exits_2(tmp_path, capsys):
+    # check --baseline DIR was an IsADirectoryError traceback (issue 16)
+    res = results(tmp_path / "res", {"ns": {0: {"fid": 1.0}}})
+    assert cli.main(["check", "--results", str(res), "--baseline", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"ganbench: error: --baseline {str(tmp_path)!r} is a folder; expected the JSON file written by "
+                   f"'ganbench baseline'")
