@@ -263,3 +263,17 @@ def test_read_only_out_and_run_folders_exit_2_before_training(open_tmp, unprivil
     (res / run.run_id).chmod(0o555)
     rc, _, err = unprivileged(lambda: cli(["run", str(suite), "--out", str(res)]))
     assert rc == 2 and f"run folder {str(res / run.run_id)!r} is not a writable folder" in one_line(err)
+
+
+@pytest.mark.parametrize("argv", [["bench", "--models", "mlp", "--losses", "ns"],
+                                  ["extractor", "train", "digits"]])
+def test_threads_beyond_the_machine_exit_2_in_bench_and_extractor(tmp_path, capsys, argv):
+    assert main([*argv, "--threads", "100000"]) == 2
+    assert "--threads 100000: this machine gives this process" in one_line_error(capsys)
+
+
+def test_integer_flags_beyond_int64_are_usage_errors(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["bench", "--repeats", str(2**63)])
+    assert e.value.code == 2
+    assert "argument --repeats: 9223372036854775808 is out of range" in capsys.readouterr().err
