@@ -277,3 +277,20 @@ def test_integer_flags_beyond_int64_are_usage_errors(capsys):
         main(["bench", "--repeats", str(2**63)])
     assert e.value.code == 2
     assert "argument --repeats: 9223372036854775808 is out of range" in capsys.readouterr().err
+
+
+def test_run_out_an_immutable_folder_exits_2(tmp_path, capsys):
+    # chattr +i binds root too; where the file system or the user cannot set it, the read-only tests stand in
+    import shutil
+    import subprocess
+    folder = tmp_path / "immutable"
+    folder.mkdir()
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode:
+        pytest.skip("cannot make a folder immutable here (chattr +i)")
+    try:
+        p = tmp_path / "s.toml"
+        p.write_text(TINY)
+        assert main(["run", str(p), "--out", str(folder)]) == 2
+        assert "immutable': this folder is not writable" in one_line_error(capsys)
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
