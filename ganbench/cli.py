@@ -6,6 +6,8 @@ Exit codes: 0 ok, 1 a failure (a failed run, a regression), 2 bad input
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,20 @@ EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
 
 class UsageError(Exception):
     """Bad command-line input detected by a command (exit 2)."""
+
+
+INT64_MAX = 2**63 - 1  # torch sizes, seeds and counts are int64: anything larger fails deep inside torch
+
+
+def integer(text: str) -> int:
+    """argparse type of every integer flag: a decimal integer that fits in int64 (else a usage error, exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if abs(value) > INT64_MAX:
+        raise argparse.ArgumentTypeError(f"{text} is out of range (at most {INT64_MAX} in size)")
+    return value
 
 
 # ---------------------------------------------------------------- commands
@@ -38,18 +54,26 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def parse_seeds(text: str | None) -> tuple[int, ...] | None:
-    """``--seeds 0,1,2`` or ``--seeds 0-9`` → a tuple of non-negative ints."""
+    """``--seeds 0,1,2`` or ``--seeds 0-9`` → a tuple of distinct seeds (at most ``MAX_SEEDS`` of them)."""
+    from .config import MAX_SEED, MAX_SEEDS
     if text is None:
         return None
-    out: list[int] = []
-    try:
-        for part in text.split(","):
-            lo, _, hi = part.strip().partition("-")
-            out.extend(range(int(lo), int(hi) + 1) if hi else [int(lo)])
-    except ValueError:
-        raise ConfigError(f"--seeds {text!r}: expected comma-separated non-negative integers or ranges, e.g. 0,1,2 or 0-9") from None
-    if not out or any(s < 0 for s in out) or len(set(out)) != len(out):
-        raise ConfigError(f"--seeds {text!r}: expected distinct non-negative integers, e.g. 0,1,2 or 0-9")
+    usage = f"--seeds {text!r}: expected comma-separated seeds or ranges in 0..{MAX_SEED}, e.g. 0,1,2 or 0-9"
+    ranges: list[tuple[int, int]] = []
+    for part in text.split(","):
+        m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
+        if m is None:  # "1-", "-1", "a", "": a range needs both ends
+            raise ConfigError(usage)
+        lo, hi = int(m[1]), int(m[2] if m[2] is not None else m[1])
+        if hi < lo or hi > MAX_SEED:
+            raise ConfigError(usage)
+        ranges.append((lo, hi))
+    count = sum(hi - lo + 1 for lo, hi in ranges)  # counted before expanding: 0-100000000000 must not fill memory
+    if count > MAX_SEEDS:
+        raise ConfigError(f"--seeds {text!r} names {count} seeds; at most {MAX_SEEDS} are accepted")
+    out = [s for lo, hi in ranges for s in range(lo, hi + 1)]
+    if len(set(out)) != len(out):
+        raise ConfigError(f"--seeds {text!r}: a seed is named twice; expected distinct seeds, e.g. 0,1,2 or 0-9")
     return tuple(out)
 
 
@@ -110,8 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="results directory (default results/<suite name>)")
     r.add_argument("--seeds", default=None, help="replace the suite's seeds, e.g. 0,1,2 or 0-9")
     r.add_argument("--executor", choices=["local", "process", "ray"], default="local")
-    r.add_argument("--workers", type=int, default=None, help="process executor: number of worker processes")
-    r.add_argument("--threads", type=int, default=None,
+    r.add_argument("--workers", type=integer, default=None, help="process executor: number of worker processes")
+    r.add_argument("--threads", type=integer, default=None,
                    help="torch/BLAS threads per run (default: 1 locally, cores // workers in a pool)")
     r.add_argument("--ray-address", default=None, help="ray executor: 'auto' or 'ray://host:port' (none: start a local Ray)")
     r.set_defaults(func=cmd_run)
@@ -132,11 +156,25 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except (ConfigError, CorruptFileError, UsageError, FileNotFoundError) as e:
-        print(f"ganbench: error: {e}", file=sys.stderr)
+        print(f"ganbench: error: {one_line(e)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as e:  # a path the user gave: unreadable, read-only, a folder where a file belongs, ...
+        where = " -> ".join(str(f) for f in (e.filename, e.filename2) if f is not None)
+        print(f"ganbench: error: {where + ': ' if where else ''}{e.strerror or one_line(e)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("ganbench: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # a bug: one line still, the traceback on request
+        if os.environ.get("GANBENCH_DEBUG"):
+            raise
+        print(f"ganbench: internal error: {type(e).__name__}: {one_line(e)} "
+              f"(a bug in ganbench; GANBENCH_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return EXIT_FAIL
+
+
+def one_line(e: BaseException) -> str:
+    return " ".join(str(e).split())
 
 
 if __name__ == "__main__":

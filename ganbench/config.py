@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import re
 import tomllib
 import types
@@ -28,10 +29,14 @@ from .registry import ConfigError, did_you_mean
 __all__ = [
     "ConfigError", "DataConfig", "ModelConfig", "LossConfig", "OptimConfig", "TrainConfig",
     "EvalConfig", "RunConfig", "SuiteConfig", "load_suite", "parse_suite", "parse_override",
-    "find_suite", "SUITES_DIR",
+    "find_suite", "SUITES_DIR", "MAX_SEED", "MAX_SEEDS", "MAX_SUITE_NAME", "check_device",
 ]
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"  # package data: found in a wheel install too
+MAX_SEED = 2**32 - 1     # seeds are mixed into torch seeds as seed * 1_000_003 + salt, which must stay below 2**63
+MAX_SEEDS = 10_000       # seeds per suite or --seeds: a typo such as 0-100000000000 must not fill memory
+MAX_SUITE_NAME = 100     # a suite name is a folder name (results/<suite>), well inside file-system limits
+SUITE_NAME = re.compile(r"[A-Za-z0-9+-][A-Za-z0-9._+-]*")  # what safe_name leaves unchanged
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,7 @@ class TrainConfig:
     tensorboard: bool = False
     device: str = "cpu"
     seeds_batched: bool = False        # train all seeds of a run as one batched model (see bench)
-    max_grad_norm: Optional[float] = None  # reserved for clipping gradients by norm; None: off
+    max_grad_norm: Optional[float] = None  # clip D's and G's gradients to this total norm each step; None: off
 
 
 @dataclass(frozen=True)
@@ -101,7 +106,7 @@ SECTIONS = ("data", "model", "loss", "optim", "train", "eval")
 RANGES: dict[str, tuple[str, Any]] = {
     "optim.lr_g": (">=", 0), "optim.lr_d": (">=", 0), "optim.weight_decay": (">=", 0),
     "train.steps": (">", 0), "train.batch_size": (">", 0), "train.n_critic": (">", 0),
-    "train.log_every": (">", 0), "train.checkpoint_every": (">", 0),
+    "train.log_every": (">", 0), "train.checkpoint_every": (">", 0), "train.max_grad_norm": (">", 0),
     "eval.n_samples": (">", 1), "eval.n_real": (">", 1), "eval.every": (">=", 0),
     "eval.n_samples_during": (">", 1), "eval.batch_size": (">", 0), "eval.kid_subsets": (">", 0),
     "eval.kid_subset_size": (">", 1),
@@ -229,10 +234,14 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{where} must be an integer, got {value!r}")
+        if abs(value) > 2**63 - 1:  # torch counts and sizes are int64
+            raise ConfigError(f"{where} is out of range, got {value!r}")
         return value
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where} must be a number, got {value!r}")
+        if not math.isfinite(value):  # TOML has inf and nan; no setting means anything with them
+            raise ConfigError(f"{where} must be a finite number, got {value!r}")
         return float(value)
     if tp is str:
         if not isinstance(value, str):
@@ -258,6 +267,38 @@ def _check_range(key: str, value: Any, where: str) -> None:
         raise ConfigError(f"{where} must be two numbers in [0, 1), got {list(value)!r}")
     if key == "train.ema" and not 0 < value < 1:
         raise ConfigError(f"{where} must be in (0, 1), got {value!r}")
+    if key == "train.device":
+        check_device(value, where)
+
+
+def check_device(text: str, where: str, present: bool = False) -> str:
+    """A device torch understands (cpu, cuda, cuda:1, mps, ...); with ``present``, also one this machine has.
+    A suite checks only the name: it may be written on a laptop for a GPU cluster."""
+    import torch
+    try:
+        device = torch.device(text)
+    except (RuntimeError, TypeError, ValueError):
+        raise ConfigError(f"{where}: {text!r} is not a torch device; accepted: cpu, cuda, cuda:N, mps") from None
+    if present:
+        usable = {"cpu": True, "mps": torch.backends.mps.is_available(),
+                  "cuda": torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count()}
+        if not usable.get(device.type, False):
+            raise ConfigError(f"{where}: {text!r} is not available on this machine "
+                              f"({torch.cuda.device_count()} CUDA GPU(s)); use cpu")
+    return text
+
+
+def _check_seeds(seeds: tuple[int, ...], where: str) -> tuple[int, ...]:
+    if not seeds:
+        raise ConfigError(f"{where} must list at least one seed")
+    bad = [s for s in seeds if not 0 <= s <= MAX_SEED]
+    if bad:
+        raise ConfigError(f"{where} must be integers in 0..{MAX_SEED}, got {bad[0]!r}")
+    if len(seeds) > MAX_SEEDS:
+        raise ConfigError(f"{where} lists {len(seeds)} seeds; at most {MAX_SEEDS} are accepted")
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"{where} names a seed twice, got {list(seeds)!r}")
+    return seeds
 
 
 def _build_section(cls: type, table: Any, where: str, section: str) -> Any:
@@ -291,6 +332,9 @@ def _build_named(section: str, table: Any, where: str) -> NamedConfig:
     if not isinstance(name, str):
         raise ConfigError(f"{where}.name must be a string, got {name!r}")
     params = {k: v for k, v in table.items() if k != "name"}
+    for key, value in params.items():  # no factory parameter means anything with inf or nan (TOML has both)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{where}.{key} must be a finite number, got {value!r}")
     registry = _registries()[section]
     skip = ("data_shape",) if section == "model" else ()
     from .plugins import resolve  # import paths (module:attr) become registry entries on first use
@@ -394,15 +438,15 @@ def parse_suite(doc: dict[str, Any], path: str = "<suite>", overrides: list[str]
     name = head.get("name", Path(path).stem)
     if not isinstance(name, str) or not name:
         raise ConfigError(f"{path}: suite.name must be a non-empty string, got {name!r}")
-    if safe_name(name) != name:
-        raise ConfigError(f"{path}: suite.name {name!r} may use only letters, digits, '.', '_', '+' and '-'")
+    if len(name) > MAX_SUITE_NAME:
+        raise ConfigError(f"{path}: suite.name is {len(name)} characters long; at most {MAX_SUITE_NAME} are accepted")
+    if not SUITE_NAME.fullmatch(name):
+        raise ConfigError(f"{path}: suite.name {name!r} may use only letters, digits, '.', '_', '+' and '-' "
+                          f"(not starting with '.' or '_')")
     seeds = _coerce(head.get("seeds", [0]), tuple[int, ...], f"{path}: suite.seeds")
     if seeds_override is not None:
-        seeds = _coerce(list(seeds_override), tuple[int, ...], "--seeds")
-    if not seeds:
-        raise ConfigError(f"{path}: suite.seeds must list at least one seed")
-    if any(s < 0 for s in seeds):
-        raise ConfigError(f"{path}: suite.seeds must be non-negative integers, got {list(seeds)!r}")
+        seeds = _check_seeds(_coerce(list(seeds_override), tuple[int, ...], "--seeds"), "--seeds")
+    _check_seeds(seeds, f"{path}: suite.seeds")
     description = head.get("description", "")
     defaults = doc.get("defaults", {})
     if not isinstance(defaults, dict):
@@ -420,7 +464,8 @@ def parse_suite(doc: dict[str, Any], path: str = "<suite>", overrides: list[str]
         where = f"{path}: runs[{i}]"
         for variant in _expand(run, where):
             merged = _apply_overrides(_merge(defaults, variant), parsed_overrides)
-            run_seeds = _coerce(merged.pop("seeds", seeds), tuple[int, ...], f"{where}.seeds")
+            run_seeds = _check_seeds(_coerce(merged.pop("seeds", seeds), tuple[int, ...], f"{where}.seeds"),
+                                     f"{where}.seeds")
             if seeds_override is not None:
                 run_seeds = seeds
             for seed in run_seeds:
@@ -429,7 +474,37 @@ def parse_suite(doc: dict[str, Any], path: str = "<suite>", overrides: list[str]
                     raise ConfigError(f"{where} duplicates runs[{seen[cfg.run_id]}] (same configuration and seed {seed})")
                 seen[cfg.run_id] = i
                 out.append(cfg)
+    if not out:
+        raise ConfigError(f"{path}: no runs; add a [[runs]] table (an empty one runs the defaults)")
+    if len(out) > MAX_SEEDS:
+        raise ConfigError(f"{path}: {len(out)} runs; at most {MAX_SEEDS} are accepted in one suite")
+    _check_buildable(out, path)
     return SuiteConfig(name=name, seeds=seeds, runs=tuple(out), path=path, description=description)
+
+
+def _check_buildable(runs: list[RunConfig], path: str) -> None:
+    """Build each distinct dataset and model once: values only their factories check (a negative width, a
+    missing data folder, an import path that is no dataset) fail here, at load, not in the middle of a suite."""
+    import torch
+    from .data import get_dataset
+    from .models import build_models
+    shapes: dict[str, tuple[int, ...]] = {}
+    built: set[str] = set()
+    with torch.random.fork_rng(devices=[]):  # weight initialisation must not move the caller's RNG
+        for run in runs:
+            data_key = json.dumps(run.data.to_dict(), sort_keys=True, default=str)
+            if data_key not in shapes:
+                try:
+                    shapes[data_key] = tuple(get_dataset(run.data.name, **run.data.params).shape)
+                except ConfigError as e:
+                    raise ConfigError(f"{path}: {e}") from None
+            model_key = json.dumps([run.model.to_dict(), shapes[data_key]], sort_keys=True, default=str)
+            if model_key not in built:
+                try:
+                    build_models(run.model.name, shapes[data_key], **run.model.params)
+                except ConfigError as e:
+                    raise ConfigError(f"{path}: {e}") from None
+                built.add(model_key)
 
 
 def find_suite(name_or_path: str) -> Path:
@@ -437,6 +512,8 @@ def find_suite(name_or_path: str) -> Path:
     p = Path(name_or_path)
     if p.is_file():
         return p
+    if p.is_dir():
+        raise ConfigError(f"suite {name_or_path!r} is a folder; give a suite file (.toml) or a bundled suite's name")
     for cand in (SUITES_DIR / f"{name_or_path}.toml", SUITES_DIR / name_or_path):
         if cand.is_file():
             return cand
@@ -453,4 +530,6 @@ def load_suite(name_or_path: str | Path, overrides: list[str] | None = None,
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not a UTF-8 text file") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read the suite file ({e.strerror})") from None
     return parse_suite(doc, str(path), overrides, seeds)

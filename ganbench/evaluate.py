@@ -282,7 +282,8 @@ def evaluate_run(run_dir: str | Path, run: Optional[RunConfig] = None, train_sta
         result.update(evaluate_generator(G, ds, run.eval, seed=run.seed, inception_weights=inception_weights))
     except FloatingPointError as e:
         result.update({"status": "diverged", "metrics": {}, "floor": {}, "reason": str(e)})
-    history = pd.read_csv(run_dir / HISTORY) if (run_dir / HISTORY).exists() else pd.DataFrame()
+    from .train import read_history  # guarded: a cut, empty or binary history.csv is a CorruptFileError naming it
+    history = pd.DataFrame(read_history(run_dir / HISTORY)).apply(pd.to_numeric, errors="coerce")  # as read_csv
     diag = stability_summary(history, result["status"]) if len(history) else {"diverged": result["status"] == "diverged"}
     events = []
     if len(history) and ({"modes", "spread_ratio"} & set(history.columns)):

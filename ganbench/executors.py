@@ -40,7 +40,8 @@ from .runner import RunOutcome, is_finished, run_group
 
 Job = tuple[RunConfig, Path]
 
-__all__ = ["run_local", "run_process_pool", "run_ray", "available_cores", "threads_per_worker", "limit_threads"]
+__all__ = ["run_local", "run_process_pool", "run_ray", "available_cores", "check_threads", "threads_per_worker",
+           "limit_threads"]
 
 
 def available_cores() -> int:
@@ -49,6 +50,19 @@ def available_cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # macOS, Windows
         return max(1, os.cpu_count() or 1)
+
+
+def check_threads(value: Any, flag: str = "--threads") -> Optional[int]:
+    """A thread count this machine can give (1..its cores), or None for the default. More threads than cores
+    only slow torch down, and a typo such as 100000 would fail deep inside thread pools."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{flag} must be a positive integer, got {value!r}")
+    cores = available_cores()
+    if value > cores:
+        raise ConfigError(f"{flag} {value}: this machine gives this process {cores} cores; accepted: 1 to {cores}")
+    return value
 
 
 def threads_per_worker(workers: int, cores: Optional[int] = None) -> int:

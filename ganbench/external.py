@@ -14,8 +14,10 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import logging
 import time
 import warnings
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -24,7 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .config import EvalConfig, _build_named, _build_section, _plain, run_name
+from .config import MAX_SEED, EvalConfig, _build_named, _build_section, _plain, run_name, safe_name
 from .data import get_dataset
 from .io import atomic_write_json, atomic_write_text
 from .models import LATENTS, Generator, device_of
@@ -162,10 +164,17 @@ def _load_torchscript(path: Path, device: str) -> nn.Module:
 
 def _load_exported(path: Path) -> tuple[nn.Module, Optional[int], Optional[int]]:
     """(module, static batch size or None, z_dim or None) of a ``torch.export.save`` program."""
+    if not zipfile.is_zipfile(path):  # every .pt2 is a zip archive; torch would log a traceback before failing
+        raise ConfigError(f"{path}: not a torch.export program (not a zip archive); write it with torch.export.save")
+    quiet = logging.getLogger("torch.export")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)  # torch logs the traceback of a damaged archive as a warning, then raises
     try:
         program = torch.export.load(str(path))
     except Exception as e:
         raise ConfigError(f"{path}: not a torch.export program ({_one_line(e)})") from None
+    finally:
+        quiet.setLevel(level)
     users = list(program.graph_signature.user_inputs)
     if len(users) != 1:
         raise ConfigError(f"{path}: an exported generator must take one input (the latent batch), got {users}")
@@ -340,8 +349,8 @@ def evaluate_generator(generator: Any, *, data: str | dict[str, Any], features: 
     ``EvalConfig`` or a dict of its keys). ``seed`` picks the latent stream exactly as a trained run's seed
     does. Returns the metrics.json content plus ``run_dir`` (None without ``out``).
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ConfigError(f"--seed must be a non-negative int, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"--seed must be an int in 0..{MAX_SEED}, got {seed!r}")
     if not isinstance(data, (str, Mapping)):
         raise ConfigError(f"data must be a dataset name or a table {{'name': ..., **params}}, got {data!r}")
     data_table = {"name": data} if isinstance(data, str) else dict(data)

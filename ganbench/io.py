@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 __all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "atomic_torch_save",
-           "read_json", "load_checkpoint", "CorruptFileError", "jsonable"]
+           "read_json", "load_checkpoint", "CorruptFileError", "jsonable", "output_dir", "output_file", "input_file"]
 
 
 class CorruptFileError(ValueError):
@@ -79,6 +79,54 @@ def atomic_torch_save(path: str | Path, obj: Any) -> None:
     buf = io.BytesIO()
     torch.save(obj, buf)
     atomic_write_bytes(path, buf.getvalue())
+
+
+# ---------------------------------------------------------------- paths given by the user
+
+def output_dir(path: str | Path, flag: str) -> Path:
+    """``path`` as a folder ganbench may write into, created if missing; anything else is a ConfigError.
+
+    Checked before any work starts, so that a bad ``--out`` costs nothing (not minutes of training).
+    """
+    from .registry import ConfigError
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{flag} {str(path)!r} is a file, not a folder; give a folder (it is created if missing)")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"{flag} {str(path)!r}: cannot create this folder ({e.strerror})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(f"{flag} {str(path)!r}: this folder is not writable; give a folder you can write to")
+    return path
+
+
+def output_file(path: str | Path, flag: str) -> Path:
+    """``path`` as a file ganbench may (re)write: not a folder, in a folder that exists or can be made."""
+    from .registry import ConfigError
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{flag} {str(path)!r} is a folder; give a file name such as {str(path / 'out.json')!r}")
+    parent = path.parent
+    if parent.exists() and not parent.is_dir():
+        raise ConfigError(f"{flag} {str(path)!r}: {str(parent)!r} is a file, not a folder")
+    output_dir(parent, flag)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ConfigError(f"{flag} {str(path)!r}: this file is not writable")
+    return path
+
+
+def input_file(path: str | Path, flag: str, what: str) -> Path:
+    """``path`` as an existing, readable file (``what`` says which kind, for the message)."""
+    from .registry import ConfigError
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{flag} {str(path)!r} is a folder; expected {what}")
+    if not path.is_file():
+        raise ConfigError(f"{flag} {str(path)!r}: no such file; expected {what}")
+    if not os.access(path, os.R_OK):
+        raise ConfigError(f"{flag} {str(path)!r}: this file is not readable (permission denied)")
+    return path
 
 
 def read_json(path: str | Path) -> Any:

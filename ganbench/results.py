@@ -119,6 +119,17 @@ def _config_columns(config: dict[str, Any], path: Path) -> dict[str, Any]:
         raise CorruptFileError(f"{path}: config lacks data.name, model.name or loss.name") from None
 
 
+def check_metrics_doc(doc: Any, path: Path) -> dict[str, Any]:
+    """``doc`` (metrics.json read back) as ganbench writes it: a ``metrics`` table in which every metric that
+    tables rank or summarise is a number (or null: not computable); else CorruptFileError naming file and key."""
+    m = _dict(doc, path, "metrics.json")
+    metrics = _dict(m.get("metrics") or {}, path, "its 'metrics' entry")
+    for k, v in metrics.items():
+        if k in (*DIRECTIONS, *EXTRA_SUMMARY) and (isinstance(v, bool) or not (v is None or isinstance(v, (int, float)))):
+            raise CorruptFileError(f"{path}: metrics.{k} is {v!r}, not a number; delete the file to re-evaluate")
+    return m
+
+
 def _metric_columns(m: dict[str, Any], path: Path) -> dict[str, Any]:
     row: dict[str, Any] = {}
     status = m.get("status", "finished")
@@ -152,7 +163,7 @@ def _run_row(run_dir: Path) -> dict[str, Any]:
         raise CorruptFileError(f"{cfg_path}: missing; rerun its suite ('ganbench run') to rewrite it")
     row.update(_config_columns(_dict(read_json(cfg_path), cfg_path, "config"), cfg_path))
     if (run_dir / METRICS).exists():
-        m = _dict(read_json(run_dir / METRICS), run_dir / METRICS, "metrics.json")
+        m = check_metrics_doc(read_json(run_dir / METRICS), run_dir / METRICS)
         row.update(_metric_columns(m, run_dir / METRICS))
         row["run_id"] = m.get("run_id") or row["run_id"]
         return row
@@ -233,6 +244,8 @@ def load_results(results_dir: str | Path, errors: str = "raise") -> pd.DataFrame
     if errors not in ("raise", "mark"):
         raise ValueError(f"errors must be 'raise' or 'mark', got {errors!r}")
     root = Path(results_dir)
+    if root.exists() and not root.is_dir():
+        raise FileNotFoundError(f"{str(root)!r} is a file; give the results folder that holds the run folders")
     if not root.is_dir():
         raise FileNotFoundError(f"results directory {str(root)!r} does not exist")
     rows = []
@@ -341,7 +354,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
     raise ValueError(f"table file {str(path)!r} must end in .csv or .parquet")
 
 
-__all__ = ["run_dir_for", "is_complete", "find_run_dirs", "read_run", "CorruptFileError", "load_results",
+__all__ = ["run_dir_for", "is_complete", "check_metrics_doc", "find_run_dirs", "read_run", "CorruptFileError", "load_results",
            "summarize", "summary_metrics", "mean_ci", "config_hash", "coerce_types", "export_table", "read_table",
            "CONFIG", "HISTORY", "CHECKPOINT", "STATUS", "METRICS", "SAMPLES", "STATUSES", "SUMMARY_STATUSES",
            "DIRECTIONS", "EXTRA_SUMMARY"]

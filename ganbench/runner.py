@@ -39,9 +39,9 @@ import torch
 from filelock import FileLock, Timeout
 
 from .config import RunConfig, SuiteConfig, safe_name
-from .io import CorruptFileError, atomic_write_json, atomic_write_text, load_checkpoint, read_json
+from .io import CorruptFileError, atomic_write_json, atomic_write_text, load_checkpoint, output_dir, read_json
 from .registry import ConfigError
-from .results import CHECKPOINT, CONFIG, HISTORY, METRICS, STATUS, run_dir_for
+from .results import CHECKPOINT, CONFIG, HISTORY, METRICS, STATUS, check_metrics_doc, run_dir_for
 
 DEFAULT_RESULTS = Path("results")
 LOCK, ATTEMPTS = ".lock", "runner.json"
@@ -237,6 +237,7 @@ def _complete(run_dir: Path, notes: list[str], quarantine: bool) -> bool:
         doc = read_json(path)
         if not isinstance(doc, dict) or not isinstance(doc.get("metrics"), dict):
             raise CorruptFileError(f"{path}: not a ganbench metrics file (no 'metrics' table)")
+        check_metrics_doc(doc, path)  # "fid": "garbage" is as unusable as a truncated file
         return True
     except CorruptFileError as e:
         if quarantine:
@@ -352,12 +353,16 @@ def run_suite(suite: SuiteConfig, out: str | Path | None = None, executor: str =
         raise ConfigError(f"--workers {workers} applies only to --executor process, not {executor!r}")
     if ray_address is not None and executor != "ray":
         raise ConfigError(f"--ray-address {ray_address!r} applies only to --executor ray, not {executor!r}")
-    for name, value in (("workers", workers), ("threads", threads)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ConfigError(f"--{name} must be a positive integer, got {value!r}")
-    results = results_dir_for(suite, out)
-    results.mkdir(parents=True, exist_ok=True)
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ConfigError(f"--workers must be a positive integer, got {workers!r}")  # more than runs: capped by the pool
+    if executor == "ray" and ray_address is not None:  # threads are CPUs of the cluster's nodes, not of this one
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+            raise ConfigError(f"--threads must be a positive integer, got {threads!r}")
+    else:
+        executors.check_threads(threads)
+    results = output_dir(results_dir_for(suite, out), "--out")
     jobs = [(run, run_dir_for(results, run.run_id)) for run in suite.runs]
+    _check_run_dirs(suite, jobs)
     if executor == "local":
         # One torch thread per run unless asked otherwise: the bundled GAN models are small, and measured on
         # 2 cores two threads were 8-30x slower per step under any other load (and results depend on the
@@ -370,6 +375,28 @@ def run_suite(suite: SuiteConfig, out: str | Path | None = None, executor: str =
         outcomes = executors.run_ray(jobs, address=ray_address, threads=threads or 1, progress=progress)
     _report(outcomes, echo or (lambda line: print(line, file=sys.stderr, flush=True)))
     return outcomes
+
+
+def _check_run_dirs(suite: SuiteConfig, jobs: list[tuple[RunConfig, Path]]) -> None:
+    """Before any training: every run folder already there must be writable (unless finished: it is only read),
+    and must belong to this suite.
+
+    The run id leaves the suite name out (the same configuration is the same run), so without this check a
+    suite run into another suite's folder would adopt that suite's finished runs without a word.
+    """
+    for run, run_dir in jobs:
+        if not run_dir.exists():
+            continue
+        if not run_dir.is_dir() or (not os.access(run_dir, os.W_OK | os.X_OK) and not is_finished(run_dir)):
+            raise ConfigError(f"run folder {str(run_dir)!r} is not a writable folder; fix its permissions or "
+                              f"choose another --out")
+        try:
+            other = read_json(run_dir / CONFIG).get("suite")
+        except (CorruptFileError, AttributeError):
+            continue  # missing or unreadable config.json: the run rewrites it
+        if isinstance(other, str) and other != suite.name:
+            raise ConfigError(f"{str(run_dir.parent)!r} holds runs of suite {other!r} ({run_dir.name}); suite "
+                              f"{suite.name!r} would take them as its own: choose another --out")
 
 
 def _report(outcomes: list[RunOutcome], echo: Callable[[str], None]) -> None:

@@ -6,6 +6,7 @@ the file, what was found and what is accepted.
 """
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -76,20 +77,30 @@ def load_samples(path: str | Path, where: str = "") -> torch.Tensor:
                 a = z[key]
         else:
             raise ConfigError(f"{label}: unknown format {p.suffix!r}; accepted: .npy, .npz or an image folder")
-    except (ValueError, OSError) as e:
-        raise ConfigError(f"{label}: cannot read the array ({e})") from None
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:  # truncated, garbage or not an array at all
+        raise ConfigError(f"{label}: cannot read the array ({' '.join(str(e).split())})") from None
     return _from_array(a, label)
 
 
 def compute_set_metrics(real: torch.Tensor, fake: torch.Tensor, features: str, metrics: list[str],
                         batch_size: int = 500, **extractor_params: Any) -> dict[str, Any]:
-    from . import metrics as M
-    from .evaluate import versions
     from .features import get_extractor
     if real.shape[1:] != fake.shape[1:]:
         raise ConfigError(f"real samples have shape {tuple(real.shape[1:])} but fake samples {tuple(fake.shape[1:])}; they must match")
+    for label, x in (("--real", real), ("--fake", fake)):
+        if len(x) < 2:  # no metric is defined on fewer (a covariance needs two); each says what more it needs
+            raise ConfigError(f"{label} holds {len(x)} sample(s); the metrics need at least 2")
     ex = get_extractor(features, **extractor_params)
     r, f = ex.extract(real, batch_size=batch_size), ex.extract(fake, batch_size=batch_size)
+    try:
+        return _set_metrics(r, f, len(fake), ex, metrics)
+    except ValueError as e:  # the sets are the user's input: "needs at least 4 samples" and the like
+        raise ConfigError(" ".join(str(e).split())) from None
+
+
+def _set_metrics(r: dict[str, Any], f: dict[str, Any], n_fake: int, ex: Any, metrics: list[str]) -> dict[str, Any]:
+    from . import metrics as M
+    from .evaluate import versions
     out: dict[str, Any] = {}
     if "fid" in metrics:
         out["fid"] = M.fid(r["features"], f["features"])
@@ -99,9 +110,9 @@ def compute_set_metrics(real: torch.Tensor, fake: torch.Tensor, features: str, m
     if "pr" in metrics:
         out["precision"], out["recall"] = M.precision_recall(r["features"], f["features"], k=3)
     if "is" in metrics and f.get("logits") is not None:
-        out["is"], out["is_std"] = M.inception_score(f["logits"], splits=min(10, max(1, len(fake) // 100)))
+        out["is"], out["is_std"] = M.inception_score(f["logits"], splits=min(10, max(1, n_fake // 100)))
     if "fid_inf" in metrics:
         out["fid_inf"] = M.fid_infinity(r["features"], f["features"])["fid_inf"]
     return {"metrics": out, "provenance": {"features": ex.name, "extractor": ex.info(),
-                                           "weights_sha256": ex.weights_sha256, "n_real": len(real),
-                                           "n_fake": len(fake), "versions": versions()}}
+                                           "weights_sha256": ex.weights_sha256, "n_real": len(r["features"]),
+                                           "n_fake": n_fake, "versions": versions()}}

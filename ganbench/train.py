@@ -40,6 +40,13 @@ def make_optimizer(params: Any, lr: float, optim: OptimConfig) -> torch.optim.Op
     return torch.optim.Adam(params, lr=lr, betas=optim.betas, weight_decay=optim.weight_decay)
 
 
+def clip_gradients(module: nn.Module, max_norm: Optional[float]) -> None:
+    """Scale ``module``'s gradient down to total norm ``max_norm`` (None: leave it). Applied after the norm is
+    logged, so history.csv shows the norm the loss produced, not the clipped one."""
+    if max_norm is not None:
+        torch.nn.utils.clip_grad_norm_(module.parameters(), max_norm)
+
+
 def grad_norm(module: nn.Module) -> float:
     grads = [p.grad for p in module.parameters() if p.grad is not None]
     if not grads:
@@ -83,6 +90,7 @@ class GAN:
     ema: Optional[nn.Module] = None
     ema_decay: float = 0.999
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    max_grad_norm: Optional[float] = None  # each network's gradient clipped to this total norm before its step
 
 
 def train_step(gan: GAN, log: bool = False) -> dict[str, float]:
@@ -103,6 +111,7 @@ def train_step(gan: GAN, log: bool = False) -> dict[str, float]:
         (d_loss + penalty).backward()
         if log:
             stats["d_grad_norm"] = grad_norm(D)
+        clip_gradients(D, gan.max_grad_norm)
         gan.opt_d.step()
         if loss.clip is not None:
             with torch.no_grad():
@@ -120,6 +129,7 @@ def train_step(gan: GAN, log: bool = False) -> dict[str, float]:
         g_loss.backward()
     if log:
         stats["g_grad_norm"] = grad_norm(G)
+    clip_gradients(G, gan.max_grad_norm)
     gan.opt_g.step()
     if gan.ema is not None:
         update_ema(gan.ema, G, gan.ema_decay)
@@ -154,7 +164,7 @@ def build_gan(run: RunConfig, dataset: Dataset | None = None) -> GAN:
             p.requires_grad_(False)
     return GAN(G=G, D=D, loss=loss, opt_g=opt_g, opt_d=opt_d, sample_real=ds.sample, generator=gen,
                n_critic=run.train.n_critic or loss.n_critic, batch_size=run.train.batch_size,
-               ema=ema, ema_decay=run.train.ema or 0.999, device=device)
+               ema=ema, ema_decay=run.train.ema or 0.999, device=device, max_grad_norm=run.train.max_grad_norm)
 
 
 def seed_for(seed: int, purpose: str) -> int:
@@ -227,14 +237,19 @@ def read_history(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     try:
-        with path.open(newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            rows = list(reader)
-            header = reader.fieldnames or []
+        text = path.read_text(encoding="utf-8")
+        if text and not text.endswith("\n"):  # written whole, newline last: anything else was cut mid-line
+            raise CorruptFileError(f"{path}: line {text.count(chr(10)) + 1} is truncated or malformed (cut off before "
+                                   f"its newline); delete it to retrain")
+        reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)  # strict: an open quote is an error
+        rows = list(reader)
+        header = reader.fieldnames or []
     except (UnicodeDecodeError, csv.Error) as e:
-        raise CorruptFileError(f"{path}: not a readable CSV file ({e}); delete it to retrain") from None
+        raise CorruptFileError(f"{path}: not a readable CSV file ({' '.join(str(e).split())}); "
+                               f"delete it to retrain") from None
     if "step" not in header:
-        raise CorruptFileError(f"{path}: no 'step' column; delete it to retrain")
+        raise CorruptFileError(f"{path}: no 'step' column{' (the file is empty)' if not text else ''}; "
+                               f"delete it to retrain")
     for i, row in enumerate(rows):
         # DictReader pads short rows with None and collects extra cells under None: both mean a cut or mangled line
         if None in row or any(v is None for v in row.values()) or not str(row["step"]).isdigit():

@@ -48,3 +48,54 @@ def exploding_loss():
     LOSSES.add("test-exploding", lambda: Exploding(), "test only")
     yield "test-exploding"
     LOSSES._entries.pop("test-exploding")
+
+
+NOBODY = 65534
+
+
+@pytest.fixture
+def open_tmp():
+    """A folder every user may enter and write in (tmp_path's parents are private to the test's user)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+    d = Path(tempfile.mkdtemp(prefix="ganbench-open-"))
+    d.chmod(0o777)
+    yield d
+    for p in d.rglob("*"):  # a test may have left read-only folders behind
+        if p.is_dir() and not p.is_symlink():
+            p.chmod(0o777)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def unprivileged():
+    """``call(fn)`` runs ``fn()`` as a user whom file modes bind: in a forked child as user nobody when the tests
+    run as root (root reads and writes through any mode), else in this process. ``fn`` returns JSON values."""
+    import json
+
+    def call(fn):
+        if os.geteuid() != 0:
+            return fn()
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: drop root, run, send the result back, exit without running pytest's teardown
+            try:
+                os.close(read_end)
+                os.setgid(NOBODY)
+                os.setuid(NOBODY)
+                payload = json.dumps({"result": fn()})
+            except BaseException as e:  # noqa: BLE001 - reported to the parent, which fails the test
+                payload = json.dumps({"error": f"{type(e).__name__}: {e}"})
+            os.write(write_end, payload.encode())
+            os._exit(0)
+        os.close(write_end)
+        chunks = []
+        while chunk := os.read(read_end, 1 << 16):
+            chunks.append(chunk)
+        os.close(read_end)
+        os.waitpid(pid, 0)
+        reply = json.loads(b"".join(chunks) or b'{"error": "the child sent nothing"}')
+        assert "error" not in reply, reply["error"]
+        return reply["result"]
+    return call

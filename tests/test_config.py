@@ -112,10 +112,19 @@ def test_missing_file_and_bad_toml(tmp_path):
         load_suite(write(tmp_path, "[suite\nname="))
 
 
-def test_bundled_suites_all_load():
+def test_bundled_suites_all_load(tmp_path, monkeypatch):
+    from test_data import fake_cifar, fake_mnist
+    fake_mnist(tmp_path), fake_mnist(tmp_path, "FashionMNIST"), fake_cifar(tmp_path)
+    monkeypatch.setenv("GANBENCH_DATA", str(tmp_path))  # the loader builds each dataset: it must be on disk
     for name in ["quick", "ring8", "grid25", "digits", "stacked-digits", "mnist", "fashion-mnist", "cifar10", "ci"]:
         s = load_suite(name)
         assert s.runs, name
+
+
+def test_a_suite_whose_data_is_missing_stops_at_load(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANBENCH_DATA", str(tmp_path))
+    with pytest.raises(ConfigError, match=r"mnist.toml: dataset .mnist.: missing train-images"):
+        load_suite("mnist")
 
 
 def test_quick_suite_covers_every_loss_on_ring8_with_two_seeds_and_digits():
@@ -175,3 +184,64 @@ def test_issue16_long_run_names_keep_seed_and_hash():
 def test_short_run_ids_are_unchanged():
     run = _long_named().runs[0].__class__.from_dict({**_long_named().runs[0].to_dict(), "name": "ns"})
     assert run.run_id == f"ring8-mlp-ns-s0-{run.config_hash()}"
+
+
+# ---------------------------------------------------------------- checked at load (issue 16)
+
+def suite_doc(**changes):
+    doc = {"suite": {"name": "s", "seeds": [0]},
+           "defaults": {"data": {"name": "ring8"}, "model": {"name": "mlp", "hidden": 8, "depth": 1},
+                        "loss": {"name": "ns"}, "train": {"steps": 5}},
+           "runs": [{}]}
+    for path, value in changes.items():
+        section, _, key = path.partition("__")
+        if key:
+            doc["defaults"].setdefault(section, {})[key] = value
+        else:
+            doc[section] = value
+    return doc
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"model__hidden": -5}, r"s.toml: model 'mlp': hidden must be an int >= 1, got -5"),
+    ({"train__device": "junk"}, r"train.device: 'junk' is not a torch device; accepted: cpu, cuda, cuda:N, mps"),
+    ({"suite": {"name": "s", "seeds": [2**63 - 1]}}, r"suite.seeds must be integers in 0..4294967295"),
+    ({"runs": [{"seeds": [-1]}]}, r"runs\[0\].seeds must be integers in 0..4294967295, got -1"),
+    ({"runs": []}, r"s.toml: no runs; add a \[\[runs\]\] table"),
+    ({"runs": [{"seeds": []}]}, r"runs\[0\].seeds must list at least one seed"),
+    ({"optim__lr_g": float("inf")}, r"optim.lr_g must be a finite number, got inf"),
+    ({"optim__weight_decay": float("inf")}, r"optim.weight_decay must be a finite number, got inf"),
+    ({"train__max_grad_norm": -1.0}, r"train.max_grad_norm must be > 0, got -1.0"),
+    ({"train__steps": 10**20}, r"train.steps is out of range"),
+    ({"suite": {"name": "A" * 5000}}, r"suite.name is 5000 characters long; at most 100 are accepted"),
+])
+def test_values_that_used_to_fail_later_fail_at_load(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_suite(suite_doc(**changes), "s.toml")
+
+
+def test_data_that_cannot_be_built_fails_at_load(tmp_path):
+    doc = suite_doc()
+    doc["defaults"]["data"] = {"name": "os:getcwd"}  # an import path, but no dataset
+    with pytest.raises(ConfigError, match=r"s.toml: dataset plugin 'os:getcwd' returned a str"):
+        parse_suite(doc, "s.toml")
+    doc["defaults"]["data"] = {"name": "folder", "root": str(tmp_path / "nope")}
+    with pytest.raises(ConfigError, match=r"s.toml: dataset 'folder': root .*nope' is not a directory"):
+        parse_suite(doc, "s.toml")
+    doc["defaults"]["data"] = {"name": "ring8", "std": float("nan")}
+    with pytest.raises(ConfigError, match=r"runs\[0\].data.std must be a finite number, got nan"):
+        parse_suite(doc, "s.toml")
+
+
+def test_a_suite_folder_is_not_a_missing_suite(tmp_path):
+    with pytest.raises(ConfigError, match=r"is a folder; give a suite file \(.toml\)"):
+        load_suite(tmp_path)
+
+
+def test_loading_does_not_move_the_global_rng():
+    import torch
+    torch.manual_seed(0)
+    expected = torch.rand(1)
+    torch.manual_seed(0)
+    parse_suite(suite_doc(), "s.toml")  # builds the models once to check them
+    assert torch.equal(torch.rand(1), expected)

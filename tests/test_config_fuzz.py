@@ -90,7 +90,7 @@ free_docs = st.dictionaries(st.sampled_from(["suite", "defaults", "runs"]) | st.
 
 
 def check_valid(suite: SuiteConfig) -> None:
-    assert isinstance(suite, SuiteConfig)  # may have no runs: `runs = []` is accepted (reported, not changed here)
+    assert isinstance(suite, SuiteConfig) and suite.runs  # a suite without runs is a ConfigError ("no runs")
     assert safe_name(suite.name) == suite.name
     for run in suite.runs:
         assert safe_name(run.run_id) == run.run_id and run.run_id not in (".", "..")

@@ -85,3 +85,17 @@ def test_git_commit_is_read_once_when_ganbench_evaluate_is_imported():
         assert git_commit() is None
         return
     assert git_commit() is not None and git_commit().split("-")[0] == head.stdout.strip()
+
+
+@pytest.mark.parametrize("content", [b"", bytes(range(256)), b'step,d_loss\n"1,0.5\n', b"CUT"])
+def test_eval_of_a_run_with_a_broken_history_is_one_line_exit_2(tmp_path, capsys, content):
+    # ganbench eval R used to give a pandas traceback (empty, binary, open quote) or accept a cut file silently
+    from ganbench.cli import main
+    run = tiny_run()
+    train(run, tmp_path)
+    history = tmp_path / "history.csv"
+    history.write_bytes(history.read_bytes()[:-3] if content == b"CUT" else content)
+    assert main(["eval", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"ganbench: error: {history}: ") and "\n" not in err
+    assert not (tmp_path / "metrics.json").exists()

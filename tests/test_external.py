@@ -9,6 +9,7 @@ writes is read by baseline and check like any other; bad input gives one line an
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import re
@@ -74,6 +75,10 @@ def nan_points(z):
 
 def bright_images(z):
     return torch.full((len(z), 1, 8, 8), 3.0)
+
+
+def grey_images(z):
+    return torch.tanh(z[:, :1, None, None]).expand(len(z), 1, 8, 8)
 '''
 
 
@@ -211,16 +216,21 @@ def test_run_id_is_stable_across_generator_versions_and_the_gate_reads_it(traine
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.jit.save(torch.jit.script(G2), str(v2))
-    assert cli(v1, tmp_path / "base", "--name", "mine") == 0
+    seeds = range(6)  # the gate compares distributions: 6 evaluation seeds a side (p can reach 1/924)
+    for s in seeds:
+        assert cli(v1, tmp_path / "base", "--name", "mine", "--seed", str(s)) == 0
     assert main(["baseline", str(tmp_path / "base"), "--out", str(tmp_path / "baseline.json")]) == 0
     assert main(["report", str(tmp_path / "base"), "--out", str(tmp_path / "report"), "--format", "md"]) == 0
     board = (tmp_path / "report" / "leaderboard.md").read_text()
     assert "ring8 · external:g.pt" in board and "| mine |" in board
-    assert cli(v1, tmp_path / "now", "--name", "mine") == 0
+    for s in seeds:
+        assert cli(v1, tmp_path / "now", "--name", "mine", "--seed", str(s)) == 0
     assert main(["check", "--results", str(tmp_path / "now"), "--baseline", str(tmp_path / "baseline.json")]) == 0
-    assert cli(v2, tmp_path / "now", "--name", "mine") == 0  # same name and settings: the same run directory
-    run_dir, m = only_run(tmp_path / "now")
-    assert run_dir.name == only_run(tmp_path / "base")[0].name
+    for s in seeds:  # same name and settings: the same run directories
+        assert cli(v2, tmp_path / "now", "--name", "mine", "--seed", str(s)) == 0
+    assert sorted(p.name for p in (tmp_path / "now").iterdir() if p.is_dir()) == \
+        sorted(p.name for p in (tmp_path / "base").iterdir() if p.is_dir())
+    m = json.loads(next((tmp_path / "now").glob("*-s0-*/metrics.json")).read_text())
     assert m["metrics"]["fid"] > trained.metrics["fid"] + 0.1
     assert main(["check", "--results", str(tmp_path / "now"), "--baseline", str(tmp_path / "baseline.json"),
                  "--fail", "fid:10%"]) == 1
@@ -276,7 +286,17 @@ BAD = [
      r"--set 'train.steps=3': eval-generator accepts data.PARAM and eval.KEY only"),
     ("unknown data parameter", ["{root}/g.pt", "--set", "data.stdd=0.1"],
      r"--data: unknown parameter 'stdd' for dataset 'ring8' \(did you mean 'std'\?\)"),
-    ("negative seed", ["{root}/g.pt", "--seed", "-1"], r"--seed must be a non-negative int, got -1"),
+    ("negative seed", ["{root}/g.pt", "--seed", "-1"], r"--seed must be an int in 0..4294967295, got -1"),
+    # issue 16: misleading messages and tracebacks
+    ("junk device", ["{root}/g.pt", "--device", "junk"],
+     r"--device: 'junk' is not a torch device; accepted: cpu, cuda, cuda:N, mps"),
+    ("absent GPU", ["{root}/g.pt", "--device", "cuda:99"], r"--device: 'cuda:99' is not available on this machine"),
+    ("init-args not an object", ["{root}/state.pt", "--class", "{mod}:TinyG", "--init-args", "[1]"],
+     r"--init-args must be a JSON object of keyword arguments"),
+    ("identity on images", ["{mod}:grey_images", "--z-dim", "2", "--data", "digits", "--features", "identity"],
+     r"extractor 'identity' expects points \[N, d\]"),
+    ("digits-cnn on points", ["{root}/g.pt", "--features", "digits-cnn"],
+     r"extractor 'digits-cnn' expects images \[N, C, H, W\]"),
 ]
 
 
@@ -325,9 +345,11 @@ def test_example_trains_exports_evaluates_and_gates(monkeypatch, tmp_path, capsy
     assert out.status == "finished", out.error
     from mygan.export import export
     export(tmp_path / "results" / focal.run_id, tmp_path / "generator.pt")
-    assert main(["eval-generator", "--generator", str(tmp_path / "generator.pt"), "--data", "ring8",
-                 "--features", "identity", "--n", "300", "--name", "mygan", "--out", str(tmp_path / "external")]) == 0
-    _, m = only_run(tmp_path / "external")
+    for seed in range(5):  # latent seeds: the gate compares distributions (5 a side reach p = 1/252 < 0.01)
+        assert main(["eval-generator", "--generator", str(tmp_path / "generator.pt"), "--data", "ring8",
+                     "--features", "identity", "--n", "300", "--name", "mygan", "--seed", str(seed),
+                     "--out", str(tmp_path / "external")]) == 0
+    m = read_json(next((tmp_path / "external").glob("*-s0-*/metrics.json")))
     assert m["metrics"] == read_json(tmp_path / "results" / focal.run_id / "metrics.json")["metrics"]
     assert main(["baseline", str(tmp_path / "external"), "--out", str(tmp_path / "baseline.json")]) == 0
     assert main(["check", "--results", str(tmp_path / "external"), "--baseline", str(tmp_path / "baseline.json"),
@@ -380,3 +402,16 @@ def test_failed_first_evaluation_writes_no_run_directory(tmp_path, capsys):
     assert cli(tmp_path / "gen.pt", tmp_path / "out", "--z-dim", "2") == 2
     assert "failed on a batch of" in capsys.readouterr().err
     assert not (tmp_path / "out").exists() or not find_run_dirs(tmp_path / "out")
+
+
+def test_a_text_file_named_pt2_is_one_line_without_torchs_logged_traceback(tmp_path, capsys):
+    (tmp_path / "g.pt2").write_text("not an exported program")
+    assert cli(tmp_path / "g.pt2", tmp_path / "out") == 2
+    captured = capsys.readouterr()
+    assert captured.err.strip() == (f"ganbench: error: {tmp_path / 'g.pt2'}: not a torch.export program (not a zip "
+                                    f"archive); write it with torch.export.save")
+    assert "Traceback" not in captured.out
+    torch.save({"a": torch.zeros(2)}, tmp_path / "zip.pt2")  # a zip archive, but no program: torch logs, then raises
+    assert cli(tmp_path / "zip.pt2", tmp_path / "out") == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"ganbench: error: {tmp_path / 'zip.pt2'}: not a torch.export program") and "\n" not in err

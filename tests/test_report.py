@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import math
 import re
 
@@ -289,3 +290,18 @@ def test_write_report_api_checks_formats(tmp_path):
     with pytest.raises(ValueError, match=r"format\(s\) docx not known; accepted: md, html, csv, parquet"):
         write_report(tmp_path, formats=["docx"])
     assert math.isfinite(min_pvalue(30, 31))
+
+
+def test_report_of_a_non_numeric_metric(tmp_path, capsys):
+    # "fid": "garbage": a traceback, also with --errors mark (issue 16); now one line, or the run marked corrupt
+    from ganbench.cli import main
+    d = write_run(tmp_path / "res", "ns", 0)
+    write_run(tmp_path / "res", "ns", 1)
+    doc = json.loads((d / "metrics.json").read_text())
+    doc["metrics"]["fid"] = "garbage"
+    (d / "metrics.json").write_text(json.dumps(doc))
+    assert main(["report", str(tmp_path / "res"), "--out", str(tmp_path / "rep")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ganbench: error: ") and "metrics.fid is 'garbage', not a number" in err and "\n" not in err
+    assert main(["report", str(tmp_path / "res"), "--out", str(tmp_path / "rep"), "--errors", "mark"]) == 0
+    assert "corrupt" in (tmp_path / "rep" / "leaderboard.md").read_text()

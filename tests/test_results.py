@@ -257,3 +257,17 @@ def test_export_round_trip(tmp_path, suffix):
 def test_export_refuses_other_suffixes(tmp_path):
     with pytest.raises(ValueError, match=r"runs\.xlsx.* must end in \.csv or \.parquet"):
         export_table(pd.DataFrame({"a": [1]}), tmp_path / "runs.xlsx")
+
+
+def test_a_non_numeric_metric_is_corrupt_not_a_column_of_text(tmp_path):
+    # "fid": "garbage" in metrics.json made report fail with a traceback (issue 16)
+    root = mixed_results(tmp_path)
+    bad = root / "ring8-mlp-ns-s1" / "metrics.json"
+    doc = json.loads(bad.read_text())
+    doc["metrics"]["fid"] = "garbage"
+    bad.write_text(json.dumps(doc))
+    with pytest.raises(CorruptFileError, match=r"ring8-mlp-ns-s1/metrics\.json: metrics\.fid is 'garbage', not a number"):
+        load_results(root)
+    df = load_results(root, errors="mark")
+    assert df.loc[df["run_id"] == "ring8-mlp-ns-s1", "status"].item() == "corrupt"
+    assert df["fid"].dtype == "float64"  # the other runs still rank

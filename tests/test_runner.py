@@ -374,3 +374,28 @@ def test_issue16_eval_of_a_checkpoint_that_does_not_fit_is_one_line(tmp_path, ca
     assert err.count("\n") == 0 and re.fullmatch(
         r"ganbench: error: .*checkpoint\.pt: does not fit the run's generator \(RuntimeError: Error\(s\) in loading "
         r"state_dict .*size mismatch.*\); delete it and metrics\.json, then rerun the suite to retrain the run", err)
+
+
+def test_a_non_numeric_metric_is_moved_aside_and_reevaluated(reference, tmp_path):
+    # `run` used to call such a run finished and print "fid garbage" (issue 16)
+    import shutil
+    run, ref = reference
+    d = tmp_path / run.run_id
+    shutil.copytree(ref, d)
+    doc = json.loads((d / "metrics.json").read_text())
+    doc["metrics"]["fid"] = "garbage"
+    (d / "metrics.json").write_text(json.dumps(doc))
+    assert not is_finished(d)
+    out = run_one(run, d)
+    assert out.status == "finished" and any("metrics.fid is 'garbage'" in n for n in out.notes)
+    assert metrics_of(d) == metrics_of(ref)
+
+
+def test_a_suite_does_not_adopt_another_suites_runs(tmp_path):
+    # --out results/tiny for another suite with the same configurations took its finished runs silently
+    run_suite(parse_suite(tiny_doc(name="tiny")), out=tmp_path, progress=False)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(ConfigError, match=r"holds runs of suite 'tiny' \(.*\); suite 'other' would take them as its "
+                                          r"own: choose another --out"):
+        run_suite(parse_suite(tiny_doc(name="other")), out=tmp_path, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before

@@ -127,3 +127,37 @@ def test_tensorboard_logging(tmp_path):
     pytest.importorskip("tensorboard")
     train(suite(train={"tensorboard": True, "steps": 20}), tmp_path)
     assert list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
+
+
+@pytest.mark.parametrize("max_norm", [None, 0.05])
+def test_max_grad_norm_clips_both_networks_before_their_step(max_norm):
+    # train.max_grad_norm was accepted but ignored by this trainer (issue 16): each optimiser step must now see
+    # gradients of total norm <= max_grad_norm (and the logged norm stays the unclipped one)
+    from ganbench.train import grad_norm
+    run = suite(train={"max_grad_norm": max_norm} if max_norm else {})
+    gan = build_gan(run)
+    seen = {"D": [], "G": []}
+    for name, net, opt in (("D", gan.D, gan.opt_d), ("G", gan.G, gan.opt_g)):
+        step = opt.step
+        opt.step = lambda *a, _s=step, _n=name, _m=net, **k: (seen[_n].append(grad_norm(_m)), _s(*a, **k))[1]
+    logged = [train_step(gan, log=True) for _ in range(5)]
+    norms = seen["D"] + seen["G"]
+    if max_norm is None:
+        assert max(norms) > 0.05  # the case is one where clipping bites
+    else:
+        assert max(norms) <= max_norm * (1 + 1e-5)
+        assert max(s["d_grad_norm"] for s in logged) > max_norm  # history shows what the loss produced
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", r"history\.csv: no 'step' column \(the file is empty\)"),
+    (bytes(range(256)), r"history\.csv: not a readable CSV file \('utf-8' codec can't decode"),
+    (b'step,d_loss,g_loss\n1,0.5,0.7\n"10,0.4,0.3\n', r"history\.csv: not a readable CSV file \(unexpected end"),
+    (b"step,d_loss,g_loss\n1,0.5,0.7\n10,0.4,0.3", r"history\.csv: line 3 is truncated or malformed"),  # cut mid-line
+])
+def test_broken_history_raises_naming_the_file(tmp_path, content, message):
+    from ganbench.io import CorruptFileError
+    from ganbench.train import read_history
+    (tmp_path / "history.csv").write_bytes(content)
+    with pytest.raises(CorruptFileError, match=message):
+        read_history(tmp_path / "history.csv")

@@ -16,9 +16,12 @@ ganbench run "$HERE/suite.toml" --out "$WORK/results" --set train.steps="$STEPS"
 RUN=$(ls -d "$WORK"/results/*focal_ns* | head -n 1)
 python -m mygan.export "$RUN" "$WORK/generator.pt"
 
-# 3. evaluate the exported file as ganbench evaluates its own runs (same seed and settings: same numbers)
-ganbench eval-generator --generator "$WORK/generator.pt" --data ring8 --features identity --n 1000 \
-    --name mygan --out "$WORK/external"
+# 3. evaluate the exported file as ganbench evaluates its own runs (seed 0 and the same settings: the same
+#    numbers as the run), for 8 latent seeds: the gate compares distributions over seeds, never one number
+for SEED in 0 1 2 3 4 5 6 7; do
+  ganbench eval-generator --generator "$WORK/generator.pt" --data ring8 --features identity --n 1000 \
+      --name mygan --seed "$SEED" --out "$WORK/external"
+done
 
 # 4. record the baseline once (commit it), then gate every later build on it
 ganbench baseline "$WORK/external" --out "$WORK/baseline.json"

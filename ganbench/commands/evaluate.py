@@ -10,6 +10,7 @@ from ..registry import ConfigError
 
 
 def register(sub: Any) -> None:
+    from ..cli import integer  # every integer flag: int64, else a usage error
     e = sub.add_parser("eval", help="(re-)evaluate trained runs: writes metrics.json")
     e.add_argument("path", help="a run directory, or a results directory holding many")
     e.add_argument("--inception-weights", default=None, help="path of weights-inception-2015-12-05-6726825d.pth")
@@ -21,7 +22,7 @@ def register(sub: Any) -> None:
     m.add_argument("--features", required=True, help="extractor name (see: ganbench ls extractors)")
     m.add_argument("--metrics", default="fid,kid,pr,is", help="comma-separated: fid,kid,pr,is,fid_inf")
     m.add_argument("--inception-weights", default=None)
-    m.add_argument("--batch-size", type=int, default=500)
+    m.add_argument("--batch-size", type=integer, default=500)
     m.add_argument("--json", action="store_true", help="print JSON instead of a table")
     m.set_defaults(func=cmd_metrics)
 
@@ -49,6 +50,8 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     for m in wanted:
         if m not in allowed:
             raise ConfigError(f"--metrics: unknown metric {m!r}; accepted: {', '.join(allowed)}")
+    if args.batch_size < 1:
+        raise ConfigError(f"--batch-size must be a positive integer, got {args.batch_size}")
     params = {"weights": args.inception_weights} if args.inception_weights and args.features == "inception-v3-compat" else {}
     real = load_samples(args.real, "--real")
     fake = load_samples(args.fake, "--fake")

@@ -7,6 +7,7 @@ from typing import Any
 
 
 def register(subparsers: Any) -> None:
+    from ..cli import integer  # every integer flag: int64, else a usage error
     p = subparsers.add_parser(
         "eval-generator", help="evaluate an external generator (TorchScript, .pt2, ONNX, state dict, callable)",
         description="Evaluate a generator ganbench did not train and write a run directory that report, "
@@ -17,8 +18,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--data", required=True, metavar="NAME", help="dataset to compare with (see: ganbench ls datasets)")
     p.add_argument("--features", required=True, metavar="NAME",
                    help="feature extractor, e.g. identity, digits-cnn, inception-v3-compat (see: ganbench ls extractors)")
-    p.add_argument("--n", type=int, default=None, metavar="N", help="generated samples (default: eval.n_samples)")
-    p.add_argument("--z-dim", type=int, default=None, metavar="D",
+    p.add_argument("--n", type=integer, default=None, metavar="N", help="generated samples (default: eval.n_samples)")
+    p.add_argument("--z-dim", type=integer, default=None, metavar="D",
                    help="latent size (default: the network's z_dim attribute, or the ONNX/.pt2 input size)")
     p.add_argument("--latent", choices=["normal", "uniform"], default=None,
                    help="latent distribution: N(0, I) or U(-1, 1) (default: the network's 'latent', else normal)")
@@ -26,7 +27,7 @@ def register(subparsers: Any) -> None:
                    help="the torch.nn.Module class of a state-dict --generator (loaded with weights_only=True)")
     p.add_argument("--init-args", default=None, metavar="JSON", help='keyword arguments of --class, e.g. \'{"z_dim": 64}\'')
     p.add_argument("--out", default=None, metavar="DIR", help="results directory (default results/external)")
-    p.add_argument("--seed", type=int, default=0, help="latent stream seed, as a trained run's seed (default 0)")
+    p.add_argument("--seed", type=integer, default=0, help="latent stream seed, as a trained run's seed (default 0)")
     p.add_argument("--name", default=None, metavar="LABEL", help="label in reports (default 'external')")
     p.add_argument("--suite", default="external", help="suite name recorded in config.json (default external)")
     p.add_argument("--device", default="cpu", help="device the generator runs on (default cpu)")
@@ -54,12 +55,17 @@ def cmd_eval_generator(args: argparse.Namespace) -> int:
     from ganbench.external import DEFAULT_OUT, evaluate_generator
     from ganbench.registry import ConfigError
     from ganbench.runner import RunOutcome
+    from ganbench.config import check_device
     init_args = None
     if args.init_args is not None:
         try:
             init_args = json.loads(args.init_args)
         except json.JSONDecodeError as e:
             raise ConfigError(f"--init-args is not valid JSON ({e}): {args.init_args!r}") from None
+        if not isinstance(init_args, dict):
+            raise ConfigError(f"--init-args must be a JSON object of keyword arguments such as '{{\"z_dim\": 64}}', "
+                              f"got {args.init_args!r}")
+    check_device(args.device, "--device", present=True)
     data_params, eval_settings = _settings(args.set)
     result = evaluate_generator(
         args.generator, data={"name": args.data, **data_params}, features=args.features, n=args.n,

@@ -10,6 +10,7 @@ import argparse
 import sys
 from typing import Any
 
+from ..io import output_file
 from ..registry import ConfigError
 
 
@@ -30,7 +31,9 @@ def _data_params(items: list[str]) -> dict[str, Any]:
 def cmd_train(args: argparse.Namespace) -> int:
     from ..features import DIGITS_WEIGHTS, recorded_sha256, train_extractor
 
-    out = args.out or f"{args.dataset}-cnn.pt"
+    from ..executors import check_threads
+    check_threads(args.threads)
+    out = output_file(args.out or f"{args.dataset}-cnn.pt", "--out")
     result = train_extractor(args.dataset, out, epochs=args.epochs, seed=args.seed, threads=args.threads,
                              progress=lambda line: print(line, file=sys.stderr, flush=True),
                              **_data_params(args.data))
@@ -45,14 +48,15 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: Any) -> None:
+    from ..cli import integer  # every integer flag: int64, else a usage error
     p = subparsers.add_parser("extractor", help="train feature extractors (domain FID without Inception weights)")
     sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     t = sub.add_parser("train", help="train the ganbench classifier on a labelled dataset")
     t.add_argument("dataset", help="digits, mnist, fashion-mnist, cifar10, folder, ... (see: ganbench ls datasets)")
     t.add_argument("--out", help="weights file (default ./DATASET-cnn.pt; .sha256 and .json are written beside it)")
-    t.add_argument("--epochs", type=int, default=None, help="default: enough to see 50,000 samples (2 to 50)")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--threads", type=int, default=1, help="CPU threads; the weights' bytes depend on it (default 1)")
+    t.add_argument("--epochs", type=integer, default=None, help="default: enough to see 50,000 samples (2 to 50)")
+    t.add_argument("--seed", type=integer, default=0)
+    t.add_argument("--threads", type=integer, default=1, help="CPU threads; the weights' bytes depend on it (default 1)")
     t.add_argument("--data", action="append", default=[], metavar="KEY=VALUE",
                    help="dataset parameter, e.g. --data root=~/imgs --data test_fraction=0.2")
     t.set_defaults(func=cmd_train)

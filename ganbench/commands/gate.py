@@ -11,10 +11,13 @@ from collections import Counter
 from pathlib import Path
 
 from .. import regression as R
+from ..io import input_file, output_file
 
 
 def cmd_baseline(args: argparse.Namespace) -> int:
     from ..cli import UsageError
+    if args.out is not None:
+        output_file(args.out, "--out")  # checked before the results are read
     baseline, notes = R.make_baseline(args.results)
     out = args.out
     if out is None:
@@ -23,7 +26,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
             raise UsageError(f"{args.results} holds runs of suites {', '.join(suites)}; name the file with --out")
         from ..runner import DEFAULT_RESULTS
         out = DEFAULT_RESULTS / "baselines" / f"{suites[0]}.json"
-    R.write_baseline(baseline, out)
+    R.write_baseline(baseline, output_file(out, "--out"))
     for note in notes:
         print(f"note: {note}")
     n_runs = sum(len(c["seeds"]) for c in baseline["configs"].values())
@@ -42,6 +45,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise UsageError("--set and --out apply when check runs a SUITE, not with --results")
     if args.results is not None and (args.seeds or args.threads is not None):
         raise UsageError("--seeds and --threads apply when check runs a SUITE, not with --results")
+    input_file(args.baseline, "--baseline", "the JSON file written by 'ganbench baseline'")
     baseline = R.load_baseline(args.baseline)  # bad baseline, rules or seed counts: stop before minutes of training
     rules = R.resolve_rules(R.parse_rules(args.fail) if args.fail else None, baseline)
     results = Path(args.results) if args.results is not None else _run(args, baseline, rules)
@@ -70,6 +74,7 @@ def _run(args: argparse.Namespace, baseline: dict, rules: tuple) -> Path:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from ..cli import integer  # every integer flag: int64, else a usage error
     b = subparsers.add_parser("baseline", help="record a results directory's metrics as a regression baseline")
     b.add_argument("results", metavar="RESULTS_DIR", help="results of a suite run (e.g. results/ci)")
     b.add_argument("--out", help="baseline file (default results/baselines/<suite>.json)")
@@ -92,7 +97,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help=f"family-wise false-alarm rate of the whole check (default {R.DEFAULT_ALPHA:g})")
     c.add_argument("--seeds", default=None, help="replace the suite's seeds, e.g. 8-15 (any seeds: the test "
                                                  "compares distributions, not the baseline's own seeds)")
-    c.add_argument("--threads", type=int, default=None, help="torch/BLAS threads per run (default 1)")
+    c.add_argument("--threads", type=integer, default=None, help="torch/BLAS threads per run (default 1)")
     c.add_argument("--out", help="where the suite's runs go; must hold no runs but those an earlier check wrote, "
                                  "which are deleted first (default results/<suite>-check)")
     c.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a key in every run")
@@ -101,5 +106,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("--allow-provenance-mismatch", action="store_true",
                    help="compare even when extractor, weights or sample counts differ from the baseline's")
     c.add_argument("--executor", choices=["local", "process"], default="local")
-    c.add_argument("--workers", type=int, default=None, help="process executor: number of worker processes")
+    c.add_argument("--workers", type=integer, default=None, help="process executor: number of worker processes")
     c.set_defaults(func=cmd_check)

@@ -9,6 +9,7 @@ import argparse
 from pathlib import Path
 
 from ..cli import EXIT_OK, UsageError
+from ..io import output_dir
 
 
 def parse_formats(text: str) -> list[str]:
@@ -29,6 +30,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise UsageError(f"--metric {args.metric!r} cannot rank; accepted: {', '.join(sorted(DIRECTIONS))}")
     if not 0 < args.alpha < 1:
         raise UsageError(f"--alpha {args.alpha!r} must be in (0, 1), e.g. 0.05")
+    if args.out is not None:
+        output_dir(args.out, "--out")
     report = write_report(args.results_dir, out=args.out, formats=formats, metric=args.metric, test=args.test,
                           alpha=args.alpha, errors=args.errors)
     print(report.markdown)

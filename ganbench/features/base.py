@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..registry import Registry
+from ..registry import ConfigError, Registry
 
 EXTRACTORS: Registry["Extractor"] = Registry("feature extractor")
 # The shipped weights live in ganbench/weights/, next to this package (one directory up from this file).
@@ -81,10 +81,10 @@ class Extractor:
     def extract(self, x: Tensor | np.ndarray, batch_size: int = 500) -> dict[str, np.ndarray | None]:
         """Features (and logits, or None) of all of ``x`` as float64 arrays, ``batch_size`` rows at a time."""
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+            raise ConfigError(f"batch_size must be a positive int, got {batch_size!r}")
         x = torch.as_tensor(x)
         if x.ndim < 2 or len(x) == 0:
-            raise ValueError(f"extractor {self.name!r}: expected a non-empty batch [N, ...], got shape {tuple(x.shape)}")
+            raise ConfigError(f"extractor {self.name!r}: expected a non-empty batch [N, ...], got shape {tuple(x.shape)}")
         parts: dict[str, list[np.ndarray]] = {"features": [], "logits": []}
         with torch.no_grad():
             for start in range(0, len(x), batch_size):

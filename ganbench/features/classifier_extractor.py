@@ -141,7 +141,8 @@ class ClassifierExtractor(Extractor):
         """``[N, C, H, W]`` -> batch for the net and the number of channels classified separately (1 if none)."""
         x = torch.as_tensor(x)
         if x.ndim != 4:
-            raise ValueError(f"extractor {self.name!r} expects images [N, C, H, W], got shape {tuple(x.shape)}")
+            raise ConfigError(f"extractor {self.name!r} expects images [N, C, H, W], got shape {tuple(x.shape)}; "
+                              f"points are read by 'identity'")
         n, c = x.shape[:2]
         per_channel = c if c != self.channels and self.channels == 1 else 1
         if c != self.channels and per_channel == 1:

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..config import MAX_SEED
 from ..io import atomic_write_bytes, atomic_write_json, atomic_write_text
 from ..registry import ConfigError
 from .classifier_extractor import CLASSIFIER_FORMAT, HIDDEN, ClassifierNet, classifier_arch
@@ -88,6 +89,8 @@ def train_extractor(dataset_name: str, out_path: str | Path, epochs: int | None 
                               ("seed", seed, 0)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < least):
             raise ConfigError(f"extractor train: {key} must be an int >= {least}, got {value!r}")
+    if not seed <= MAX_SEED:  # torch.manual_seed takes 64 bits; a run's seeds stop at MAX_SEED
+        raise ConfigError(f"extractor train: seed must be at most {MAX_SEED}, got {seed!r}")
     out = Path(out_path)
     if out.suffix in (".sha256", ".json"):
         raise ConfigError(f"extractor train: --out {str(out)!r} would clash with its own .sha256/.json files; use a .pt name")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ..registry import ConfigError
 from .base import EXTRACTORS, Extractor
 
 
@@ -13,7 +14,8 @@ class IdentityExtractor(Extractor):
     def __call__(self, x: Tensor) -> dict[str, Tensor | None]:
         x = torch.as_tensor(x)
         if x.ndim != 2:
-            raise ValueError(f"extractor 'identity' expects points [N, d], got shape {tuple(x.shape)}")
+            raise ConfigError(f"extractor 'identity' expects points [N, d], got shape {tuple(x.shape)}; images are "
+                              f"read by an image extractor such as digits-cnn or inception-v3-compat")
         return {"features": x.to(torch.float64), "logits": None}
 
 

@@ -72,7 +72,7 @@ class InceptionExtractor(Extractor):
     def __call__(self, x: Tensor) -> dict[str, Tensor | None]:
         x = torch.as_tensor(x)
         if x.ndim != 4 or x.shape[1] not in (1, 3):
-            raise ValueError(f"extractor {self.name!r} expects images [N, 1 or 3, H, W], got shape {tuple(x.shape)}")
+            raise ConfigError(f"extractor {self.name!r} expects images [N, 1 or 3, H, W], got shape {tuple(x.shape)}")
         if x.dtype != torch.uint8:
             x = ((x.to(torch.float32) + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
         x = x.expand(-1, 3, -1, -1).to(next(self.net.parameters()).device)

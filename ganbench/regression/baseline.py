@@ -18,7 +18,7 @@ from .measured import Measured, _mean, _name_of, _number, _std, collect
 from .rules import HIGHER_IS_BETTER
 
 BASELINE_FORMAT, BASELINE_VERSION = "ganbench-baseline", 2
-MIN_BASELINE_SEEDS = 2  # below this there is no distribution at all; check refuses what could never fail anyway
+MIN_BASELINE_SEEDS = 1  # recorded with a note below RECOMMENDED_SEEDS: check refuses to run what could never fail
 
 
 def make_baseline(results_dir: str | Path) -> tuple[dict[str, Any], list[str]]:
@@ -35,12 +35,10 @@ def baseline_of(measured: dict[str, Measured], results_dir: str | Path) -> tuple
             raise ConfigError(f"{results_dir}: cannot make a baseline: {key} seed {seed} is {why}; "
                               f"a baseline needs every run finished (rerun it, or drop it from the suite)")
         seeds = sorted(set(m.seeds) | m.diverged)
-        if len(seeds) < MIN_BASELINE_SEEDS:
-            raise ConfigError(f"{results_dir}: cannot make a baseline: {key} has {len(seeds)} seed; the gate "
-                              f"compares distributions over seeds: run ≥ {RECOMMENDED_SEEDS} (--seeds 0-7)")
         if len(seeds) < RECOMMENDED_SEEDS:
-            notes.append(f"{key}: {len(seeds)} seeds; with fewer than {RECOMMENDED_SEEDS} the check may be unable "
-                         f"to detect anything (it refuses to run when it could never fail)")
+            notes.append(f"{key}: {len(seeds)} seed{'s' if len(seeds) > 1 else ''}; the gate compares distributions "
+                         f"over seeds and needs about {RECOMMENDED_SEEDS} (--seeds 0-7): with fewer it may be unable "
+                         f"to detect anything, and check refuses to run where it could never fail")
         if m.diverged:
             notes.append(f"{key}: seed {', '.join(map(str, sorted(m.diverged)))} diverged: recorded as the worst "
                          f"outcome of every metric")
