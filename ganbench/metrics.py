@@ -280,22 +280,39 @@ def fid_bootstrap(real: Any, fake: Any, n_boot: int = 100, seed: int = 0, alpha:
 
 # ---------------------------------------------------------------- KID
 
+EXPANDED_MAX_DIM = 16  # up to this feature size, kernel sums use the cubic kernel's explicit d³ feature map
+
+
 def _mmd2_poly(x: np.ndarray, y: np.ndarray) -> float:
     """torch-fidelity's "unbiased" MMD² with k(x, y) = (xᵀy/d + 1)³: the XX and YY means drop the
     diagonal, the XY mean keeps it (as in Bińkowski et al.'s code)."""
     d = x.shape[1]
-
-    def kernel(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-        k = p @ q.T  # in place below: a 1000×1000 block per kernel, no temporaries
-        k /= d
-        k += 1.0
-        return np.power(k, 3, out=k)
-
     m, n = x.shape[0], y.shape[0]
-    kxx, kyy, kxy = kernel(x, x), kernel(y, y), kernel(x, y)
-    xx = (kxx.sum() - np.trace(kxx)) / (m * (m - 1))
-    yy = (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
-    return float(xx + yy - 2.0 * kxy.sum() / (m * n))
+    total = _kernel_sum_expanded if d <= EXPANDED_MAX_DIM else _kernel_sum_blocks
+    diag_x = np.sum((np.einsum("ij,ij->i", x, x) / d + 1.0) ** 3)
+    diag_y = np.sum((np.einsum("ij,ij->i", y, y) / d + 1.0) ** 3)
+    xx = (total(x, x) - diag_x) / (m * (m - 1))
+    yy = (total(y, y) - diag_y) / (n * (n - 1))
+    return float(xx + yy - 2.0 * total(x, y) / (m * n))
+
+
+def _kernel_sum_blocks(p: np.ndarray, q: np.ndarray) -> float:
+    """Σᵢⱼ (pᵢᵀqⱼ/d + 1)³ from the kernel matrix: a |p|×|q| block, one temporary."""
+    k = p @ q.T
+    k /= p.shape[1]
+    k += 1.0
+    k *= k * k  # not np.power(k, 3): numpy's generic pow is ~10x slower than two multiplies
+    return float(k.sum())
+
+
+def _kernel_sum_expanded(p: np.ndarray, q: np.ndarray) -> float:
+    """The same sum without the matrix: (t + 1)³ = 1 + 3t + 3t² + t³ with t = pᵀq/d, and Σᵢⱼ (pᵢᵀqⱼ)ᵏ is the inner
+    product of Σᵢ pᵢ^⊗k and Σⱼ qⱼ^⊗k. O((|p| + |q|)·d³) instead of O(|p|·|q|·d): 2-D points in microseconds."""
+    d = p.shape[1]
+    s1 = p.sum(0) @ q.sum(0)
+    s2 = np.einsum("ni,nj->ij", p, p).ravel() @ np.einsum("ni,nj->ij", q, q).ravel()
+    s3 = np.einsum("ni,nj,nk->ijk", p, p, p).ravel() @ np.einsum("ni,nj,nk->ijk", q, q, q).ravel()
+    return float(p.shape[0] * q.shape[0] + 3.0 * s1 / d + 3.0 * s2 / d ** 2 + s3 / d ** 3)
 
 
 def kid(real: Any, fake: Any, subsets: int = 100, subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:

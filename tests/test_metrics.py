@@ -358,3 +358,13 @@ X = np.zeros((10, 3))
 def test_bad_input_messages(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("d", [1, 2, 7, 16])
+def test_kid_kernel_sums_without_the_matrix_equal_the_matrix_sums(d, monkeypatch):
+    # Small feature sizes use the cubic kernel's explicit feature map; it must be the same estimator.
+    rng = np.random.default_rng(d)
+    a, b = rng.normal(size=(400, d)), rng.normal(0.3, 1.2, size=(300, d))
+    expanded = M.kid(a, b, subsets=3, subset_size=200)
+    monkeypatch.setattr(M, "EXPANDED_MAX_DIM", 0)
+    assert expanded == pytest.approx(M.kid(a, b, subsets=3, subset_size=200), rel=1e-9, abs=1e-12)
