@@ -81,18 +81,26 @@ def load_samples(path: str | Path, where: str = "") -> torch.Tensor:
     return _from_array(a, label)
 
 
-def compute_set_metrics(real: torch.Tensor, fake: torch.Tensor, features: str, metrics: list[str],
-                        batch_size: int = 500, **extractor_params: Any) -> dict[str, Any]:
+def compute_set_metrics(real: torch.Tensor | None, fake: torch.Tensor, features: str, metrics: list[str],
+                        batch_size: int = 500, real_stats: Any = None, **extractor_params: Any) -> dict[str, Any]:
+    """Metrics between two sample sets; with ``real_stats`` (a ``ReferenceStats``) FID is taken against those
+    statistics, and ``real`` may be None when FID is all that is asked."""
     from . import metrics as M
-    from .evaluate import versions
+    from .evaluate import feature_space_metrics, sample_count_warnings, versions
     from .features import get_extractor
-    if real.shape[1:] != fake.shape[1:]:
+    from .reference_stats import check_compatible, fid_against
+    if real is not None and real.shape[1:] != fake.shape[1:]:
         raise ConfigError(f"real samples have shape {tuple(real.shape[1:])} but fake samples {tuple(fake.shape[1:])}; they must match")
+    if real is None and (real_stats is None or set(metrics) - {"fid"}):
+        raise ConfigError("real samples are needed for every metric but FID against reference statistics")
     ex = get_extractor(features, **extractor_params)
-    r, f = ex.extract(real, batch_size=batch_size), ex.extract(fake, batch_size=batch_size)
+    f = ex.extract(fake, batch_size=batch_size)
+    r = ex.extract(real, batch_size=batch_size) if real is not None else None
+    if real_stats is not None:
+        check_compatible(real_stats, ex.info(), f["features"].shape[1])
     out: dict[str, Any] = {}
     if "fid" in metrics:
-        out["fid"] = M.fid(r["features"], f["features"])
+        out["fid"] = fid_against(real_stats, f["features"]) if real_stats is not None else M.fid(r["features"], f["features"])
     if "kid" in metrics:
         size = min(1000, len(r["features"]), len(f["features"]))
         out["kid"], out["kid_std"] = M.kid(r["features"], f["features"], subset_size=size)
@@ -102,6 +110,12 @@ def compute_set_metrics(real: torch.Tensor, fake: torch.Tensor, features: str, m
         out["is"], out["is_std"] = M.inception_score(f["logits"], splits=min(10, max(1, len(fake) // 100)))
     if "fid_inf" in metrics:
         out["fid_inf"] = M.fid_infinity(r["features"], f["features"])["fid_inf"]
-    return {"metrics": out, "provenance": {"features": ex.name, "extractor": ex.info(),
-                                           "weights_sha256": ex.weights_sha256, "n_real": len(real),
-                                           "n_fake": len(fake), "versions": versions()}}
+    if r is not None:
+        out.update(feature_space_metrics(r["features"], f["features"], metrics))
+    n_real = len(real) if real is not None else (real_stats.provenance or {}).get("n")
+    prov = {"features": ex.name, "extractor": ex.info(), "weights_sha256": ex.weights_sha256, "n_real": n_real,
+            "n_fake": len(fake), "versions": versions()}
+    if real_stats is not None:  # every result from a foreign file says "provenance unknown"
+        prov["real_stats"], prov["real_stats_file"] = real_stats.summary(), real_stats.record()
+    return {"metrics": out, "warnings": sample_count_warnings(out, n_real or len(fake), len(fake)),
+            "provenance": prov}

@@ -289,3 +289,23 @@ def test_write_report_api_checks_formats(tmp_path):
     with pytest.raises(ValueError, match=r"format\(s\) docx not known; accepted: md, html, csv, parquet"):
         write_report(tmp_path, formats=["docx"])
     assert math.isfinite(min_pvalue(30, 31))
+
+
+def test_fid_on_dinov2_features_is_headed_fd_dinov2_with_sample_warnings_and_real_stats(tmp_path):
+    prov = {"features": "dinov2-vit-l14", "real_stats": "ref.npz (sha256 0123456789ab, pytorch-fid / clean-fid, "
+                                                        "provenance unknown)"}
+    for s in range(3):
+        for loss in ("ns", "hinge"):
+            write_run(tmp_path, loss, s, fid=1.0 + s, provenance=prov,
+                      extra={"density": 0.9, "coverage": 0.8, "cmmd": 0.5, "vendi": 7.0})
+    df = load_results(tmp_path)
+    (board,) = build_boards(df)
+    md, page_html = markdown([board]).replace("\\_", "_"), html_report([board], df).replace("&nbsp;", " ")
+    for page in (md, page_html):  # Markdown escapes _, HTML keeps arrows with their header
+        assert "FD_DINOv2-L ↓" in page and "Ranked by FD_DINOv2-L" in page and "FID ↓" not in page
+        assert "CMMD ↓" in page and "Vendi ↑" in page and "coverage ↑" in page
+        # 100 samples: under each protocol's count, one warning per metric
+        assert "CMMD from 100 samples; its protocol uses 30,000" in page
+        assert "density from 100 samples; its protocol uses 10,000" in page
+        assert "provenance unknown" in page and "FD_DINOv2-L values per loss: 3 seeds" in page
+    assert "FID ↓" in markdown(build_boards(load_results(make_board_results(tmp_path / "id"))))  # Inception/identity: FID
