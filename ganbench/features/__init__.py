@@ -41,6 +41,8 @@ from .base import (DIGITS_WEIGHTS, EXTRACTORS, WEIGHTS_DIR, Extractor, default_e
                    recorded_sha256, sha256_file)
 from .classifier_extractor import (CLASSIFIER_FORMAT, EVAL_CHUNK, HIDDEN, RESIZE, ClassifierExtractor, ClassifierNet,
                                    classifier, classifier_arch)
+from .clip_extractor import CLIPExtractor
+from .dinov2_extractor import DINOv2Extractor
 from .classifier_training import SAMPLES_PER_TRAINING, default_epochs, train_extractor
 from .digits_extractor import classify_channels, digits_cnn
 from .fidelity_registration import FIDELITY_PREFIX, FIDELITY_WEIGHTS_PARAM, register_with_torch_fidelity
@@ -54,4 +56,4 @@ __all__ = ["EXTRACTORS", "Extractor", "get_extractor", "default_extractor_for", 
            "classify_channels", "SAMPLES_PER_TRAINING", "default_epochs", "train_extractor", "INCEPTION_FILE",
            "INCEPTION_SHA256_PREFIX", "INCEPTION_ENV", "inception_search_paths", "find_inception_weights",
            "InceptionExtractor", "inception_v3_compat", "FIDELITY_PREFIX", "FIDELITY_WEIGHTS_PARAM",
-           "register_with_torch_fidelity"]
+           "register_with_torch_fidelity", "DINOv2Extractor", "CLIPExtractor"]
