@@ -30,6 +30,10 @@ def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
     dinov2 = timm.create_model("vit_small_patch14_dinov2", pretrained=False, num_classes=0, img_size=224)
+    with torch.no_grad():  # timm starts DINOv2's layer scales at 1e-5: a random net would then map every image to
+        for name, p in dinov2.named_parameters():  # nearly the same CLS token; at 1 the blocks pass the input on
+            if name.endswith(".gamma"):
+                p.fill_(1.0)
     torch.save(dinov2.state_dict(), out / "dinov2_vits14_random.pth")
     torch.jit.save(torch.jit.script(DigitsGenerator().eval()), str(out / "generator.pt"))
     print(f"wrote {out / 'dinov2_vits14_random.pth'} and {out / 'generator.pt'}")
