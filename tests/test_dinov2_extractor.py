@@ -105,3 +105,13 @@ def test_b14_and_l14_build_from_local_files(name, arch, dim, tmp_path):
     torch.save(net.state_dict(), tmp_path / "w.pth")
     ex = get_extractor(name, weights=str(tmp_path / "w.pth"))
     assert ex.extract(images(1))["features"].shape == (1, dim)
+
+
+def test_cli_with_a_missing_weights_file_is_one_line_exit_2(tmp_path, capsys):
+    from ganbench.cli import main
+    np.save(tmp_path / "x.npy", np.zeros((4, 3, 8, 8), np.uint8))
+    assert main(["metrics", "--real", str(tmp_path / "x.npy"), "--fake", str(tmp_path / "x.npy"),
+                 "--features", "dinov2-vit-l14", "--weights", str(tmp_path / "missing.pth")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "Traceback" not in err
+    assert "dinov2-vit-l14 weights not found" in err and "missing.pth" in err and "dinov2_vitl14_pretrain.pth" in err

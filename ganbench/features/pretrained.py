@@ -18,7 +18,7 @@ from torch import Tensor
 from ..feature_spaces import FEATURE_SPACES
 from ..io import CorruptFileError
 from ..registry import ConfigError
-from .base import Extractor, sha256_file
+from .base import Extractor, first_file, searched, sha256_file
 
 
 def hf_hub_cache() -> Path:
@@ -53,12 +53,11 @@ def find_weights(name: str, expected: str, weights: Optional[str], caches: list[
                           f"expected {expected}")
     env = weights_env(name)
     places = ([(f"${env}", Path(os.environ[env]).expanduser())] if os.environ.get(env) else []) + caches
-    for _, path in places:
-        if path.is_file():
-            return path
-    where = "; ".join(f"{label}: {path}" for label, path in places)
+    found = first_file(places)
+    if found is not None:
+        return found
     raise ConfigError(f"{name} weights not found; put {expected} at one of these, or pass --weights PATH / set "
-                      f"${env} (nothing is downloaded; searched {where})")
+                      f"${env} (nothing is downloaded; searched {searched(places)})")
 
 
 def need(module: str, package: str, extractor: str) -> Any:
