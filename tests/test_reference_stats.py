@@ -140,3 +140,17 @@ def test_metrics_with_real_stats_bad_inputs_exit_2(tmp_path, capsys):
     assert main(["stats", "make", "--real", str(tmp_path / "f.npy"), "--features", "identity",
                  "--out", str(tmp_path / "s.txt")]) == 2
     assert "statistics are written as .npz" in one_line_error(capsys)
+
+
+def test_stats_of_a_dataset_and_of_other_weights(tmp_path, capsys):
+    assert main(["stats", "make", "--data", "digits", "--n", "120", "--features", "digits-cnn",
+                 "--out", str(tmp_path / "digits.npz")]) == 0
+    stats = load_reference_stats(tmp_path / "digits.npz")
+    assert stats.provenance["source"] == "dataset digits, split test, 120 samples" and stats.dim == 128
+    from ganbench.features import get_extractor
+    ex = get_extractor("digits-cnn")
+    assert stats.provenance["weights_sha256"] == ex.weights_sha256 and stats.provenance["input"] == ex.info()["input"]
+    info = {"name": "digits-cnn", "weights_sha256": "0" * 64}
+    with pytest.raises(ConfigError, match=r"computed with extractor 'digits-cnn' \(weights sha256 .{12}\), but this "
+                                          r"evaluation uses 'digits-cnn' \(weights sha256 000000000000\)"):
+        check_compatible(stats, info, 128)  # same extractor, other weights: refused too
