@@ -7,8 +7,9 @@ reported ×1000. The estimator is the one of google-research's reference (``cmmd
     CMMD = 1000 · (mean_{i,i'} k(xᵢ, xᵢ') + mean_{j,j'} k(yⱼ, yⱼ') − 2 · mean_{i,j} k(xᵢ, yⱼ))
 
 with the diagonal terms k(x, x) = 1 included, so CMMD ≥ 0 (0 for identical sets) and it is biased upward
-by O(1/N): two samples of one distribution score about 1000·(2 − 2·E k)/N, not 0. The reference feeds L2-normalised embeddings
-(``embedding.py`` divides by the norm), so rows are normalised here too (a no-op when they already are).
+by O(1/N): two N-samples of one distribution score about 1000·(2 − 2·E k(x, x'))/N on average, not 0.
+The reference feeds L2-normalised embeddings (``embedding.py`` divides by the norm), so rows are normalised
+here too (a no-op when they already are).
 Kernel means are taken in float64 blocks, so N = 30,000 needs no N×N matrix.
 """
 from __future__ import annotations
