@@ -97,6 +97,7 @@ class EvalConfig:
     kid_subsets: int = 100
     kid_subset_size: int = 1000
     floor: bool = True                 # also report real-vs-real (two disjoint halves)
+    real_stats: Optional[str] = None   # FID against these reference statistics (.npz, see reference_stats)
 
 
 SECTION_TYPES = {"optim": OptimConfig, "train": TrainConfig, "eval": EvalConfig}
@@ -114,8 +115,15 @@ RANGES: dict[str, tuple[str, Any]] = {
 CHOICES: dict[str, tuple[str, ...]] = {
     "optim.optimizer": ("adam", "rmsprop"),
     "eval.split": ("train", "test"),
-    "eval.metrics": ("fid", "kid", "is", "pr", "modes", "ndb", "fid_inf"),
+    "eval.metrics": ("fid", "kid", "is", "pr", "modes", "ndb", "fid_inf", "density_coverage", "cmmd", "vendi"),
 }
+
+
+def _eval_dict(cfg: EvalConfig) -> dict[str, Any]:
+    d = _plain(dataclasses.asdict(cfg))
+    if d["real_stats"] is None:  # unset keys added later stay out, so run ids (config hashes) do not change
+        del d["real_stats"]
+    return d
 
 
 @dataclass(frozen=True)
@@ -136,7 +144,7 @@ class RunConfig:
             "data": self.data.to_dict(), "model": self.model.to_dict(), "loss": self.loss.to_dict(),
             "optim": _plain(dataclasses.asdict(self.optim)),
             "train": _plain(dataclasses.asdict(self.train)),
-            "eval": _plain(dataclasses.asdict(self.eval)),
+            "eval": _eval_dict(self.eval),
         }
 
     def config_hash(self) -> str:
@@ -470,6 +478,12 @@ def parse_suite(doc: dict[str, Any], path: str = "<suite>", overrides: list[str]
                 run_seeds = seeds
             for seed in run_seeds:
                 cfg = _build_run(merged, where, suite=name, seed=seed)
+                if cfg.eval.real_stats:  # a missing or unreadable statistics file fails at load, not after training
+                    from .reference_stats import load_reference_stats
+                    try:
+                        load_reference_stats(cfg.eval.real_stats)
+                    except ConfigError as e:
+                        raise ConfigError(f"{where}: eval.real_stats: {e}") from None
                 if cfg.run_id in seen:
                     raise ConfigError(f"{where} duplicates runs[{seen[cfg.run_id]}] (same configuration and seed {seed})")
                 seen[cfg.run_id] = i

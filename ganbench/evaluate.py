@@ -118,9 +118,34 @@ def compute_metrics(real: dict[str, Any], fake: dict[str, Any], ds: Dataset, ext
         out["ndb"], out["ndb_over_k"] = r["ndb"], r["ndb_over_k"]
     if "modes" in wanted:
         out.update(mode_metrics(ds, extractor, fake, fake_samples, real))
+    out.update(feature_space_metrics(rf, ff, wanted))
     if len(rf) > 1 and len(ff) > 1 and modes_mod.spread(rf) > 0:
         out["spread_ratio"] = modes_mod.spread_ratio(rf, ff)
     return out
+
+
+def feature_space_metrics(rf: np.ndarray, ff: np.ndarray, wanted: set[str] | list[str]) -> dict[str, Any]:
+    """Density/coverage, CMMD and the Vendi score of the generated set, where ``wanted`` asks for them.
+
+    CMMD is meant for CLIP features (Jayasumana et al. 2024); on any other space it is an RBF-kernel MMD of
+    that space, and the provenance's extractor says which."""
+    from .cmmd import cmmd
+    from .density_coverage import DEFAULT_K, density_coverage
+    from .vendi import vendi_score
+    out: dict[str, Any] = {}
+    if "density_coverage" in wanted and len(rf) > DEFAULT_K:
+        out["density"], out["coverage"] = density_coverage(rf, ff, k=DEFAULT_K)
+    if "cmmd" in wanted:
+        out["cmmd"] = cmmd(rf, ff)
+    if "vendi" in wanted:
+        out["vendi"] = vendi_score(ff)
+    return out
+
+
+def sample_count_warnings(values: dict[str, Any], n_real: int, n_fake: int) -> list[str]:
+    """One line per computed metric whose protocol uses more samples than it got (``metrics.MIN_SAMPLES``)."""
+    return [f"{name} from {min(n_real, n_fake)} samples (real {n_real}, generated {n_fake}); its protocol uses "
+            f"{need:,} of each" for name, need in M.MIN_SAMPLES.items() if name in values and min(n_real, n_fake) < need]
 
 
 def mode_metrics(ds: Dataset, extractor: Any, fake: dict[str, Any], fake_samples: Optional[np.ndarray],
@@ -217,14 +242,20 @@ def provenance(ds: Dataset, extractor: Any, cfg: EvalConfig, n_real: int, n_fake
 def evaluate_generator(G: nn.Module, ds: Dataset, cfg: EvalConfig, seed: int = 0,
                        inception_weights: Optional[str] = None) -> dict[str, Any]:
     """Metrics, real-data floor and provenance for any generator with ``sample_latent`` and ``__call__``."""
+    from .reference_stats import check_compatible, fid_against, load_reference_stats
+    stats = load_reference_stats(cfg.real_stats) if cfg.real_stats else None  # a bad file fails before sampling
     extractor = extractor_for(ds, cfg, inception_weights)
     n_real = cfg.n_real or cfg.n_samples
     real = real_features(ds, cfg.split, extractor, n_real, batch_size=cfg.batch_size)
     fake = generated_features(G, extractor, cfg.n_samples, seed, cfg.batch_size, keep_samples=ds.kind == "points")
     values = compute_metrics(real, fake, ds, extractor, cfg, fake_samples=fake["samples"])
-    device = device_of(G)
-    return {"metrics": values, "floor": real_floor(real, cfg) if cfg.floor else {},
-            "provenance": provenance(ds, extractor, cfg, real["n"], cfg.n_samples, seed, device)}
+    prov = provenance(ds, extractor, cfg, real["n"], cfg.n_samples, seed, device_of(G))
+    if stats is not None and "fid" in cfg.metrics:  # FID against the reference statistics, not the sampled reals
+        check_compatible(stats, extractor.info(), fake["features"].shape[1])
+        values["fid"] = fid_against(stats, fake["features"])
+        prov["real_stats"], prov["real_stats_file"] = stats.summary(), stats.record()
+    return {"metrics": values, "floor": real_floor(real, cfg) if cfg.floor else {}, "provenance": prov,
+            "warnings": sample_count_warnings(values, real["n"], cfg.n_samples)}
 
 
 def make_training_evaluator(run: RunConfig) -> Optional[Callable[[int, nn.Module], dict[str, float]]]:

@@ -54,7 +54,7 @@ PROVENANCE_COLUMNS = ["features", "weights_sha256", "comparable", "n_real", "n_f
 BOOL_COLUMNS = ("diverged", "collapsed", "comparable")
 INT_COLUMNS = ("seed", "steps", "n_real", "n_fake")
 STR_COLUMNS = ("suite", "dataset", "model", "loss", "loss_name", "status", "reason", "features", "weights_sha256",
-               "split", "device", "git_commit", "ganbench_version", "config_hash", "run_id", "run_dir")
+               "split", "device", "git_commit", "ganbench_version", "config_hash", "run_id", "run_dir", "real_stats")
 
 
 def run_dir_for(results_dir: str | Path, run_id: str) -> Path:
@@ -151,7 +151,7 @@ def _metric_columns(m: dict[str, Any], path: Path) -> dict[str, Any]:
     row.update({f"floor_{k}": v for k, v in _dict(m.get("floor") or {}, path, "floor").items() if _scalar(v)})
     prov = _dict(m.get("provenance") or {}, path, "provenance")
     row.update({k: prov.get(k) for k in ("features", "weights_sha256", "comparable", "n_real", "n_fake", "split",
-                                          "device", "git_commit")})
+                                          "device", "git_commit", "real_stats")})
     row["ganbench_version"] = (prov.get("versions") or {}).get("ganbench")
     return row
 

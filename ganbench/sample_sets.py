@@ -82,28 +82,38 @@ def load_samples(path: str | Path, where: str = "") -> torch.Tensor:
     return _from_array(a, label)
 
 
-def compute_set_metrics(real: torch.Tensor, fake: torch.Tensor, features: str, metrics: list[str],
-                        batch_size: int = 500, **extractor_params: Any) -> dict[str, Any]:
+def compute_set_metrics(real: torch.Tensor | None, fake: torch.Tensor, features: str, metrics: list[str],
+                        batch_size: int = 500, real_stats: Any = None, **extractor_params: Any) -> dict[str, Any]:
+    """Metrics between two sample sets; with ``real_stats`` (a ``ReferenceStats``) FID is taken against those
+    statistics, and ``real`` may be None when FID is all that is asked."""
     from .features import get_extractor
-    if real.shape[1:] != fake.shape[1:]:
+    from .reference_stats import check_compatible
+    if real is not None and real.shape[1:] != fake.shape[1:]:
         raise ConfigError(f"real samples have shape {tuple(real.shape[1:])} but fake samples {tuple(fake.shape[1:])}; they must match")
+    if real is None and (real_stats is None or set(metrics) - {"fid"}):
+        raise ConfigError("real samples are needed for every metric but FID against reference statistics")
     for label, x in (("--real", real), ("--fake", fake)):
-        if len(x) < 2:  # no metric is defined on fewer (a covariance needs two); each says what more it needs
+        if x is not None and len(x) < 2:  # no metric is defined on fewer (a covariance needs two)
             raise ConfigError(f"{label} holds {len(x)} sample(s); the metrics need at least 2")
     ex = get_extractor(features, **extractor_params)
-    r, f = ex.extract(real, batch_size=batch_size), ex.extract(fake, batch_size=batch_size)
+    f = ex.extract(fake, batch_size=batch_size)
+    r = ex.extract(real, batch_size=batch_size) if real is not None else None
+    if real_stats is not None:
+        check_compatible(real_stats, ex.info(), f["features"].shape[1])
     try:
-        return _set_metrics(r, f, len(fake), ex, metrics)
+        return _set_metrics(r, f, len(fake), ex, metrics, real_stats)
     except ValueError as e:  # the sets are the user's input: "needs at least 4 samples" and the like
         raise ConfigError(" ".join(str(e).split())) from None
 
 
-def _set_metrics(r: dict[str, Any], f: dict[str, Any], n_fake: int, ex: Any, metrics: list[str]) -> dict[str, Any]:
+def _set_metrics(r: dict[str, Any] | None, f: dict[str, Any], n_fake: int, ex: Any, metrics: list[str],
+                 real_stats: Any) -> dict[str, Any]:
     from . import metrics as M
-    from .evaluate import versions
+    from .evaluate import feature_space_metrics, sample_count_warnings, versions
+    from .reference_stats import fid_against
     out: dict[str, Any] = {}
     if "fid" in metrics:
-        out["fid"] = M.fid(r["features"], f["features"])
+        out["fid"] = fid_against(real_stats, f["features"]) if real_stats is not None else M.fid(r["features"], f["features"])
     if "kid" in metrics:
         size = min(1000, len(r["features"]), len(f["features"]))
         out["kid"], out["kid_std"] = M.kid(r["features"], f["features"], subset_size=size)
@@ -113,6 +123,11 @@ def _set_metrics(r: dict[str, Any], f: dict[str, Any], n_fake: int, ex: Any, met
         out["is"], out["is_std"] = M.inception_score(f["logits"], splits=min(10, max(1, n_fake // 100)))
     if "fid_inf" in metrics:
         out["fid_inf"] = M.fid_infinity(r["features"], f["features"])["fid_inf"]
-    return {"metrics": out, "provenance": {"features": ex.name, "extractor": ex.info(),
-                                           "weights_sha256": ex.weights_sha256, "n_real": len(r["features"]),
-                                           "n_fake": n_fake, "versions": versions()}}
+    if r is not None:
+        out.update(feature_space_metrics(r["features"], f["features"], metrics))
+    n_real = len(r["features"]) if r is not None else (real_stats.provenance or {}).get("n")
+    prov = {"features": ex.name, "extractor": ex.info(), "weights_sha256": ex.weights_sha256, "n_real": n_real,
+            "n_fake": n_fake, "versions": versions()}
+    if real_stats is not None:  # every result from a foreign file says "provenance unknown"
+        prov["real_stats"], prov["real_stats_file"] = real_stats.summary(), real_stats.record()
+    return {"metrics": out, "warnings": sample_count_warnings(out, n_real or n_fake, n_fake), "provenance": prov}

@@ -99,3 +99,44 @@ def test_eval_of_a_run_with_a_broken_history_is_one_line_exit_2(tmp_path, capsys
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"ganbench: error: {history}: ") and "\n" not in err
     assert not (tmp_path / "metrics.json").exists()
+
+
+def test_new_metrics_land_in_metrics_json_with_sample_count_warnings(tmp_path):
+    run = tiny_run(metrics=["fid", "density_coverage", "cmmd", "vendi"])
+    assert run_one(run, tmp_path).status == "finished"
+    m = json.loads((tmp_path / "metrics.json").read_text())
+    assert {"fid", "density", "coverage", "cmmd", "vendi"} <= set(m["metrics"])
+    assert 0 <= m["metrics"]["coverage"] <= 1 and 1 <= m["metrics"]["vendi"] <= 400 and m["metrics"]["cmmd"] >= 0
+    warned = " ".join(m["warnings"])  # 400 samples: under every protocol's count
+    for name in ("density", "coverage", "cmmd", "vendi"):
+        assert f"{name} from 400 samples" in warned
+
+
+def test_eval_real_stats_gives_fid_against_the_file_and_records_it(tmp_path):
+    import numpy as np
+    from ganbench.data import get_dataset
+    from ganbench.evaluate import REAL_SEED
+    import torch
+    reals = get_dataset("ring8").real(400, "test", torch.Generator().manual_seed(REAL_SEED)).numpy()
+    from ganbench.metrics import feature_stats
+    mu, sigma = feature_stats(reals)
+    np.savez(tmp_path / "ring8.npz", mu=mu, sigma=sigma)  # a foreign file: no provenance
+    plain, with_stats = tmp_path / "plain", tmp_path / "stats"
+    run_one(tiny_run(metrics=["fid"]), plain)
+    run = tiny_run(metrics=["fid"], real_stats=str(tmp_path / "ring8.npz"))
+    assert run.run_id != tiny_run(metrics=["fid"]).run_id  # the statistics are part of the configuration
+    assert "real_stats" not in tiny_run().to_dict()["eval"]  # unset: old run ids unchanged
+    run_one(run, with_stats)
+    a = json.loads((plain / "metrics.json").read_text())
+    b = json.loads((with_stats / "metrics.json").read_text())
+    assert b["metrics"]["fid"] == pytest.approx(a["metrics"]["fid"], rel=1e-9)  # same reals, same statistics
+    assert b["provenance"]["real_stats_file"]["provenance"] == "provenance unknown"
+    assert "provenance unknown" in b["provenance"]["real_stats"]
+    from ganbench.results import load_results
+    assert "provenance unknown" in load_results(with_stats.parent).dropna(subset=["real_stats"])["real_stats"].iloc[0]
+
+
+def test_eval_real_stats_missing_file_fails_when_the_suite_loads(tmp_path):
+    from ganbench.registry import ConfigError
+    with pytest.raises(ConfigError, match=r"runs\[0\]: eval.real_stats: .*nope.npz: no such reference statistics file"):
+        tiny_run(real_stats=str(tmp_path / "nope.npz"))

@@ -415,3 +415,22 @@ def test_a_text_file_named_pt2_is_one_line_without_torchs_logged_traceback(tmp_p
     assert cli(tmp_path / "zip.pt2", tmp_path / "out") == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"ganbench: error: {tmp_path / 'zip.pt2'}: not a torch.export program") and "\n" not in err
+
+
+@pytest.mark.slow
+def test_dinov2_example_gives_fd_dinov2_density_coverage_and_cmmd_in_metrics_json_and_report(tmp_path):
+    """examples/dinov2_eval/run_example.sh: eval-generator on DINOv2 features from a local random-weights file."""
+    pytest.importorskip("timm")
+    example = Path(__file__).parent.parent / "examples" / "dinov2_eval" / "run_example.sh"
+    env = {**os.environ, "N": "40", "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "GANBENCH_CACHE": str(tmp_path / "cache")}
+    proc = subprocess.run(["bash", str(example), str(tmp_path / "work")], env=env, capture_output=True, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (run,) = find_run_dirs(tmp_path / "work" / "external")
+    m = read_json(run / "metrics.json")
+    assert {"fid", "density", "coverage", "cmmd", "vendi"} <= set(m["metrics"])
+    assert m["provenance"]["features"] == "dinov2-vit-s14" and m["provenance"]["extractor"]["feature_space"] == "DINOv2-S"
+    assert m["provenance"]["weights_sha256"] and any("cmmd from 40 samples" in w for w in m["warnings"])
+    board = (tmp_path / "work" / "report" / "leaderboard.md").read_text()
+    assert "FD\\_DINOv2-S ↓" in board and "density ↑" in board and "coverage ↑" in board and "CMMD ↓" in board

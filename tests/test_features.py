@@ -42,7 +42,9 @@ def digits():
 # ---------------------------------------------------------------- registry, identity, defaults
 
 def test_registry_lists_the_builtin_extractors_with_descriptions():
-    assert EXTRACTORS.names() == ["classifier", "digits-cnn", "identity", "inception-v3-compat"]
+    assert EXTRACTORS.names() == ["classifier", "clip-vit-b32", "clip-vit-l14", "clip-vit-l14-336", "digits-cnn",
+                                  "dinov2-vit-b14", "dinov2-vit-l14", "dinov2-vit-s14", "identity",
+                                  "inception-v3-compat"]
     assert all(e.description for e in EXTRACTORS.entries())
     with pytest.raises(ConfigError, match=r"unknown feature extractor 'digit-cnn' \(did you mean 'digits-cnn'\?\)"):
         get_extractor("digit-cnn")

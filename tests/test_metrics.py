@@ -34,7 +34,8 @@ def random_cov(rng, eigenvalues):
 
 
 def test_metrics_table_says_which_way_is_better():
-    assert METRICS == {"fid": False, "kid": False, "is": True, "precision": True, "recall": True, "fid_inf": False}
+    assert METRICS == {"fid": False, "kid": False, "is": True, "precision": True, "recall": True, "fid_inf": False,
+                       "density": True, "coverage": True, "cmmd": False, "vendi": True}
     assert METRICS[M.KEY_FID] is False and METRICS[M.KEY_IS] is True
 
 

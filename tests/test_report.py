@@ -305,3 +305,23 @@ def test_report_of_a_non_numeric_metric(tmp_path, capsys):
     assert err.startswith("ganbench: error: ") and "metrics.fid is 'garbage', not a number" in err and "\n" not in err
     assert main(["report", str(tmp_path / "res"), "--out", str(tmp_path / "rep"), "--errors", "mark"]) == 0
     assert "corrupt" in (tmp_path / "rep" / "leaderboard.md").read_text()
+
+
+def test_fid_on_dinov2_features_is_headed_fd_dinov2_with_sample_warnings_and_real_stats(tmp_path):
+    prov = {"features": "dinov2-vit-l14", "real_stats": "ref.npz (sha256 0123456789ab, pytorch-fid / clean-fid, "
+                                                        "provenance unknown)"}
+    for s in range(3):
+        for loss in ("ns", "hinge"):
+            write_run(tmp_path, loss, s, fid=1.0 + s, provenance=prov,
+                      extra={"density": 0.9, "coverage": 0.8, "cmmd": 0.5, "vendi": 7.0})
+    df = load_results(tmp_path)
+    (board,) = build_boards(df)
+    md, page_html = markdown([board]).replace("\\_", "_"), html_report([board], df).replace("&nbsp;", " ")
+    for page in (md, page_html):  # Markdown escapes _, HTML keeps arrows with their header
+        assert "FD_DINOv2-L ↓" in page and "Ranked by FD_DINOv2-L" in page and "FID ↓" not in page
+        assert "CMMD ↓" in page and "Vendi ↑" in page and "coverage ↑" in page
+        # 100 samples: under each protocol's count, one warning per metric
+        assert "CMMD from 100 samples; its protocol uses 30,000" in page
+        assert "density from 100 samples; its protocol uses 10,000" in page
+        assert "provenance unknown" in page and "FD_DINOv2-L values per loss: 3 seeds" in page
+    assert "FID ↓" in markdown(build_boards(load_results(make_board_results(tmp_path / "id"))))  # Inception/identity: FID

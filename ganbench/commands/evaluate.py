@@ -8,6 +8,8 @@ from typing import Any
 
 from ..registry import ConfigError
 
+SET_METRICS = ("fid", "kid", "pr", "is", "fid_inf", "density_coverage", "cmmd", "vendi")
+
 
 def register(sub: Any) -> None:
     from ..cli import integer  # every integer flag: int64, else a usage error
@@ -16,12 +18,19 @@ def register(sub: Any) -> None:
     e.add_argument("--inception-weights", default=None, help="path of weights-inception-2015-12-05-6726825d.pth")
     e.set_defaults(func=cmd_eval)
 
-    m = sub.add_parser("metrics", help="FID/KID/IS/precision/recall between two sample sets")
-    m.add_argument("--real", required=True, help=".npy/.npz array (images or points) or an image folder")
+    m = sub.add_parser("metrics", help="FID/KID/IS/precision/recall/density/coverage/CMMD/Vendi between two sample sets")
+    m.add_argument("--real", default=None, help=".npy/.npz array (images or points) or an image folder")
+    m.add_argument("--real-stats", default=None, metavar="FILE",
+                   help="reference statistics .npz (pytorch-fid, clean-fid, ADM or 'ganbench stats'): FID against "
+                        "them instead of --real samples")
     m.add_argument("--fake", required=True, help=".npy/.npz array (images or points) or an image folder")
     m.add_argument("--features", required=True, help="extractor name (see: ganbench ls extractors)")
-    m.add_argument("--metrics", default="fid,kid,pr,is", help="comma-separated: fid,kid,pr,is,fid_inf")
+    m.add_argument("--metrics", default=None,
+                   help=f"comma-separated: {','.join(SET_METRICS)} (default fid,kid,pr,is; fid with --real-stats "
+                        f"alone)")
     m.add_argument("--inception-weights", default=None)
+    m.add_argument("--weights", default=None, metavar="FILE",
+                   help="weights file of the extractor (DINOv2, CLIP; for inception-v3-compat: --inception-weights)")
     m.add_argument("--batch-size", type=integer, default=500)
     m.add_argument("--json", action="store_true", help="print JSON instead of a table")
     m.set_defaults(func=cmd_metrics)
@@ -43,25 +52,46 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def extractor_params(features: str, weights: str | None, inception_weights: str | None) -> dict[str, Any]:
+    """The ``weights`` parameter of the extractor, from --weights or (Inception) --inception-weights."""
+    if features == "inception-v3-compat" and (inception_weights or weights):
+        return {"weights": inception_weights or weights}
+    return {"weights": weights} if weights else {}
+
+
 def cmd_metrics(args: argparse.Namespace) -> int:
+    from ..feature_spaces import metric_label
+    from ..reference_stats import load_reference_stats
     from ..sample_sets import compute_set_metrics, load_samples
-    wanted = [m.strip() for m in args.metrics.split(",") if m.strip()]
-    allowed = ("fid", "kid", "pr", "is", "fid_inf")
+    if args.real is None and args.real_stats is None:
+        raise ConfigError("ganbench metrics needs --real SAMPLES or --real-stats FILE (or both)")
+    default = "fid" if args.real is None else "fid,kid,pr,is"
+    wanted = [m.strip() for m in (args.metrics or default).split(",") if m.strip()]
     for m in wanted:
-        if m not in allowed:
-            raise ConfigError(f"--metrics: unknown metric {m!r}; accepted: {', '.join(allowed)}")
+        if m not in SET_METRICS:
+            raise ConfigError(f"--metrics: unknown metric {m!r}; accepted: {', '.join(SET_METRICS)}")
+    if args.real is None and set(wanted) - {"fid"}:
+        raise ConfigError(f"--metrics {','.join(sorted(set(wanted) - {'fid'}))} need real samples: --real-stats "
+                          f"gives FID only; add --real SAMPLES")
+    stats = load_reference_stats(args.real_stats) if args.real_stats else None  # fail before extracting
+    params = extractor_params(args.features, args.weights, args.inception_weights)
+    real = load_samples(args.real, "--real") if args.real is not None else None
     if args.batch_size < 1:
         raise ConfigError(f"--batch-size must be a positive integer, got {args.batch_size}")
-    params = {"weights": args.inception_weights} if args.inception_weights and args.features == "inception-v3-compat" else {}
-    real = load_samples(args.real, "--real")
     fake = load_samples(args.fake, "--fake")
-    out = compute_set_metrics(real, fake, args.features, wanted, batch_size=args.batch_size, **params)
+    out = compute_set_metrics(real, fake, args.features, wanted, batch_size=args.batch_size, real_stats=stats,
+                              **params)
     if args.json:
         from ..io import jsonable
         print(json.dumps(jsonable(out), indent=2, sort_keys=True))
     else:
         for k, v in out["metrics"].items():
-            print(f"{k:<12} {v:.6g}" if isinstance(v, float) else f"{k:<12} {v}")
-        print(f"features     {out['provenance']['features']} (n_real={out['provenance']['n_real']}, "
-              f"n_fake={out['provenance']['n_fake']})")
+            name = metric_label(k, k, args.features)  # FID on DINOv2 features prints as FD_DINOv2-L
+            print(f"{name:<12} {v:.6g}" if isinstance(v, float) else f"{name:<12} {v}")
+        prov = out["provenance"]
+        print(f"features     {prov['features']} (n_real={prov['n_real']}, n_fake={prov['n_fake']})")
+        if stats is not None:
+            print(f"real stats   {prov['real_stats']}")
+        for w in out["warnings"]:
+            print(f"warning      {w}")
     return 0

@@ -16,6 +16,10 @@ large tensor through it in batches and returns float64 numpy arrays. Registered 
   domain-specific FID without Inception weights.
 * ``inception-v3-compat`` — torch-fidelity's TF-compatible InceptionV3 (pool3 2048-d features,
   ``logits_unbiased`` for IS) from a local weights file; nothing is ever downloaded.
+* ``dinov2-vit-s14`` / ``-b14`` / ``-l14`` — DINOv2 CLS-token features (timm) as dgm-eval computes them, and
+  ``clip-vit-b32`` / ``clip-vit-l14`` / ``clip-vit-l14-336`` — CLIP image embeddings (open_clip, OpenAI
+  weights), from local weights (``weights=``, ``$GANBENCH_<NAME>_WEIGHTS`` or the libraries' caches; see
+  ``pretrained``); FID on them is reported as ``FD_<space>`` (``ganbench.feature_spaces``).
 
 Classifier extractors applied to C-channel images when they were trained on 1 channel (Stacked digits)
 classify each channel separately: features are the per-channel features concatenated (C·128-d) and
@@ -30,7 +34,8 @@ Modules: ``base`` (the ``Extractor`` base class, the ``EXTRACTORS`` registry, ``
 ``default_extractor_for``, weights hashing and the shipped-weights paths), ``identity_extractor``,
 ``classifier_extractor`` (the ganbench classifier network, its weights file, ``ClassifierExtractor`` and the
 ``classifier`` entry), ``digits_extractor`` (``digits-cnn``, ``classify_channels``), ``classifier_training``
-(``train_extractor``), ``inception_extractor`` (``inception-v3-compat``) and ``fidelity_registration``.
+(``train_extractor``), ``inception_extractor`` (``inception-v3-compat``), ``pretrained`` (weights lookup and
+preprocessing shared by) ``dinov2_extractor`` and ``clip_extractor``, and ``fidelity_registration``.
 Importing this package registers every built-in extractor and re-exports the public names, so
 ``from ganbench.features import X`` keeps working.
 """
@@ -41,6 +46,8 @@ from .base import (DIGITS_WEIGHTS, EXTRACTORS, WEIGHTS_DIR, Extractor, default_e
                    recorded_sha256, sha256_file)
 from .classifier_extractor import (CLASSIFIER_FORMAT, EVAL_CHUNK, HIDDEN, RESIZE, ClassifierExtractor, ClassifierNet,
                                    classifier, classifier_arch)
+from .clip_extractor import CLIPExtractor
+from .dinov2_extractor import DINOv2Extractor
 from .classifier_training import SAMPLES_PER_TRAINING, default_epochs, train_extractor
 from .digits_extractor import classify_channels, digits_cnn
 from .fidelity_registration import FIDELITY_PREFIX, FIDELITY_WEIGHTS_PARAM, register_with_torch_fidelity
@@ -54,4 +61,4 @@ __all__ = ["EXTRACTORS", "Extractor", "get_extractor", "default_extractor_for", 
            "classify_channels", "SAMPLES_PER_TRAINING", "default_epochs", "train_extractor", "INCEPTION_FILE",
            "INCEPTION_SHA256_PREFIX", "INCEPTION_ENV", "inception_search_paths", "find_inception_weights",
            "InceptionExtractor", "inception_v3_compat", "FIDELITY_PREFIX", "FIDELITY_WEIGHTS_PARAM",
-           "register_with_torch_fidelity"]
+           "register_with_torch_fidelity", "DINOv2Extractor", "CLIPExtractor"]

@@ -45,6 +45,16 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def first_file(places: list[tuple[str, Path]]) -> Path | None:
+    """The first existing file of ``(label, path)`` places, in order (where weights are looked for)."""
+    return next((path for _, path in places if path.is_file()), None)
+
+
+def searched(places: list[tuple[str, Path]]) -> str:
+    """``label: path; ...`` — the places an error message says were searched."""
+    return "; ".join(f"{label}: {path}" for label, path in places)
+
+
 def recorded_sha256(path: str | Path) -> str | None:
     """The hash recorded next to the weights (``name.sha256``, sha256sum format), if there is one."""
     side = Path(path).with_suffix(".sha256")

@@ -14,7 +14,7 @@ from torch import Tensor
 
 from ..io import CorruptFileError
 from ..registry import ConfigError
-from .base import EXTRACTORS, Extractor, sha256_file
+from .base import EXTRACTORS, Extractor, first_file, searched, sha256_file
 
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"
 INCEPTION_SHA256_PREFIX = "6726825d"  # torch-fidelity puts the start of the file's sha256 in its name
@@ -36,12 +36,11 @@ def find_inception_weights(weights: str | None = None) -> Path:
     places = inception_search_paths(weights)
     if weights:  # an explicit path must exist: silently falling back would hide a typo
         places = places[:1]
-    for _, path in places:
-        if path.is_file():
-            return path
-    where = "; ".join(f"{label}: {path}" for label, path in places)
+    found = first_file(places)
+    if found is not None:
+        return found
     raise ConfigError(f"InceptionV3 weights not found; put {INCEPTION_FILE} (torch-fidelity's release file) at one of "
-                      f"these, or pass --inception-weights PATH / set ${INCEPTION_ENV} (searched {where})")
+                      f"these, or pass --inception-weights PATH / set ${INCEPTION_ENV} (searched {searched(places)})")
 
 
 class InceptionExtractor(Extractor):

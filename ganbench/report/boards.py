@@ -10,11 +10,14 @@ import numpy as np
 import pandas as pd
 
 from ..config import safe_name
+from ..feature_spaces import metric_label
+from ..metrics import MIN_SAMPLES
 from ..published import Published, published_for
 from ..results import DIRECTIONS, SUMMARY_STATUSES, summarize
 from .significance import LABELS, Comparison, pairwise
 
-SHOWN = ("fid", "kid", "is", "precision", "recall", "modes", "hq_fraction", "reverse_kl", "kl", "ndb")
+SHOWN = ("fid", "kid", "is", "precision", "recall", "density", "coverage", "cmmd", "vendi", "modes", "hq_fraction",
+         "reverse_kl", "kl", "ndb")
 
 
 @dataclass
@@ -65,22 +68,25 @@ def build_boards(df: pd.DataFrame, metric: str = "fid", test: str = "mannwhitney
             rows = rows.sort_values(key, ascending=not DIRECTIONS[metric], na_position="last", kind="stable")
         values = {loss: (used.loc[used["loss"] == loss, metric] if metric in used else pd.Series(dtype=float))
                   .to_numpy(dtype=np.float64, na_value=np.nan) for loss in rows["loss"]}
-        comparison = pairwise(values, DIRECTIONS[metric], test, alpha, metric)
+        features = _distinct(runs["features"]) if "features" in runs else []
+        space = features[0] if len(features) == 1 else None
+        comparison = pairwise(values, DIRECTIONS[metric], test, alpha, metric,
+                              metric_label(metric, LABELS.get(metric, metric), space))
         shown = [m for m in SHOWN if f"{m}_mean" in rows and rows[f"{m}_mean"].notna().any()]
         protocol = {c: (_distinct(used[c])[0] if c in used and len(_distinct(used[c])) == 1 else None)
                     for c in ("model", "features", "comparable", "split", "n_real", "n_fake")}
         boards.append(Board(str(dataset), str(model), metric, rows.reset_index(drop=True), runs, comparison, shown,
-                            _floor(used), _provenance(runs, used), published_for(str(dataset), protocol)))
+                            _floor(used, space), _provenance(runs, used), published_for(str(dataset), protocol)))
     return boards
 
 
-def _floor(used: pd.DataFrame) -> dict[str, str]:
+def _floor(used: pd.DataFrame, features: Optional[str]) -> dict[str, str]:
     out = {}
     for m in ("fid", "kid", "is", "precision", "recall"):
         if f"floor_{m}" in used:
             vals = _distinct(used[f"floor_{m}"])
             if vals:  # the same real set gives one value; several mean the boards mixes protocols
-                out[LABELS[m]] = " to ".join(f"{v:.4g}" for v in (vals if len(vals) == 1 else [min(vals), max(vals)]))
+                out[metric_label(m, LABELS[m], features)] = " to ".join(f"{v:.4g}" for v in (vals if len(vals) == 1 else [min(vals), max(vals)]))
     if out and "floor_n_each" in used:
         out["N each"] = _joined(used["floor_n_each"], lambda v: f"{v:g}")
     return out
@@ -94,7 +100,9 @@ def _provenance(runs: pd.DataFrame, used: pd.DataFrame) -> dict[str, str]:
             "N real": col("n_real"), "N fake": col("n_fake"),
             "comparable": {(True,): "yes", (False,): "no"}.get(tuple(comparable), "mixed" if comparable else "—"),
             "device": col("device"), "git commit": col("git_commit", lambda v: str(v)[:10]),
-            "ganbench": col("ganbench_version")}
+            "ganbench": col("ganbench_version"),
+            # FID against a statistics file: which one, and "provenance unknown" when it is a foreign file
+            **({"real stats": col("real_stats")} if "real_stats" in used and used["real_stats"].notna().any() else {})}
 
 
 def fmt_value(mean: float, ci: Optional[float]) -> str:
@@ -129,10 +137,28 @@ def _cells(board: Board, row: dict[str, Any], rank: int) -> list[str]:
             + [n_div, seeds, "n/a" if rec is None else "/".join(map(str, rec))])
 
 
+def label(board: Board, metric: str) -> str:
+    """The metric's display name on this board: FID on DINOv2 features is headed ``FD_DINOv2-L``."""
+    features = _distinct(board.runs["features"]) if "features" in board.runs else []
+    return metric_label(metric, LABELS.get(metric, metric), features[0] if len(features) == 1 else None)
+
+
+def sample_warnings(board: Board) -> list[str]:
+    """One line per shown metric computed on fewer samples than its protocol uses (``metrics.MIN_SAMPLES``)."""
+    out = []
+    for m in board.shown:
+        need = MIN_SAMPLES.get(m)
+        counts = [n for c in ("n_real", "n_fake") if c in board.runs for n in _distinct(board.runs[c])]
+        if need and counts and min(counts) < need:
+            out.append(f"{label(board, m)} from {min(counts):g} samples; its protocol uses {need:,} real and "
+                       f"{need:,} generated, and fewer give noisier, biased values")
+    return out
+
+
 def _header(board: Board) -> list[str]:
     n_modes = _distinct(board.runs["n_modes"]) if "n_modes" in board.runs else []
     of = {"modes": f" (of {n_modes[0]:g})"} if len(n_modes) == 1 else {}
-    arrows = [f"{LABELS[m]}{of.get(m, '')} {'↑' if DIRECTIONS[m] else '↓'}" for m in board.shown]
+    arrows = [f"{label(board, m)}{of.get(m, '')} {'↑' if DIRECTIONS[m] else '↓'}" for m in board.shown]
     return ["#", "loss"] + arrows + ["diverged", "seeds", "W/T/L"]
 
 
@@ -152,7 +178,7 @@ def _verdict_line(board: Board) -> str:
     v = board.comparison.verdict
     status = {"too few seeds": "not significant / too few seeds", "not significant": "not significant",
               "significant": "significant differences", "no data": "none"}[v]
-    return (f"Ranked by {LABELS[board.metric]} ({direction} is better): mean ± 95% CI (t) over seeds. "
+    return (f"Ranked by {label(board, board.metric)} ({direction} is better): mean ± 95% CI (t) over seeds. "
             f"Ranking: {status}. {board.comparison.explanation}")
 
 

@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..results import DIRECTIONS, HISTORY, SAMPLES, SUMMARY_STATUSES
-from .boards import Board
-from .significance import LABELS
+from .boards import Board, label
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -54,9 +53,9 @@ def metric_plot(board: Board, metric: Optional[str] = None) -> Optional[bytes]:
         ax.legend(fontsize=8, loc="best")
     ax.set_yticks(range(len(entries)), [_mpl_text(e) for e in entries])
     ax.invert_yaxis()
-    ax.set_xlabel(f"{LABELS.get(metric, metric)} ({'higher' if DIRECTIONS.get(metric) else 'lower'} is better); "
+    ax.set_xlabel(f"{label(board, metric)} ({'higher' if DIRECTIONS.get(metric) else 'lower'} is better); "
                   "squares: mean ± 95% CI, dots: seeds", fontsize=8)
-    ax.set_title(_mpl_text(f"{LABELS.get(metric, metric)} per loss — {board.title}"), fontsize=10)
+    ax.set_title(_mpl_text(f"{label(board, metric)} per loss — {board.title}"), fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return _png(fig)
@@ -135,7 +134,7 @@ def _auto_scale(ax, series: list[pd.Series]) -> None:
 def board_plots(board: Board) -> list[tuple[str, bytes]]:
     """(caption, PNG) of every plot of a board."""
     hist = _histories(board)
-    plots = [(f"{LABELS.get(board.metric, board.metric)} per loss with 95% CIs", metric_plot(board)),
+    plots = [(f"{label(board, board.metric)} per loss with 95% CIs", metric_plot(board)),
              ("Evaluations during training", curves_plot(
                  board, [("fid", "FID"), ("modes", "modes"), ("hq_fraction", "HQ")],
                  "evaluations during training", hist)),

@@ -9,9 +9,9 @@ from typing import Any, Iterable
 import pandas as pd
 
 from .. import __version__
-from .boards import Board, _cells, _excluded, _header, _published_cells, _verdict_line
+from .boards import Board, _cells, _excluded, _header, _published_cells, _verdict_line, label, sample_warnings
 from .figures import board_plots, board_samples
-from .significance import LABELS
+
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px auto;max-width:1320px;
@@ -89,13 +89,14 @@ def _board_html(b: Board, with_plots: bool) -> str:
         parts.append('<p class="note">Real-data floor (two disjoint halves of the real samples): '
                      + _e(", ".join(f"{k} {v}" for k, v in b.floor.items())) + "</p>")
     parts.append('<p class="note">Provenance: ' + _e("; ".join(f"{k} {v}" for k, v in b.provenance.items())) + "</p>")
+    parts += [f'<p class="note"><strong>Warning:</strong> {_e(w)}.</p>' for w in sample_warnings(b)]
     if b.provenance["comparable"] != "yes":
         parts.append('<p class="note"><strong>Not comparable with published numbers</strong> '
                      "(features or weights not the standard ones).</p>")
     ex = _excluded(b)
     if ex:
         parts.append('<p class="note">Not in the summaries: ' + _e("; ".join(ex)) + "</p>")
-    parts += [f"<h3>Pairwise: win / tie / loss on {_e(LABELS.get(b.metric, b.metric))}</h3>",
+    parts += [f"<h3>Pairwise: win / tie / loss on {_e(label(b, b.metric))}</h3>",
               '<p class="note">Row vs column; win = the row is significantly better '
               "(Holm-adjusted p &lt; α); n/a = too few seeds to test.</p>", _matrix_html(b)]
     if b.published:

@@ -5,7 +5,7 @@ import html
 import re
 from typing import Any
 
-from .boards import Board, _cells, _excluded, _header, _published_cells, _verdict_line
+from .boards import Board, _cells, _excluded, _header, _published_cells, _verdict_line, sample_warnings
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|])")
 
@@ -30,6 +30,8 @@ def markdown(boards: list[Board], title: str = "ganbench leaderboard") -> str:
             lines += ["", "Real-data floor (two disjoint halves of the real samples): "
                       + md_escape(", ".join(f"{k} {v}" for k, v in b.floor.items()))]
         lines += ["", "Provenance: " + md_escape("; ".join(f"{k} {v}" for k, v in b.provenance.items()))]
+        for w in sample_warnings(b):
+            lines += ["", f"**Warning:** {md_escape(w)}."]
         if b.provenance["comparable"] != "yes":
             lines += ["", "**Not comparable with published numbers** (features or weights not the standard ones)."]
         if b.published:

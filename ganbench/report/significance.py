@@ -18,7 +18,8 @@ TESTS = ("mannwhitney", "welch")
 MIN_SEEDS = 3        # below this a spread across seeds is a guess, whatever the test says
 EXACT_MAX_N = 60     # pooled runs up to which Mann–Whitney is exact
 LABELS = {"fid": "FID", "kid": "KID", "is": "IS", "precision": "precision", "recall": "recall", "modes": "modes",
-          "hq_fraction": "HQ", "reverse_kl": "rev-KL", "kl": "KL", "ndb": "NDB", "fid_inf": "FID∞"}
+          "hq_fraction": "HQ", "reverse_kl": "rev-KL", "kl": "KL", "ndb": "NDB", "fid_inf": "FID∞",
+          "density": "density", "coverage": "coverage", "cmmd": "CMMD", "vendi": "Vendi"}
 
 
 def mannwhitney_pvalue(x: Any, y: Any) -> float:
@@ -89,8 +90,10 @@ class Comparison:
 
 
 def pairwise(values: dict[str, Any], higher_is_better: bool, test: str = "mannwhitney", alpha: float = 0.05,
-             metric: str = "fid") -> Comparison:
-    """Test every pair of ``values`` (entry -> per-seed values; non-finite ones are dropped)."""
+             metric: str = "fid", label: str | None = None) -> Comparison:
+    """Test every pair of ``values`` (entry -> per-seed values; non-finite ones are dropped); ``label`` names the
+    metric in the explanation (default ``LABELS``; boards pass ``FD_DINOv2-L`` for FID on DINOv2 features)."""
+    metric_name = label or LABELS.get(metric, metric)
     if test not in TESTS:
         raise ValueError(f"test must be one of {', '.join(TESTS)}, got {test!r}")
     if not 0 < alpha < 1:
@@ -121,7 +124,7 @@ def pairwise(values: dict[str, Any], higher_is_better: bool, test: str = "mannwh
     if len(entries) < 2:
         return Comparison(entries, outcome, p_adj, "no data", "Only one loss: nothing to compare.")
     if not any(len(v) for v in vals.values()):
-        return Comparison(entries, outcome, p_adj, "no data", f"No {LABELS.get(metric, metric)} values to compare.")
+        return Comparison(entries, outcome, p_adj, "no data", f"No {metric_name} values to compare.")
     name = "Mann–Whitney U (two-sided)" if test == "mannwhitney" else "Welch's t-test (two-sided)"
     m, pairs = len(testable), len(entries) * (len(entries) - 1) // 2
     if not testable or min(m * b for b in bounds) >= alpha:  # Holm multiplies the smallest p by m
@@ -130,7 +133,7 @@ def pairwise(values: dict[str, Any], higher_is_better: bool, test: str = "mannwh
         seeds = f"{min(ns)}" if min(ns) == max(ns) else f"{min(ns)} to {max(ns)}"
         need = (f"{name} at α = {alpha:g} needs ≥ {_seeds_needed(alpha, pairs, test)} seeds per loss"
                 + (f" across {pairs} Holm-corrected pairs" if pairs > 1 else ""))
-        return Comparison(entries, outcome, p_adj, "too few seeds", f"{LABELS.get(metric, metric)} values per "
+        return Comparison(entries, outcome, p_adj, "too few seeds", f"{metric_name} values per "
                           f"loss: {seeds} seeds; {need}. The order below is by mean only.")
     n_sig = sum(c == "win" for c in outcome.values())
     text = f"{name}, Holm-corrected over {m} pairs, α = {alpha:g}: {n_sig} of {m} pairs differ significantly"
