@@ -11,8 +11,9 @@ from scipy import stats
 
 from ganbench.cli import main
 from ganbench.published import PUBLISHED, published_for
-from ganbench.report import (build_boards, compare, fmt_value, holm, html_report, mannwhitney_pvalue, markdown,
+from ganbench.report import (build_boards, compare, fmt_interval, holm, html_report, mannwhitney_pvalue, markdown,
                              md_escape, min_pvalue, pairwise, write_report)
+from ganbench.aggregate import seed_interval
 from ganbench.results import load_results
 from test_results import write_run
 
@@ -119,15 +120,15 @@ def test_md_escape():
     assert md_escape("A & B's") == "A &amp; B's"
 
 
-def test_fmt_value():
-    assert fmt_value(0.0026612, 0.0382) == "0.003 ± 0.038"  # the mean to the interval's precision
-    assert fmt_value(0.7295, 0.4512) == "0.73 ± 0.45"
-    assert fmt_value(58.5123, 38.2) == "59 ± 38"
-    assert fmt_value(1234.5, 250.0) == "1234 ± 250"
-    assert fmt_value(0.9, 0.0) == "0.9 ± 0"
-    assert fmt_value(0.5, 1e-12) == "0.5 ± 1e-12"
-    assert fmt_value(58.5123, float("nan")) == "58.51"
-    assert fmt_value(float("nan"), 1.0) == "—"
+def test_fmt_interval():
+    assert fmt_interval(0.0026612, -0.02, 0.0382) == "0.003 (-0.020 to 0.038)"  # to the width's 2nd digit
+    assert fmt_interval(0.7295, 0.51, 0.86) == "0.73 (0.51 to 0.86)"
+    assert fmt_interval(58.5123, 40.1, 78.3) == "59 (40 to 78)"
+    assert fmt_interval(1234.5, 1100.0, 1350.0) == "1234 (1100 to 1350)"
+    assert fmt_interval(0.9, 0.9, 0.9) == "0.9"  # no spread
+    assert fmt_interval(58.5123, float("nan"), float("nan")) == "58.51"  # one seed: no interval
+    assert fmt_interval(float("nan"), 1.0, 2.0) == "—"
+    assert fmt_interval(math.inf, 1.25, math.inf) == "∞ (1.25 to ∞)"
 
 
 # ---------------------------------------------------------------- leaderboards
@@ -149,8 +150,11 @@ def test_leaderboard_ranks_by_fid_and_lists_every_loss(tmp_path):
     md = markdown([board])
     rows = [ln for ln in md.splitlines() if re.match(r"\| \d+ \|", ln)]
     assert [r.split(" | ")[1] for r in rows] == ["ns", "hinge", "wgan"]
-    assert rows[0].startswith("| 1 | ns | 1.20 ± 0.20 |")  # mean 1.2, std 0.158, t(0.975, 4) = 2.776: 0.196
-    assert rows[0].endswith("| 0/5 | 5 | 2/0/0 |") and rows[2].endswith("| 0/5 | 5 (+1 failed) | 0/0/2 |")
+    lo, hi = (seed_interval([1.0, 1.1, 1.2, 1.3, 1.4])[k] for k in ("lo", "hi"))
+    assert rows[0].startswith(f"| 1 | ns | 1.20 ({lo:.2f} to {hi:.2f}) |")  # width ~0.2: two decimals
+    # diverged, collapsed, failed to cover, seeds, W/T/L
+    assert rows[0].endswith("| 0/5 | 0/5 | 0/5 | 5 | 2/0/0 |")
+    assert rows[2].endswith("| 0/5 | 0/5 | 0/5 | 5 (+1 failed) | 0/0/2 |")
     assert "Real-data floor" in md and "features identity" in md and "comparable yes" in md
     assert "GAN (published)" in md and "arXiv:1712.04086, Table 1" in md  # PacGAN rows for ring8
     assert "ring8-mlp-wgan-s5: failed (RuntimeError: boom)" in md
@@ -182,8 +186,10 @@ def test_losses_without_the_metric_are_listed_last_without_a_rank(tmp_path):
         write_run(tmp_path, "wgan", s, status="diverged", fid=None)
     (board,) = build_boards(load_results(tmp_path))
     md = markdown([board])
-    assert "| 1 | ns | 1.5 ± 6.4 |" in md  # t(0.975, 1) * std 0.707 / sqrt 2 = 6.35
-    assert "| — | wgan | — | — |" in md and md.rstrip().count("| 2/2 | 2 | n/a |") == 1  # both diverged
+    assert "| 1 | ns | 1.5 (1.0 to 2.0) |" in md  # two seeds: resampled means 1, 1.5, 2
+    # diverged runs have no metrics: each counts as the worst outcome, ranked last, and says so
+    assert "| 2 | wgan | ∞ · 2 of 2 undefined → ∞ |" in md and "| 0 · 2 of 2 undefined → 0 |" in md
+    assert md.rstrip().count("| 2/2 | 0/2 | 2/2 | 2 | n/a |") == 1  # both diverged, and covered nothing
     assert "modes (of 8) ↑" in md
     (by_is,) = build_boards(load_results(tmp_path), metric="is")
     assert by_is.comparison.verdict == "no data" and "No IS values to compare." in markdown([by_is])

@@ -90,13 +90,20 @@ class Comparison:
 
 def pairwise(values: dict[str, Any], higher_is_better: bool, test: str = "mannwhitney", alpha: float = 0.05,
              metric: str = "fid") -> Comparison:
-    """Test every pair of ``values`` (entry -> per-seed values; non-finite ones are dropped)."""
+    """Test every pair of ``values`` (entry -> per-seed values).
+
+    Every value counts: a nan (undefined: no HQ sample, a diverged generator) is the worst outcome, +∞ where
+    lower is better and −∞ where higher is better, so a rank test puts it below every defined value (pass
+    ``aggregate.with_worst`` values to use the metric's own worst instead). Welch's test gives no verdict on
+    a group holding an infinite value (its mean is infinite): such pairs read as ties.
+    """
     if test not in TESTS:
         raise ValueError(f"test must be one of {', '.join(TESTS)}, got {test!r}")
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
-    vals = {k: np.asarray(v, dtype=np.float64) for k, v in values.items()}
-    vals = {k: v[np.isfinite(v)] for k, v in vals.items()}
+    vals = {k: np.array(v, dtype=np.float64) for k, v in values.items()}
+    for v in vals.values():
+        v[np.isnan(v)] = -np.inf if higher_is_better else np.inf
     entries = list(values)
     outcome = {(a, a): "" for a in entries}
     p_adj: dict[tuple[str, str], float] = {}
