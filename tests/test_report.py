@@ -85,6 +85,18 @@ def test_identical_distributions_tie_and_separated_ones_win():
     assert up.outcome[("c", "a")] == "win"  # higher is better: the direction flips
 
 
+def test_comparison_as_dataframes():
+    c = pairwise({"a": [1.0, 2.0, 3.0, 4.0, 5.0], "b": [1.5, 2.5, 3.5, 4.5, 5.5], "c": [11.0, 12, 13, 14, 15]},
+                 higher_is_better=False)
+    m = c.matrix()
+    assert list(m.index) == list(m.columns) == ["a", "b", "c"]
+    assert m.loc["a", "c"] == "win" and m.loc["c", "a"] == "loss" and m.loc["a", "a"] == ""
+    t = c.table()
+    assert list(t.columns) == ["a", "b", "outcome", "p_adj"] and len(t) == 3
+    row = t[(t["a"] == "a") & (t["b"] == "c")].iloc[0]
+    assert row["outcome"] == "win" and row["p_adj"] == c.p_adj[("a", "c")]
+
+
 def test_too_few_seeds_are_marked_not_ranked():
     c = pairwise({"a": [1.0, 2.0], "b": [10.0, 11.0], "c": [20.0, 21.0]}, higher_is_better=False)
     assert c.verdict == "too few seeds" and c.record("a") is None
@@ -102,6 +114,18 @@ def test_too_few_seeds_are_marked_not_ranked():
     # Holm across many pairs can make 4 seeds too few: 6 pairs × 2/70 > 0.05
     many = pairwise({k: np.arange(4) + 10 * i for i, k in enumerate("abcd")}, False)
     assert many.verdict == "too few seeds" and many.outcome[("a", "d")] == "n/a" and many.record("a") is None
+
+
+def test_undefined_values_are_the_worst_outcome_not_dropped():
+    good, bad = [0.2, 0.3, 0.25, 0.28, 0.22], [0.1, 0.15, 0.12, 0.11, 0.13]
+    # dropping nan would leave "b" with its best seed only, untestable; as +inf they are its worst seeds
+    c = pairwise({"a": good, "b": [float("nan")] * 4 + [0.9]}, higher_is_better=False)
+    assert c.outcome[("a", "b")] == "win" and c.p_adj[("a", "b")] == pytest.approx(
+        mannwhitney_pvalue(good, [np.inf] * 4 + [0.9]), rel=1e-12)
+    # higher is better: nan is -inf, below every defined value
+    up = pairwise({"a": good, "b": bad[:1] + [float("nan")] * 4}, higher_is_better=True)
+    assert up.outcome[("a", "b")] == "win"
+    assert up.p_adj[("a", "b")] == pytest.approx(mannwhitney_pvalue(good, bad[:1] + [-np.inf] * 4), rel=1e-12)
 
 
 def test_pairwise_rejects_bad_arguments():
@@ -295,3 +319,80 @@ def test_write_report_api_checks_formats(tmp_path):
     with pytest.raises(ValueError, match=r"format\(s\) docx not known; accepted: md, html, csv, parquet"):
         write_report(tmp_path, formats=["docx"])
     assert math.isfinite(min_pvalue(30, 31))
+
+
+# ---------------------------------------------------------------- the definitions of docs/protocol-runs.md
+
+def protocol_runs(root):
+    """A hand-made ring board (K = 8, 2,500 samples a run), one loss per case the definitions separate."""
+    prov = {"n_fake": 2500, "n_real": 2500}
+    ok = {"modes": 8, "n_modes": 8, "hq_fraction": 0.9, "reverse_kl": 0.01}
+    kw = {"dataset": "ring8-wide", "provenance": prov}
+    for s in range(3):
+        write_run(root, "good", s, fid=0.01, extra=ok, **kw)
+    # no HQ sample: modes 0, reverse KL undefined (null in metrics.json)
+    write_run(root, "nohq", 0, fid=2.0, extra={**ok, "modes": 0, "hq_fraction": 0.0, "reverse_kl": None}, **kw)
+    write_run(root, "nohq", 1, fid=0.01, extra=ok, **kw)
+    # never covered: one mode from start to end; it never collapsed (it never had more to lose)
+    for s in range(2):
+        write_run(root, "stuck", s, fid=1.0, extra={**ok, "modes": 1, "hq_fraction": 0.3, "reverse_kl": math.log(8)},
+                  **kw)
+    # covered, then lost modes during training: collapsed, and at 3 of 8 also failed to cover
+    write_run(root, "lost", 0, fid=0.5, extra={**ok, "modes": 3, "hq_fraction": 0.5, "reverse_kl": 0.9},
+              diagnostics={"collapsed": True, "collapse_events": [{"step": 60, "what": "modes", "value": 3,
+                                                                   "best": 8}]}, **kw)
+    # few HQ samples: 8 of 2,500, all on distinct modes; a perfect generator with 8 covers 5.25 of 8
+    write_run(root, "few", 0, fid=0.3, extra={**ok, "modes": 8, "hq_fraction": 8 / 2500, "reverse_kl": 0.0}, **kw)
+    write_run(root, "boom", 0, status="diverged", fid=None, **kw)
+    return root
+
+
+def test_protocol_run_definitions_on_hand_made_runs(tmp_path):
+    from ganbench.modes import detect_collapse
+    # collapsed = a detect_collapse event: the stuck run's history never drops, the lost one's does
+    assert detect_collapse([{"step": 0, "modes": 1}, {"step": 50, "modes": 1}, {"step": 100, "modes": 1}]) == []
+    assert detect_collapse([{"step": 0, "modes": 8}, {"step": 60, "modes": 3}])[0]["what"] == "modes"
+
+    (board,) = build_boards(load_results(protocol_runs(tmp_path)), metric="hq_fraction")
+    rows = board.rows.set_index("loss")
+    md = markdown([board])
+    cells = {ln.split(" | ")[1]: ln for ln in md.splitlines() if re.match(r"\| (\d+|—) \| ", ln)}
+    head = next(ln for ln in md.splitlines() if ln.startswith("| # |"))
+    assert head == ("| # | loss | FID ↓ | KID ↓ | precision ↑ | recall ↑ | modes (of 8) ↑ | HQ ↑ | rev-KL ↓ | "
+                    "perfect G modes · rev-KL | diverged | collapsed | failed to cover | seeds | W/T/L |")
+    # no HQ samples: reverse KL undefined -> +inf, counted (n = 2), shown; not dropped while seeds says 2
+    nohq = rows.loc["nohq"]
+    assert nohq["reverse_kl_n"] == 2 and nohq["reverse_kl_undefined"] == 1 and nohq["reverse_kl_mean"] == math.inf
+    assert "∞ (0.01 to ∞) · 1 of 2 no HQ samples → ∞" in cells["nohq"]
+    assert nohq["modes_mean"] == 4.0 and nohq["modes_perfect_mean"] == 4.0  # perfect G with 0 HQ samples: 0 modes
+    assert nohq["failed_to_cover_share"] == 0.5 and nohq["collapsed_share"] == 0.0
+    # never covered: failed to cover 2/2, collapsed 0/2
+    assert "| 0/2 | 0/2 | 2/2 | 2 |" in cells["stuck"]
+    assert rows.loc["stuck", "modes_perfect_mean"] == pytest.approx(8.0)  # 750 HQ samples: the floor is 8
+    # lost modes during training: collapsed 1/1 and, at 3 of 8 modes, failed to cover 1/1
+    assert "| 0/1 | 1/1 | 1/1 | 1 |" in cells["lost"]
+    # a diverged run: every metric its worst outcome, covered nothing, and the cells say so
+    assert "| 1/1 | 0/1 | 1/1 | 1 |" in cells["boom"] and "0 · 1 of 1 undefined → 0" in cells["boom"]
+    assert rows.loc["boom", "hq_fraction_mean"] == 0.0
+    # sample size: 8 HQ samples -> a perfect generator covers 5.25 of 8; the page says so for that loss only
+    assert rows.loc["few", "modes_perfect_mean"] == pytest.approx(8 * (1 - (7 / 8) ** 8), rel=1e-12)
+    assert "5.3 · 0.52" in cells["few"]
+    note = next(ln for ln in md.splitlines() if ln.startswith("Sample size:"))
+    assert "even a perfect generator covers fewer than all modes for nohq (4.0 of 8), few (5.3 of 8);" in note
+    assert "good" not in note and "stuck" not in note  # 2,250 and 750 HQ samples: no floor
+    # HQ, a bounded metric: the interval stays in [0, 1]; intervals are named once on the page
+    assert (rows["hq_fraction_lo"].dropna() >= 0).all() and (rows["hq_fraction_hi"].dropna() <= 1).all()
+    assert md.count("percentile bootstrap over seeds") == 2  # the page note and the board's ranking line
+    assert "published" not in md  # ring8-wide has no published protocol
+
+
+def test_each_column_is_defined_once_per_page(tmp_path):
+    protocol_runs(tmp_path)
+    write_run(tmp_path, "ns", 0, dataset="digits", model="dcgan", fid=30.0)
+    boards = build_boards(load_results(tmp_path))
+    md = markdown(boards)
+    page = html_report(boards, load_results(tmp_path), with_plots=False)
+    for name in ("FID", "modes", "HQ", "rev-KL", "perfect G modes · rev-KL", "diverged", "collapsed",
+                 "failed to cover", "seeds", "W/T/L"):
+        assert md.count(f"- **{md_escape(name)}**: ") == 1, name
+        assert page.count(f"<dt>{name}</dt>") == 1, name

@@ -10,9 +10,12 @@ import math
 import warnings
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TESTS = ("mannwhitney", "welch")
 MIN_SEEDS = 3        # below this a spread across seeds is a guess, whatever the test says
@@ -80,6 +83,20 @@ class Comparison:
     p_adj: dict[tuple[str, str], float]
     verdict: str       # 'significant' | 'not significant' | 'too few seeds' | 'no data'
     explanation: str
+
+    def matrix(self) -> "pd.DataFrame":
+        """The win / tie / loss matrix as a DataFrame: row entry vs column entry ('' on the diagonal)."""
+        import pandas as pd
+        return pd.DataFrame([[self.outcome[(a, b)] for b in self.entries] for a in self.entries],
+                            index=pd.Index(self.entries, name="row"), columns=pd.Index(self.entries, name="column"))
+
+    def table(self) -> "pd.DataFrame":
+        """One row per pair of entries (each pair once): ``a``, ``b``, ``outcome`` (for ``a``) and the
+        Holm-adjusted ``p_adj`` (nan where the pair was not testable)."""
+        import pandas as pd
+        rows = [{"a": a, "b": b, "outcome": self.outcome[(a, b)], "p_adj": self.p_adj.get((a, b), math.nan)}
+                for i, a in enumerate(self.entries) for b in self.entries[i + 1:]]
+        return pd.DataFrame(rows, columns=["a", "b", "outcome", "p_adj"])
 
     def record(self, entry: str) -> Optional[tuple[int, int, int]]:
         """(wins, ties, losses) of ``entry`` over its testable pairs; None when none is testable."""
