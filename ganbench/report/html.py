@@ -47,8 +47,9 @@ def _img(png: bytes, alt: str) -> str:
 
 def _cell(text: Any) -> str:
     """Escaped cell text that wraps only between words: a value, its ± and its interval stay together."""
-    return re.sub(r" ([±↑↓]) ?", lambda m: "&nbsp;" + m.group(1) + ("&nbsp;" if m.group(0).endswith(" ") else ""),
+    text = re.sub(r" ([±↑↓]) ?", lambda m: "&nbsp;" + m.group(1) + ("&nbsp;" if m.group(0).endswith(" ") else ""),
                   _e(text))
+    return re.sub(r"(\d|∞) (\(-?[\d.∞]+) to (-?[\d.∞]+\))", r"\1&nbsp;\2&nbsp;to&nbsp;\3", text)  # "0.8 (0.7 to 0.9)"
 
 
 def _html_table(head: list[str], rows: list[list[str]], cls: str, left: Iterable[int] = (0, 1)) -> str:
@@ -144,9 +145,9 @@ def html_report(boards: list[Board], df: pd.DataFrame, title: str = "ganbench re
 <body><h1>{_e(title)}</h1>
 <p class="meta">{len(df)} runs ({_e(status or "none")}); ganbench {_e(__version__)}.
 Metrics of finished and diverged runs; what each column means is under Columns.</p>
-<ul>{toc}<li><a href="#columns">columns</a></li><li><a href="#all-runs">all runs</a></li></ul>
-{body}
+<ul><li><a href="#columns">columns</a></li>{toc}<li><a href="#all-runs">all runs</a></li></ul>
 {columns}
+{body}
 <section id="all-runs"><h2>All runs</h2>{runs_table}
 </section></body></html>
 """
