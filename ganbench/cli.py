@@ -44,8 +44,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     suite = load_suite(args.suite, overrides=args.set, seeds=parse_seeds(args.seeds))
     out = results_dir_for(suite, args.out)
     print(f"suite {suite.name}: {len(suite.runs)} runs -> {out}", flush=True)
+    # A log (CI, a pipe) gets no progress bars, so it gets one line per run as each one ends instead.
+    on_done = None if sys.stdout.isatty() else (lambda o: print(run_line(o), flush=True))
     outcomes = run_suite(suite, out=out, executor=args.executor, workers=args.workers, threads=args.threads,
-                         ray_address=args.ray_address)
+                         ray_address=args.ray_address, on_done=on_done)
     print(run_summary(outcomes))
     failed = [o for o in outcomes if o.status == "failed"]
     for o in failed:
@@ -77,28 +79,40 @@ def parse_seeds(text: str | None) -> tuple[int, ...] | None:
     return tuple(out)
 
 
+HEADLINE = ("fid", "kid", "is", "precision", "recall", "modes", "hq_fraction", "reverse_kl", "kl")
+
+
+def outcome_row(o: Any) -> dict[str, Any]:
+    """A run's id, status, wall time and the headline metrics of its metrics.json."""
+    from .results import read_run
+    row: dict[str, Any] = {"run": o.run_id, "status": o.status}
+    try:
+        info = read_run(o.run_dir)
+    except CorruptFileError as e:
+        row["error"] = str(e)
+        return row
+    m = info["metrics"].get("metrics", {})
+    st = info["status"]
+    row["status"] = st.get("status", o.status) if o.status in ("skipped", "busy") else o.status
+    row["time_s"] = round(float(st.get("wall_time") or o.wall_time or 0.0), 1)
+    row.update({key: m[key] for key in HEADLINE if m.get(key) is not None})
+    return row
+
+
+def run_line(o: Any) -> str:
+    """One line for a log: ``run_id status 12.3s fid=0.0123 modes=8 ...`` (4 significant digits)."""
+    row = outcome_row(o)
+    parts = [str(row.pop("run")), str(row.pop("status"))]
+    if "time_s" in row:
+        parts.append(f"{row.pop('time_s'):.1f}s")
+    parts += [f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()]
+    return " ".join(parts)
+
+
 def run_summary(outcomes: list[Any]) -> str:
     """One line per run: status, wall time and the headline metrics of its metrics.json."""
     import pandas as pd
-    from .results import read_run
-    rows = []
-    for o in outcomes:
-        row: dict[str, Any] = {"run": o.run_id, "status": o.status}
-        try:
-            info = read_run(o.run_dir)
-        except CorruptFileError as e:
-            row["error"] = str(e)
-            rows.append(row)
-            continue
-        m = info["metrics"].get("metrics", {})
-        st = info["status"]
-        row["status"] = st.get("status", o.status) if o.status in ("skipped", "busy") else o.status
-        row["time_s"] = round(float(st.get("wall_time") or o.wall_time or 0.0), 1)
-        for key in ("fid", "kid", "is", "precision", "recall", "modes", "hq_fraction", "reverse_kl", "kl"):
-            if key in m and m[key] is not None:
-                row[key] = m[key]
-        rows.append(row)
-    df = pd.DataFrame(rows)
+    df = pd.DataFrame([outcome_row(o) for o in outcomes])
     with pd.option_context("display.width", 200, "display.max_columns", 30, "display.max_colwidth", 60,
                            "display.float_format", "{:.4g}".format):
         return df.to_string(index=False)

@@ -320,7 +320,7 @@ def evaluate_run(run_dir: str | Path, run: Optional[RunConfig] = None, train_sta
     if len(history) and ({"modes", "spread_ratio"} & set(history.columns)):
         events = modes_mod.detect_collapse(history[[c for c in ("step", "modes", "spread_ratio") if c in history]])
     final = result.get("metrics", {})
-    if final.get("spread_ratio") is not None and final["spread_ratio"] < 0.25:
+    if final.get("spread_ratio") is not None and final["spread_ratio"] < modes_mod.MIN_SPREAD_RATIO:
         events.append({"step": result["steps"], "what": "spread", "value": final["spread_ratio"], "best": None})
     diag["collapse_events"] = events
     diag["collapsed"] = bool(events)

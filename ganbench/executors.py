@@ -32,13 +32,14 @@ import os
 import socket
 import sys
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from .config import RunConfig
 from .registry import ConfigError
 from .runner import RunOutcome, is_finished, run_group
 
 Job = tuple[RunConfig, Path]
+OnDone = Optional[Callable[[RunOutcome], None]]  # called with each outcome as soon as its group ends
 
 __all__ = ["run_local", "run_process_pool", "run_ray", "available_cores", "check_threads", "threads_per_worker",
            "limit_threads"]
@@ -125,6 +126,16 @@ def _bar(total: int, progress: bool, desc: str, **kw: Any) -> Any:
     return tqdm(total=total, desc=desc, unit="run", disable=not (progress and sys.stderr.isatty()), **kw)
 
 
+def _announce(on_done: OnDone, outcomes: list[Optional[RunOutcome]], group: list[int]) -> None:
+    """Hand the outcomes of a group that just ended to ``on_done`` (the progress line of a non-terminal log);
+    runs that were complete before the suite started are not news and are left out, whichever executor found them."""
+    if on_done is not None:
+        for i in group:
+            o = outcomes[i]
+            if o is not None and o.status != "skipped":
+                on_done(o)
+
+
 def _failed(run: RunConfig, run_dir: Path, e: BaseException, what: str) -> RunOutcome:
     return RunOutcome(run.run_id, str(run_dir), "failed", error=" ".join(f"{what}: {type(e).__name__}: {e}".split()))
 
@@ -132,7 +143,7 @@ def _failed(run: RunConfig, run_dir: Path, e: BaseException, what: str) -> RunOu
 # ---------------------------------------------------------------- local
 
 def run_local(jobs: list[Job], progress: bool = True, desc: str = "suite",
-              threads: Optional[int] = None) -> list[RunOutcome]:
+              threads: Optional[int] = None, on_done: OnDone = None) -> list[RunOutcome]:
     """One group after the other in this process (a seeds_batched group as one batch); ``threads`` limits
     torch and BLAS threads meanwhile."""
     from tqdm.auto import tqdm
@@ -148,6 +159,7 @@ def run_local(jobs: list[Job], progress: bool = True, desc: str = "suite",
                 bar_runs.set_postfix_str(jobs[group[0]][0].run_id[:48])
                 for i, o in zip(group, run_group([jobs[i] for i in group], progress=bar_steps.update)):
                     outcomes[i] = o
+                _announce(on_done, outcomes, group)
                 bar_runs.update(len(group))
     return [o for o in outcomes if o is not None]
 
@@ -182,7 +194,7 @@ def _pool_job(payload: list[tuple[dict[str, Any], str, str]]) -> list[RunOutcome
 
 
 def run_process_pool(jobs: list[Job], workers: Optional[int] = None, threads: Optional[int] = None,
-                     progress: bool = True) -> list[RunOutcome]:
+                     progress: bool = True, on_done: OnDone = None) -> list[RunOutcome]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
     outcomes, todo = _split_finished(jobs)
@@ -204,6 +216,7 @@ def run_process_pool(jobs: list[Job], workers: Optional[int] = None, threads: Op
                 except Exception as e:  # a worker that died (BrokenProcessPool) or a run that could not be rebuilt
                     for i in group:
                         outcomes[i] = _failed(jobs[i][0], jobs[i][1], e, "process worker")
+                _announce(on_done, outcomes, group)
                 bar.update(len(group))
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
@@ -247,7 +260,7 @@ def _ray_init(ray: Any, address: Optional[str]) -> None:
 
 
 def run_ray(jobs: list[Job], address: Optional[str] = None, threads: int = 1,
-            progress: bool = True) -> list[RunOutcome]:
+            progress: bool = True, on_done: OnDone = None) -> list[RunOutcome]:
     try:
         import ray
     except ImportError:
@@ -281,6 +294,7 @@ def run_ray(jobs: list[Job], address: Optional[str] = None, threads: int = 1,
                         cause = getattr(e, "cause", None) or e
                         for i in group:
                             outcomes[i] = _failed(jobs[i][0], jobs[i][1], cause, "ray task")
+                    _announce(on_done, outcomes, group)
                     bar.update(len(group))
     finally:
         if started:

@@ -16,6 +16,11 @@ Conventions follow torch-fidelity (sources of 0.4.0 checked) so values match it 
 unbiased covariance (np.cov), KID's "unbiased" MMD² estimator and population std (ddof=0),
 IS splits ``[i·N//s, (i+1)·N//s)`` with population std, precision/recall radii as the (k+1)-th
 smallest distance within a set (the point itself counts as the first).
+
+There is no bootstrap of FID over samples: resampling with replacement duplicates samples, and
+duplicates inflate FID (issue 15: on Gaussians with true FID 3.20, 2,000 samples a side, d = 64, the point
+estimate was 4.38 and the 95% percentile interval [5.45, 5.93], containing neither). FID's noise is
+reported as an interval over seeds (``results.summarize``); its sample-size bias by ``fid_infinity``.
 """
 from __future__ import annotations
 
@@ -273,25 +278,6 @@ def fid_infinity(real: Any, fake: Any, ns: Sequence[int] | None = None, seed: in
         fids.append(max(float(diff @ diff + tr_r + tr_s - 2.0 * tr_sqrt), 0.0))
     slope, intercept = np.polyfit(1.0 / np.asarray(ns_list, dtype=np.float64), np.asarray(fids), 1)
     return {"fid_inf": float(intercept), "slope": float(slope), "ns": ns_list, "fids": fids}
-
-
-def fid_bootstrap(real: Any, fake: Any, n_boot: int = 100, seed: int = 0, alpha: float = 0.05) -> dict:
-    """FID with a percentile bootstrap (1−alpha) interval, resampling both sets with replacement.
-
-    Returns ``{"fid": point estimate on all samples, "low": ..., "high": ...}``. Costs n_boot+1 FIDs.
-    """
-    a, b = _pair(real, fake)
-    n_boot = _int("fid_bootstrap n_boot", n_boot, 1)
-    if not 0.0 < float(alpha) < 1.0:
-        raise ValueError(f"fid_bootstrap alpha must be in (0, 1), got {alpha!r}")
-    rng = np.random.default_rng(seed)
-    boots = np.empty(n_boot)
-    for i in range(n_boot):
-        ia = rng.integers(0, a.shape[0], a.shape[0])
-        ib = rng.integers(0, b.shape[0], b.shape[0])
-        boots[i] = fid(a[ia], b[ib])
-    low, high = np.percentile(boots, [50.0 * alpha, 100.0 - 50.0 * alpha])
-    return {"fid": fid(a, b), "low": float(low), "high": float(high)}
 
 
 # ---------------------------------------------------------------- KID

@@ -18,7 +18,16 @@ Definitions follow the literature the report quotes beside its own numbers:
   features, a pooled two-proportion z-test per bin, NDB = number of bins with p < alpha.
 
 ``spread`` and ``detect_collapse`` are ganbench's own collapse alarms over an evaluation
-history; their definitions are in their docstrings.
+history; their definitions are in their docstrings. Two outcomes are kept apart:
+
+* *collapsed*: the run lost modes during training, a ``detect_collapse`` event (modes fell more
+  than ``MODE_DROP`` below the run's own best, or the spread ratio fell under ``MIN_SPREAD_RATIO``);
+* *failed to cover*: at the end the run covers fewer than ``COVER_SHARE`` of the K modes
+  (``failed_to_cover``), whether or not it ever covered more. A run stuck on one mode from the
+  start never collapses, but it fails to cover.
+
+``perfect_generator`` is the sample-size floor of the mixture diagnostics: what a generator that
+puts every sample on a mode, uniformly over the K modes, scores with the same number of HQ samples.
 """
 from __future__ import annotations
 
@@ -31,6 +40,9 @@ from scipy.spatial.distance import cdist
 from scipy.stats import norm
 
 HQ_THRESHOLD = 3.0  # stds; VEEGAN/PacGAN's "high quality" radius
+MODE_DROP = 0.25         # collapsed: modes fell more than this share below the run's best so far
+MIN_SPREAD_RATIO = 0.25  # collapsed: generated spread under this share of the real spread
+COVER_SHARE = 0.5        # failed to cover: fewer than this share of the K modes covered at the end
 NDB_KMEANS_N_INIT = 10  # fixed so NDB bins depend only on (real features, k, seed)
 
 
@@ -109,6 +121,34 @@ def mixture_modes(samples: Any, centers: Any, std: Any, threshold: float = HQ_TH
         "reverse_kl": rkl,
         "mode_histogram": [int(v) for v in hist],
     }
+
+
+def failed_to_cover(modes: float, n_modes: float) -> bool:
+    """True when ``modes`` covered at the end is below ``COVER_SHARE`` of ``n_modes`` (e.g. < 4 of 8)."""
+    return bool(modes < COVER_SHARE * n_modes)
+
+
+def perfect_generator(n_hq: int, n_modes: int) -> dict:
+    """Expected ``modes`` and ``reverse_kl`` of a perfect generator's ``n_hq`` samples over ``n_modes`` modes.
+
+    Every sample is HQ and its mode uniform over the K modes, so each mode's count is X ~ Binomial(n, 1/K):
+    E[modes] = K (1 - (1 - 1/K)^n) and, by linearity over the modes,
+    E[reverse_kl] = log K + K E[(X/n) log(X/n)] (exact sum over the binomial, 0 log 0 = 0).
+    With n = 0: modes 0 and reverse_kl nan (no histogram). Differences in modes or reverse KL smaller than the gap
+    between this and the ideal (K modes, KL 0) are sample size, not coverage.
+    """
+    from scipy.stats import binom
+    for name, v, lo in (("n_hq", n_hq, 0), ("n_modes", n_modes, 1)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+            raise ValueError(f"perfect_generator {name} must be an int >= {lo}, got {v!r}")
+    n, k = int(n_hq), int(n_modes)
+    if n == 0:
+        return {"modes": 0.0, "reverse_kl": math.nan}
+    x = np.arange(1, n + 1, dtype=np.float64)
+    share = x / n
+    e_plogp = float(np.sum(binom.pmf(x, n, 1.0 / k) * share * np.log(share)))
+    return {"modes": k * -math.expm1(n * math.log1p(-1.0 / k)) if k > 1 else 1.0,
+            "reverse_kl": max(math.log(k) + k * e_plogp, 0.0)}
 
 
 def stacked_labels(channel_labels: Any) -> np.ndarray:
@@ -254,8 +294,8 @@ def _finite_number(row: Mapping, key: str) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def detect_collapse(history_rows: Iterable[Mapping] | Any, mode_drop: float = 0.25,
-                    min_spread_ratio: float = 0.25) -> list[dict]:
+def detect_collapse(history_rows: Iterable[Mapping] | Any, mode_drop: float = MODE_DROP,
+                    min_spread_ratio: float = MIN_SPREAD_RATIO) -> list[dict]:
     """Collapse events in a sequence of evaluations ``{"step", "modes"?, "spread_ratio"?}``.
 
     * ``what="modes"``: modes covered fall by more than ``mode_drop`` of the best so far,

@@ -6,8 +6,9 @@
 a run is complete only when it exists).
 
 ``load_results(dir)`` reads every run under ``dir`` into one pandas row;
-``summarize(df)`` aggregates over seeds per dataset × model × loss with a
-t-distribution 95% confidence interval. A run's ``status`` is one of
+``summarize(df)`` aggregates over seeds per dataset × model × loss: the mean and a
+95% percentile-bootstrap interval over seeds (``aggregate``), which stays inside the
+metric's range. A run's ``status`` is one of
 
 * ``finished`` / ``diverged``: ``metrics.json`` exists (its own status);
 * ``failed``: ``status.json`` says the run crashed (no metrics);
@@ -16,9 +17,16 @@ t-distribution 95% confidence interval. A run's ``status`` is one of
 
 Every run is listed; the summaries average the metrics of ``finished`` and
 ``diverged`` runs only (the others have none) and count the rest separately,
-so nothing disappears silently. A diverged run usually has no final metrics
-(its generator produced NaNs): its metrics are then missing, which the
-per-metric count ``<metric>_n`` and the ``diverged`` share make visible.
+so nothing disappears silently. Among those runs, one whose ranked metric is
+undefined (reverse KL with no HQ sample; every metric of a generator that
+produced NaNs) counts as that metric's worst outcome (``aggregate.WORST``:
++∞ where lower is better), in the mean, the interval and the tests alike;
+``<metric>_undefined`` says how many, ``<metric>_n`` counts them with the rest.
+
+Derived per run from its metrics (definitions in ``modes``): ``failed_to_cover``
+(fewer than half of the K modes at the end) and, for mixtures, ``modes_perfect``
+and ``reverse_kl_perfect``: what a perfect generator scores with the same number
+of HQ samples (hq_fraction × n_fake), the sample-size floor of those two columns.
 """
 from __future__ import annotations
 
@@ -27,13 +35,15 @@ import io
 import json
 import math
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Optional
 
 import numpy as np
 import pandas as pd
 
+from .aggregate import seed_interval, with_worst
 from .io import CorruptFileError, atomic_write_bytes, read_json
 from .metrics import METRICS as _METRIC_DIRECTIONS
+from .modes import failed_to_cover, perfect_generator
 
 CONFIG, HISTORY, CHECKPOINT, STATUS, METRICS, SAMPLES = (
     "config.json", "history.csv", "checkpoint.pt", "status.json", "metrics.json", "samples.png")
@@ -45,13 +55,17 @@ SUMMARY_STATUSES = ("finished", "diverged")  # the runs whose metrics enter summ
 # diagnostics (ganbench.modes) have no such table, so their directions are added here.
 DIRECTIONS: dict[str, bool] = {"modes": True, "hq_fraction": True, "reverse_kl": False, "kl": False,
                                "ndb": False, "ndb_over_k": False, **_METRIC_DIRECTIONS}
-# Summarised besides the ranked metrics: no direction (spread_ratio is best at 1), but worth a mean ± CI.
-EXTRA_SUMMARY = ("spread_ratio", "wall_time")
+# Summarised besides the ranked metrics (no direction: spread_ratio is best at 1; the perfect-generator floors
+# are references), over the runs that have them.
+EXTRA_SUMMARY = ("modes_perfect", "reverse_kl_perfect", "spread_ratio", "wall_time")
+# A ranked metric applies to a board when some run of it has a value, or has the value it is defined with:
+# reverse KL is undefined exactly when a run has no HQ sample, so hq_fraction says the board measures it.
+APPLIES_WITH = {"reverse_kl": "hq_fraction"}
 
 ID_COLUMNS = ["suite", "dataset", "model", "loss", "loss_name", "seed", "status", "reason", "steps", "wall_time"]
 PROVENANCE_COLUMNS = ["features", "weights_sha256", "comparable", "n_real", "n_fake", "split", "device",
                       "git_commit", "ganbench_version", "config_hash", "run_id", "run_dir"]
-BOOL_COLUMNS = ("diverged", "collapsed", "comparable")
+BOOL_COLUMNS = ("diverged", "collapsed", "failed_to_cover", "comparable")
 INT_COLUMNS = ("seed", "steps", "n_real", "n_fake")
 STR_COLUMNS = ("suite", "dataset", "model", "loss", "loss_name", "status", "reason", "features", "weights_sha256",
                "split", "device", "git_commit", "ganbench_version", "config_hash", "run_id", "run_dir", "real_stats")
@@ -153,7 +167,25 @@ def _metric_columns(m: dict[str, Any], path: Path) -> dict[str, Any]:
     row.update({k: prov.get(k) for k in ("features", "weights_sha256", "comparable", "n_real", "n_fake", "split",
                                           "device", "git_commit", "real_stats")})
     row["ganbench_version"] = (prov.get("versions") or {}).get("ganbench")
+    row.update(_coverage_columns(row))
     return row
+
+
+def _number(v: Any) -> Optional[float]:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
+
+
+def _coverage_columns(row: dict[str, Any]) -> dict[str, Any]:
+    """``failed_to_cover`` and the perfect-generator floors of one run (absent where they do not apply)."""
+    out: dict[str, Any] = {}
+    modes, k = _number(row.get("modes")), _number(row.get("n_modes"))
+    if modes is not None and k is not None and k >= 1:
+        out["failed_to_cover"] = failed_to_cover(modes, k)
+    hq, n_fake = _number(row.get("hq_fraction")), _number(row.get("n_fake"))
+    if hq is not None and n_fake is not None and k is not None and k >= 1:
+        perfect = perfect_generator(int(round(hq * n_fake)), int(k))
+        out["modes_perfect"], out["reverse_kl_perfect"] = perfect["modes"], perfect["reverse_kl"]
+    return out
 
 
 def _run_row(run_dir: Path) -> dict[str, Any]:
@@ -192,7 +224,7 @@ def _column_order(columns: Iterable[str]) -> list[str]:
     cols = list(columns)
     metric_order = [c for c in (*DIRECTIONS, *EXTRA_SUMMARY) if c in cols and c not in ID_COLUMNS]
     floor = sorted(c for c in cols if c.startswith("floor_"))
-    flags = [c for c in ("diverged", "collapsed", "n_collapse_events") if c in cols]
+    flags = [c for c in ("diverged", "collapsed", "failed_to_cover", "n_collapse_events") if c in cols]
     fixed = set(ID_COLUMNS) | set(PROVENANCE_COLUMNS) | set(metric_order) | set(floor) | set(flags)
     rest = [c for c in cols if c not in fixed]  # other metrics and diagnostics, in file order
     return [c for c in ID_COLUMNS if c in cols] + metric_order + flags + rest + floor + \
@@ -266,23 +298,6 @@ def load_results(results_dir: str | Path, errors: str = "raise") -> pd.DataFrame
 
 # ---------------------------------------------------------------- summaries over seeds
 
-def mean_ci(values: Any, confidence: float = 0.95) -> dict[str, float]:
-    """n, mean, std (ddof 1) and the t-interval mean ± t_{(1+c)/2, n-1}·std/√n of the finite values.
-
-    n = 1 gives std and interval nan (one seed says nothing about the spread); n = 0 gives all nan.
-    """
-    from scipy import stats  # here, not at import: results.py sits on every command's import path
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
-    a = np.asarray(values, dtype=np.float64)
-    a = a[np.isfinite(a)]
-    n = int(a.size)
-    mean = float(a.mean()) if n else math.nan
-    std = float(a.std(ddof=1)) if n > 1 else math.nan
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * std / math.sqrt(n)) if n > 1 else math.nan
-    return {"n": n, "mean": mean, "std": std, "ci": half, "lo": mean - half, "hi": mean + half}
-
-
 def summary_metrics(df: pd.DataFrame) -> list[str]:
     """The metric columns of ``df`` that ``summarize`` aggregates by default."""
     return [c for c in (*DIRECTIONS, *EXTRA_SUMMARY) if c in df.columns and pd.api.types.is_numeric_dtype(df[c])]
@@ -290,11 +305,16 @@ def summary_metrics(df: pd.DataFrame) -> list[str]:
 
 def summarize(df: pd.DataFrame, metrics: list[str] | None = None, by: tuple[str, ...] = ("dataset", "model", "loss"),
               confidence: float = 0.95) -> pd.DataFrame:
-    """Per group: run counts by status, ``diverged_share`` / ``collapsed_share``, and per metric ``<m>_n``,
-    ``<m>_mean``, ``<m>_std``, ``<m>_ci`` (half-width), ``<m>_lo``, ``<m>_hi``.
+    """Per group: run counts by status, ``diverged_share`` / ``collapsed_share`` / ``failed_to_cover_share``,
+    and per metric ``<m>_n``, ``<m>_undefined``, ``<m>_mean``, ``<m>_std``, ``<m>_lo``, ``<m>_hi``
+    (``aggregate.seed_interval``: percentile bootstrap over seeds).
 
     Metrics and shares use the ``finished`` and ``diverged`` runs; ``n_runs`` counts every run
     of the group and ``n_failed`` / ``n_incomplete`` / ``n_corrupt`` the ones left out.
+    A ranked metric (one of ``DIRECTIONS``) that applies to the group's board (the ``by`` columns but
+    the last; see ``APPLIES_WITH``) counts every such run: an undefined value is the metric's worst
+    outcome and is counted in ``<m>_undefined``. A run without a final mode count on a board that
+    counts modes failed to cover. The other metrics average the runs that have them (``<m>_n``).
     ``n_configs`` > 1 warns that the group mixes configurations (same label, other settings).
     Rows whose group columns are unknown (a corrupt config) are left out.
     """
@@ -308,24 +328,50 @@ def summarize(df: pd.DataFrame, metrics: list[str] | None = None, by: tuple[str,
     if unknown:
         raise ValueError(f"unknown metric column(s) {', '.join(unknown)}; available: {', '.join(summary_metrics(df))}")
     df = df.dropna(subset=by)
+    applies = _applicable(df[df["status"].isin(SUMMARY_STATUSES)], by[:-1], [*metrics, "modes"])
     rows = []
     for key, g in df.groupby(by, sort=True):
         used = g[g["status"].isin(SUMMARY_STATUSES)]
         row: dict[str, Any] = dict(zip(by, key))
+        board = applies.get(tuple(key[:-1]), set())
         row["n_runs"] = len(g)
         row["n"] = len(used)
         for s in ("failed", "incomplete", "corrupt"):
             row[f"n_{s}"] = int((g["status"] == s).sum())
         row["n_configs"] = int(g["config_hash"].nunique()) if "config_hash" in g else 1
-        row["diverged_share"] = row["collapsed_share"] = math.nan
+        row["diverged_share"] = row["collapsed_share"] = row["failed_to_cover_share"] = math.nan
         if len(used) and {"diverged", "collapsed"} <= set(used.columns):
             shares = seed_failure_rates(used.assign(_g=0), by=["_g"]).iloc[0]
             row["diverged_share"], row["collapsed_share"] = float(shares["diverged"]), float(shares["collapsed"])
+        if len(used) and "modes" in board:
+            flags = used["failed_to_cover"] if "failed_to_cover" in used else pd.Series(pd.NA, index=used.index)
+            row["failed_to_cover_share"] = float(flags.astype("boolean").fillna(True).astype(bool).mean())
         for m in metrics:
-            for k, v in mean_ci(used[m].to_numpy(dtype=np.float64, na_value=np.nan), confidence).items():
-                row[f"{m}_{k}"] = v
+            values = used[m].to_numpy(dtype=np.float64, na_value=np.nan)
+            if m in DIRECTIONS and m in board:
+                row[f"{m}_undefined"] = int((~np.isfinite(values)).sum())
+                stats = seed_interval(with_worst(values, m, DIRECTIONS[m]), confidence)
+            else:
+                row[f"{m}_undefined"] = 0
+                stats = seed_interval(values[np.isfinite(values)], confidence)
+            row.update({f"{m}_{k}": v for k, v in stats.items()})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _applicable(used: pd.DataFrame, board_by: list[str], metrics: list[str]) -> dict[tuple, set[str]]:
+    """Board key (values of ``board_by``) -> the metrics some run of that board has a value for."""
+    out: dict[tuple, set[str]] = {}
+    groups = used.groupby(board_by, sort=False) if board_by else [((), used)]
+    for key, g in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        have = set()
+        for m in metrics:
+            for c in (m, APPLIES_WITH.get(m)):
+                if c in g and np.isfinite(g[c].to_numpy(dtype=np.float64, na_value=np.nan)).any():
+                    have.add(m)
+        out[key] = have
+    return out
 
 
 # ---------------------------------------------------------------- export
@@ -355,6 +401,6 @@ def read_table(path: str | Path) -> pd.DataFrame:
 
 
 __all__ = ["run_dir_for", "is_complete", "check_metrics_doc", "find_run_dirs", "read_run", "CorruptFileError", "load_results",
-           "summarize", "summary_metrics", "mean_ci", "config_hash", "coerce_types", "export_table", "read_table",
+           "summarize", "summary_metrics", "config_hash", "coerce_types", "export_table", "read_table",
            "CONFIG", "HISTORY", "CHECKPOINT", "STATUS", "METRICS", "SAMPLES", "STATUSES", "SUMMARY_STATUSES",
            "DIRECTIONS", "EXTRA_SUMMARY"]

@@ -337,14 +337,17 @@ def _current_holder(run_dir: Path) -> str:
 
 def run_suite(suite: SuiteConfig, out: str | Path | None = None, executor: str = "local",
               workers: int | None = None, ray_address: str | None = None, progress: bool = True,
-              threads: int | None = None, echo: Optional[Callable[[str], None]] = None) -> list[RunOutcome]:
+              threads: int | None = None, echo: Optional[Callable[[str], None]] = None,
+              on_done: Optional[Callable[[RunOutcome], None]] = None) -> list[RunOutcome]:
     """Run every run of ``suite`` into ``out`` (default ``results/<suite>``); outcomes in suite order.
 
     ``executor``: ``local`` (in this process, with ``threads`` torch threads if given), ``process``
     (``workers`` spawned processes, default one per core, ``threads`` torch threads each, default
     cores // workers) or ``ray`` (one Ray task per run with ``threads`` CPUs, default 1, and a GPU when
     ``train.device`` is cuda; ``ray_address`` joins a cluster, none starts a local one). Busy runs and
-    files moved aside are reported through ``echo`` (stderr).
+    files moved aside are reported through ``echo`` (stderr). ``on_done(outcome)`` is called for each run
+    as soon as it (or its batched group) ends, whichever executor runs it; runs that were already complete
+    (``skipped``) are not announced.
     """
     from . import executors
     if executor not in EXECUTORS:
@@ -368,11 +371,13 @@ def run_suite(suite: SuiteConfig, out: str | Path | None = None, executor: str =
         # 2 cores two threads were 8-30x slower per step under any other load (and results depend on the
         # thread count, so a fixed default keeps baselines reproducible across machines).
         outcomes = executors.run_local(jobs, progress=progress, desc=f"suite {suite.name}",
-                                       threads=threads or 1)
+                                       threads=threads or 1, on_done=on_done)
     elif executor == "process":
-        outcomes = executors.run_process_pool(jobs, workers=workers, threads=threads, progress=progress)
+        outcomes = executors.run_process_pool(jobs, workers=workers, threads=threads, progress=progress,
+                                               on_done=on_done)
     else:
-        outcomes = executors.run_ray(jobs, address=ray_address, threads=threads or 1, progress=progress)
+        outcomes = executors.run_ray(jobs, address=ray_address, threads=threads or 1, progress=progress,
+                                      on_done=on_done)
     _report(outcomes, echo or (lambda line: print(line, file=sys.stderr, flush=True)))
     return outcomes
 

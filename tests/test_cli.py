@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -78,6 +79,27 @@ def test_run_prints_summary_and_skips_finished(tmp_path, capsys):
     assert (run_dir / "metrics.json").stat().st_mtime_ns == before  # finished runs are not redone
     assert main(["eval", str(out)]) == 0
     assert "fid=" in capsys.readouterr().out
+
+
+def test_run_prints_one_line_per_finished_run_when_stdout_is_not_a_terminal(tmp_path, capsys):
+    p = tmp_path / "s.toml"
+    p.write_text(TINY.replace("seeds = [0]", "seeds = [0, 1]"))
+    out = tmp_path / "out"
+    assert main(["run", str(p), "--out", str(out)]) == 0  # capsys: stdout is not a terminal
+    lines = capsys.readouterr().out.splitlines()
+    live = [ln for ln in lines if re.match(r"ring8-mlp-ns-s\d-\w+ finished \d+\.\ds fid=", ln)]
+    assert len(live) == 2, lines  # one per run, as each ends: id, status, seconds, headline metrics
+    assert all(" modes=" in ln and " hq_fraction=" in ln for ln in live)
+    assert main(["run", str(p), "--out", str(out)]) == 0  # nothing new finished: no live line
+    assert not [ln for ln in capsys.readouterr().out.splitlines() if re.search(r" finished \d+\.\ds ", ln)]
+
+
+def test_run_prints_no_live_lines_on_a_terminal(tmp_path, capsys, monkeypatch):
+    p = tmp_path / "s.toml"
+    p.write_text(TINY)
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True)
+    assert main(["run", str(p), "--out", str(tmp_path / "out")]) == 0
+    assert not [ln for ln in capsys.readouterr().out.splitlines() if re.search(r" finished \d+\.\ds ", ln)]
 
 
 def test_metrics_command_on_arrays(tmp_path, capsys):

@@ -127,13 +127,16 @@ def test_a_suite_whose_data_is_missing_stops_at_load(tmp_path, monkeypatch):
         load_suite("mnist")
 
 
-def test_quick_suite_covers_every_loss_on_ring8_with_two_seeds_and_digits():
+def test_quick_suite_trains_every_loss_with_eight_batched_seeds_on_one_board():
     from ganbench.losses import LOSSES
+    from ganbench.published import published_for
     s = load_suite("quick")
+    assert {(r.data.name, r.model.name) for r in s.runs} == {("ring8-wide", "mlp")}  # one board
     for loss in LOSSES.names():
-        ring = [r for r in s.runs if r.data.name == "ring8" and r.loss.name == loss]
-        digits = [r for r in s.runs if r.data.name == "digits" and r.loss.name == loss]
-        assert len(ring) >= 2 and len(digits) >= 1, loss
+        runs = [r for r in s.runs if r.loss.name == loss]
+        assert len({r.seed for r in runs}) >= 8 and all(r.train.seeds_batched for r in runs), loss
+        assert len({r.config_hash() for r in runs}) == 1, loss  # one batched group per loss
+    assert published_for("ring8-wide") == []  # no published protocol matches the quick ring
 
 
 def test_suite_name_cannot_escape_results_dir(tmp_path):

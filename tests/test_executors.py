@@ -65,15 +65,20 @@ def test_limit_threads_covers_torch_and_every_blas_and_openmp_pool():
 def test_process_pool_matches_local(tmp_path):
     suite = tiny_suite()
     local = run_suite(suite, out=tmp_path / "local", progress=False)
-    pooled = run_suite(suite, out=tmp_path / "pool", executor="process", workers=2, progress=False)
+    announced = []
+    pooled = run_suite(suite, out=tmp_path / "pool", executor="process", workers=2, progress=False,
+                       on_done=announced.append)
     assert [o.status for o in local] == [o.status for o in pooled] == ["finished", "finished"]
+    assert sorted(o.run_id for o in announced) == sorted(o.run_id for o in pooled)  # each run, as it ends
     same_results(suite, tmp_path / "local", tmp_path / "pool")
     for o in pooled:  # trained in the workers, with the cores divided between them
         attempt = read_json(tmp_path / "pool" / o.run_id / ATTEMPTS)["attempts"][0]
         assert o.worker == attempt["worker"] and not o.worker.endswith(f":{os.getpid()}")
         assert attempt["threads"] == threads_per_worker(2)
-    again = run_suite(suite, out=tmp_path / "pool", executor="process", workers=2, progress=False)
+    again = run_suite(suite, out=tmp_path / "pool", executor="process", workers=2, progress=False,
+                      on_done=announced.append)
     assert [o.status for o in again] == ["skipped", "skipped"]  # decided here: no pool started
+    assert len(announced) == 2  # complete runs are not news
 
 
 def test_worker_rebuild_checks_the_run_id():

@@ -8,6 +8,7 @@ import scipy.stats
 import torch
 
 from ganbench.modes import (
+    COVER_SHARE, failed_to_cover, perfect_generator,
     classifier_modes,
     detect_collapse,
     mixture_modes,
@@ -360,3 +361,47 @@ def test_missing_values_are_skipped_and_both_diagnostics_reported():
 def test_detect_collapse_rejects_bad_input(hist, kw, match):
     with pytest.raises(ValueError, match=match):
         detect_collapse(hist, **kw)
+
+
+# ---------------------------------------------------------------- coverage: failed to cover, sample-size floor
+
+def test_failed_to_cover_is_fewer_than_half_the_modes():
+    assert COVER_SHARE == 0.5
+    assert failed_to_cover(3, 8) and not failed_to_cover(4, 8) and failed_to_cover(1, 8)
+    assert failed_to_cover(0, 25) and failed_to_cover(12, 25) and not failed_to_cover(13, 25)
+
+
+def test_perfect_generator_by_hand():
+    # 8 HQ samples uniform over 8 modes: E[modes] = 8 (1 - (7/8)^8) = 5.25 (issue 15: "5.3 of 8")
+    assert perfect_generator(8, 8)["modes"] == pytest.approx(8 * (1 - (7 / 8) ** 8), rel=1e-14)
+    one = perfect_generator(1, 8)
+    assert one["modes"] == 1.0 and one["reverse_kl"] == pytest.approx(math.log(8), rel=1e-14)
+    # two samples: same mode (1/8) -> KL log 8; two modes (7/8) -> log 8 - log 2
+    two = perfect_generator(2, 8)
+    assert two["modes"] == pytest.approx(1 + 7 / 8, rel=1e-14)
+    assert two["reverse_kl"] == pytest.approx(math.log(8) / 8 + (math.log(8) - math.log(2)) * 7 / 8, rel=1e-12)
+    zero = perfect_generator(0, 8)
+    assert zero["modes"] == 0.0 and math.isnan(zero["reverse_kl"])
+    assert perfect_generator(2500, 8)["modes"] == pytest.approx(8.0, abs=1e-12)
+    assert perfect_generator(5, 1) == {"modes": 1.0, "reverse_kl": 0.0}
+
+
+def test_perfect_generator_matches_a_simulation():
+    rng = np.random.default_rng(3)
+    counts = rng.multinomial(20, [1 / 8] * 8, size=200_000)  # 20 HQ samples from a perfect generator
+    p = counts / 20
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kl = math.log(8) + np.where(p > 0, p * np.log(p), 0.0).sum(axis=1)
+    exact = perfect_generator(20, 8)
+    assert exact["modes"] == pytest.approx((counts > 0).sum(axis=1).mean(), abs=0.01)
+    assert exact["reverse_kl"] == pytest.approx(kl.mean(), abs=0.003)
+
+
+@pytest.mark.parametrize("n_hq, n_modes, match", [
+    (-1, 8, r"perfect_generator n_hq must be an int >= 0, got -1"),
+    (2.5, 8, r"perfect_generator n_hq must be an int >= 0, got 2.5"),
+    (3, 0, r"perfect_generator n_modes must be an int >= 1, got 0"),
+])
+def test_perfect_generator_rejects_bad_input(n_hq, n_modes, match):
+    with pytest.raises(ValueError, match=match):
+        perfect_generator(n_hq, n_modes)

@@ -12,8 +12,9 @@ from scipy import stats
 
 from ganbench.cli import main
 from ganbench.published import PUBLISHED, published_for
-from ganbench.report import (build_boards, compare, fmt_value, holm, html_report, mannwhitney_pvalue, markdown,
+from ganbench.report import (build_boards, compare, fmt_interval, holm, html_report, mannwhitney_pvalue, markdown,
                              md_escape, min_pvalue, pairwise, write_report)
+from ganbench.aggregate import seed_interval
 from ganbench.results import load_results
 from test_results import write_run
 
@@ -85,6 +86,18 @@ def test_identical_distributions_tie_and_separated_ones_win():
     assert up.outcome[("c", "a")] == "win"  # higher is better: the direction flips
 
 
+def test_comparison_as_dataframes():
+    c = pairwise({"a": [1.0, 2.0, 3.0, 4.0, 5.0], "b": [1.5, 2.5, 3.5, 4.5, 5.5], "c": [11.0, 12, 13, 14, 15]},
+                 higher_is_better=False)
+    m = c.matrix()
+    assert list(m.index) == list(m.columns) == ["a", "b", "c"]
+    assert m.loc["a", "c"] == "win" and m.loc["c", "a"] == "loss" and m.loc["a", "a"] == ""
+    t = c.table()
+    assert list(t.columns) == ["a", "b", "outcome", "p_adj"] and len(t) == 3
+    row = t[(t["a"] == "a") & (t["b"] == "c")].iloc[0]
+    assert row["outcome"] == "win" and row["p_adj"] == c.p_adj[("a", "c")]
+
+
 def test_too_few_seeds_are_marked_not_ranked():
     c = pairwise({"a": [1.0, 2.0], "b": [10.0, 11.0], "c": [20.0, 21.0]}, higher_is_better=False)
     assert c.verdict == "too few seeds" and c.record("a") is None
@@ -104,6 +117,18 @@ def test_too_few_seeds_are_marked_not_ranked():
     assert many.verdict == "too few seeds" and many.outcome[("a", "d")] == "n/a" and many.record("a") is None
 
 
+def test_undefined_values_are_the_worst_outcome_not_dropped():
+    good, bad = [0.2, 0.3, 0.25, 0.28, 0.22], [0.1, 0.15, 0.12, 0.11, 0.13]
+    # dropping nan would leave "b" with its best seed only, untestable; as +inf they are its worst seeds
+    c = pairwise({"a": good, "b": [float("nan")] * 4 + [0.9]}, higher_is_better=False)
+    assert c.outcome[("a", "b")] == "win" and c.p_adj[("a", "b")] == pytest.approx(
+        mannwhitney_pvalue(good, [np.inf] * 4 + [0.9]), rel=1e-12)
+    # higher is better: nan is -inf, below every defined value
+    up = pairwise({"a": good, "b": bad[:1] + [float("nan")] * 4}, higher_is_better=True)
+    assert up.outcome[("a", "b")] == "win"
+    assert up.p_adj[("a", "b")] == pytest.approx(mannwhitney_pvalue(good, bad[:1] + [-np.inf] * 4), rel=1e-12)
+
+
 def test_pairwise_rejects_bad_arguments():
     with pytest.raises(ValueError, match=r"alpha must be in \(0, 1\), got 5"):
         pairwise({"a": [1]}, False, alpha=5)
@@ -120,15 +145,15 @@ def test_md_escape():
     assert md_escape("A & B's") == "A &amp; B's"
 
 
-def test_fmt_value():
-    assert fmt_value(0.0026612, 0.0382) == "0.003 ± 0.038"  # the mean to the interval's precision
-    assert fmt_value(0.7295, 0.4512) == "0.73 ± 0.45"
-    assert fmt_value(58.5123, 38.2) == "59 ± 38"
-    assert fmt_value(1234.5, 250.0) == "1234 ± 250"
-    assert fmt_value(0.9, 0.0) == "0.9 ± 0"
-    assert fmt_value(0.5, 1e-12) == "0.5 ± 1e-12"
-    assert fmt_value(58.5123, float("nan")) == "58.51"
-    assert fmt_value(float("nan"), 1.0) == "—"
+def test_fmt_interval():
+    assert fmt_interval(0.0026612, -0.02, 0.0382) == "0.003 (-0.020 to 0.038)"  # to the width's 2nd digit
+    assert fmt_interval(0.7295, 0.51, 0.86) == "0.73 (0.51 to 0.86)"
+    assert fmt_interval(58.5123, 40.1, 78.3) == "59 (40 to 78)"
+    assert fmt_interval(1234.5, 1100.0, 1350.0) == "1234 (1100 to 1350)"
+    assert fmt_interval(0.9, 0.9, 0.9) == "0.9"  # no spread
+    assert fmt_interval(58.5123, float("nan"), float("nan")) == "58.51"  # one seed: no interval
+    assert fmt_interval(float("nan"), 1.0, 2.0) == "—"
+    assert fmt_interval(math.inf, 1.25, math.inf) == "∞ (1.25 to ∞)"
 
 
 # ---------------------------------------------------------------- leaderboards
@@ -150,8 +175,11 @@ def test_leaderboard_ranks_by_fid_and_lists_every_loss(tmp_path):
     md = markdown([board])
     rows = [ln for ln in md.splitlines() if re.match(r"\| \d+ \|", ln)]
     assert [r.split(" | ")[1] for r in rows] == ["ns", "hinge", "wgan"]
-    assert rows[0].startswith("| 1 | ns | 1.20 ± 0.20 |")  # mean 1.2, std 0.158, t(0.975, 4) = 2.776: 0.196
-    assert rows[0].endswith("| 0/5 | 5 | 2/0/0 |") and rows[2].endswith("| 0/5 | 5 (+1 failed) | 0/0/2 |")
+    lo, hi = (seed_interval([1.0, 1.1, 1.2, 1.3, 1.4])[k] for k in ("lo", "hi"))
+    assert rows[0].startswith(f"| 1 | ns | 1.20 ({lo:.2f} to {hi:.2f}) |")  # width ~0.2: two decimals
+    # diverged, collapsed, failed to cover, seeds, W/T/L
+    assert rows[0].endswith("| 0/5 | 0/5 | 0/5 | 5 | 2/0/0 |")
+    assert rows[2].endswith("| 0/5 | 0/5 | 0/5 | 5 (+1 failed) | 0/0/2 |")
     assert "Real-data floor" in md and "features identity" in md and "comparable yes" in md
     assert "GAN (published)" in md and "arXiv:1712.04086, Table 1" in md  # PacGAN rows for ring8
     assert "ring8-mlp-wgan-s5: failed (RuntimeError: boom)" in md
@@ -183,8 +211,10 @@ def test_losses_without_the_metric_are_listed_last_without_a_rank(tmp_path):
         write_run(tmp_path, "wgan", s, status="diverged", fid=None)
     (board,) = build_boards(load_results(tmp_path))
     md = markdown([board])
-    assert "| 1 | ns | 1.5 ± 6.4 |" in md  # t(0.975, 1) * std 0.707 / sqrt 2 = 6.35
-    assert "| — | wgan | — | — |" in md and md.rstrip().count("| 2/2 | 2 | n/a |") == 1  # both diverged
+    assert "| 1 | ns | 1.5 (1.0 to 2.0) |" in md  # two seeds: resampled means 1, 1.5, 2
+    # diverged runs have no metrics: each counts as the worst outcome, ranked last, and says so
+    assert "| 2 | wgan | ∞ · 2 of 2 undefined → ∞ |" in md and "| 0 · 2 of 2 undefined → 0 |" in md
+    assert md.rstrip().count("| 2/2 | 0/2 | 2/2 | 2 | n/a |") == 1  # both diverged, and covered nothing
     assert "modes (of 8) ↑" in md
     (by_is,) = build_boards(load_results(tmp_path), metric="is")
     assert by_is.comparison.verdict == "no data" and "No IS values to compare." in markdown([by_is])
@@ -325,3 +355,80 @@ def test_fid_on_dinov2_features_is_headed_fd_dinov2_with_sample_warnings_and_rea
         assert "density from 100 samples; its protocol uses 10,000" in page
         assert "provenance unknown" in page and "FD_DINOv2-L values per loss: 3 seeds" in page
     assert "FID ↓" in markdown(build_boards(load_results(make_board_results(tmp_path / "id"))))  # Inception/identity: FID
+
+
+# ---------------------------------------------------------------- the definitions of docs/protocol-runs.md
+
+def protocol_runs(root):
+    """A hand-made ring board (K = 8, 2,500 samples a run), one loss per case the definitions separate."""
+    prov = {"n_fake": 2500, "n_real": 2500}
+    ok = {"modes": 8, "n_modes": 8, "hq_fraction": 0.9, "reverse_kl": 0.01}
+    kw = {"dataset": "ring8-wide", "provenance": prov}
+    for s in range(3):
+        write_run(root, "good", s, fid=0.01, extra=ok, **kw)
+    # no HQ sample: modes 0, reverse KL undefined (null in metrics.json)
+    write_run(root, "nohq", 0, fid=2.0, extra={**ok, "modes": 0, "hq_fraction": 0.0, "reverse_kl": None}, **kw)
+    write_run(root, "nohq", 1, fid=0.01, extra=ok, **kw)
+    # never covered: one mode from start to end; it never collapsed (it never had more to lose)
+    for s in range(2):
+        write_run(root, "stuck", s, fid=1.0, extra={**ok, "modes": 1, "hq_fraction": 0.3, "reverse_kl": math.log(8)},
+                  **kw)
+    # covered, then lost modes during training: collapsed, and at 3 of 8 also failed to cover
+    write_run(root, "lost", 0, fid=0.5, extra={**ok, "modes": 3, "hq_fraction": 0.5, "reverse_kl": 0.9},
+              diagnostics={"collapsed": True, "collapse_events": [{"step": 60, "what": "modes", "value": 3,
+                                                                   "best": 8}]}, **kw)
+    # few HQ samples: 8 of 2,500, all on distinct modes; a perfect generator with 8 covers 5.25 of 8
+    write_run(root, "few", 0, fid=0.3, extra={**ok, "modes": 8, "hq_fraction": 8 / 2500, "reverse_kl": 0.0}, **kw)
+    write_run(root, "boom", 0, status="diverged", fid=None, **kw)
+    return root
+
+
+def test_protocol_run_definitions_on_hand_made_runs(tmp_path):
+    from ganbench.modes import detect_collapse
+    # collapsed = a detect_collapse event: the stuck run's history never drops, the lost one's does
+    assert detect_collapse([{"step": 0, "modes": 1}, {"step": 50, "modes": 1}, {"step": 100, "modes": 1}]) == []
+    assert detect_collapse([{"step": 0, "modes": 8}, {"step": 60, "modes": 3}])[0]["what"] == "modes"
+
+    (board,) = build_boards(load_results(protocol_runs(tmp_path)), metric="hq_fraction")
+    rows = board.rows.set_index("loss")
+    md = markdown([board])
+    cells = {ln.split(" | ")[1]: ln for ln in md.splitlines() if re.match(r"\| (\d+|—) \| ", ln)}
+    head = next(ln for ln in md.splitlines() if ln.startswith("| # |"))
+    assert head == ("| # | loss | FID ↓ | KID ↓ | precision ↑ | recall ↑ | modes (of 8) ↑ | HQ ↑ | rev-KL ↓ | "
+                    "perfect G modes · rev-KL | diverged | collapsed | failed to cover | seeds | W/T/L |")
+    # no HQ samples: reverse KL undefined -> +inf, counted (n = 2), shown; not dropped while seeds says 2
+    nohq = rows.loc["nohq"]
+    assert nohq["reverse_kl_n"] == 2 and nohq["reverse_kl_undefined"] == 1 and nohq["reverse_kl_mean"] == math.inf
+    assert "∞ (0.01 to ∞) · 1 of 2 no HQ samples → ∞" in cells["nohq"]
+    assert nohq["modes_mean"] == 4.0 and nohq["modes_perfect_mean"] == 4.0  # perfect G with 0 HQ samples: 0 modes
+    assert nohq["failed_to_cover_share"] == 0.5 and nohq["collapsed_share"] == 0.0
+    # never covered: failed to cover 2/2, collapsed 0/2
+    assert "| 0/2 | 0/2 | 2/2 | 2 |" in cells["stuck"]
+    assert rows.loc["stuck", "modes_perfect_mean"] == pytest.approx(8.0)  # 750 HQ samples: the floor is 8
+    # lost modes during training: collapsed 1/1 and, at 3 of 8 modes, failed to cover 1/1
+    assert "| 0/1 | 1/1 | 1/1 | 1 |" in cells["lost"]
+    # a diverged run: every metric its worst outcome, covered nothing, and the cells say so
+    assert "| 1/1 | 0/1 | 1/1 | 1 |" in cells["boom"] and "0 · 1 of 1 undefined → 0" in cells["boom"]
+    assert rows.loc["boom", "hq_fraction_mean"] == 0.0
+    # sample size: 8 HQ samples -> a perfect generator covers 5.25 of 8; the page says so for that loss only
+    assert rows.loc["few", "modes_perfect_mean"] == pytest.approx(8 * (1 - (7 / 8) ** 8), rel=1e-12)
+    assert "5.3 · 0.52" in cells["few"]
+    note = next(ln for ln in md.splitlines() if ln.startswith("Sample size:"))
+    assert "even a perfect generator covers fewer than all modes for nohq (4.0 of 8), few (5.3 of 8);" in note
+    assert "good" not in note and "stuck" not in note  # 2,250 and 750 HQ samples: no floor
+    # HQ, a bounded metric: the interval stays in [0, 1]; intervals are named once on the page
+    assert (rows["hq_fraction_lo"].dropna() >= 0).all() and (rows["hq_fraction_hi"].dropna() <= 1).all()
+    assert md.count("percentile bootstrap over seeds") == 2  # the page note and the board's ranking line
+    assert "published" not in md  # ring8-wide has no published protocol
+
+
+def test_each_column_is_defined_once_per_page(tmp_path):
+    protocol_runs(tmp_path)
+    write_run(tmp_path, "ns", 0, dataset="digits", model="dcgan", fid=30.0)
+    boards = build_boards(load_results(tmp_path))
+    md = markdown(boards)
+    page = html_report(boards, load_results(tmp_path), with_plots=False)
+    for name in ("FID", "modes", "HQ", "rev-KL", "perfect G modes · rev-KL", "diverged", "collapsed",
+                 "failed to cover", "seeds", "W/T/L"):
+        assert md.count(f"- **{md_escape(name)}**: ") == 1, name
+        assert page.count(f"<dt>{name}</dt>") == 1, name

@@ -17,10 +17,8 @@ import pandas as pd
 import pytest
 
 from ganbench.io import CorruptFileError
-from ganbench.results import (DIRECTIONS, config_hash, export_table, load_results, mean_ci, read_table,
-                              summarize)
-
-T975 = {1: 12.706204736174694, 2: 4.302652729749462, 3: 3.1824463052837078}  # t quantiles (0.975, df)
+from ganbench.aggregate import seed_interval
+from ganbench.results import DIRECTIONS, config_hash, export_table, load_results, read_table, summarize
 
 
 def tiny_png(w: int = 24, h: int = 16, rgb: tuple[int, int, int] = (200, 40, 40)) -> bytes:
@@ -178,44 +176,36 @@ def test_load_results_bad_arguments(tmp_path):
 
 # ---------------------------------------------------------------- summaries
 
-def test_mean_ci_by_hand():
-    r = mean_ci([1.0, 2.0, 4.0])
-    std = math.sqrt(((1 - 7 / 3) ** 2 + (2 - 7 / 3) ** 2 + (4 - 7 / 3) ** 2) / 2)  # = sqrt(7/3)
-    half = T975[2] * std / math.sqrt(3)
-    assert r["n"] == 3 and r["mean"] == pytest.approx(7 / 3, rel=1e-15)
-    assert r["std"] == pytest.approx(math.sqrt(7 / 3), rel=1e-14) and std == pytest.approx(r["std"], rel=1e-14)
-    assert r["ci"] == pytest.approx(half, rel=1e-12)
-    assert (r["lo"], r["hi"]) == pytest.approx((7 / 3 - half, 7 / 3 + half), rel=1e-12)
-    from scipy import stats  # the reference: scipy's t interval
-    assert (r["lo"], r["hi"]) == pytest.approx(stats.t.interval(0.95, 2, loc=7 / 3, scale=std / math.sqrt(3)),
-                                               rel=1e-12)
-    two = mean_ci([10.0, 12.0])  # std sqrt(2), t(0.975, 1)
-    assert two["ci"] == pytest.approx(T975[1] * math.sqrt(2) / math.sqrt(2), rel=1e-12)
-    one = mean_ci([5.0, float("nan")])  # non-finite values do not count
-    assert one["n"] == 1 and one["mean"] == 5.0 and math.isnan(one["std"]) and math.isnan(one["ci"])
-    assert math.isnan(mean_ci([])["mean"])
-    assert mean_ci([1.0, 2.0, 4.0], confidence=0.9)["ci"] == pytest.approx(
-        stats.t.ppf(0.95, 2) * std / math.sqrt(3), rel=1e-12)
-    with pytest.raises(ValueError, match=r"confidence must be in \(0, 1\), got 95"):
-        mean_ci([1.0], confidence=95)
-
-
 def test_summarize_by_hand(tmp_path):
     s = summarize(load_results(mixed_results(tmp_path))).set_index("loss")
     ns = s.loc["ns"]
     assert (ns["n_runs"], ns["n"], ns["n_failed"], ns["n_incomplete"], ns["n_corrupt"]) == (6, 4, 1, 1, 0)
-    assert ns["fid_n"] == 3  # the diverged run has no FID; it is counted in n and in the diverged share
-    assert ns["fid_mean"] == pytest.approx(7 / 3, rel=1e-15)
-    assert ns["fid_std"] == pytest.approx(math.sqrt(7 / 3), rel=1e-14)
-    assert ns["fid_ci"] == pytest.approx(T975[2] * math.sqrt(7 / 3) / math.sqrt(3), rel=1e-12)
-    assert ns["kid_mean"] == pytest.approx(7 / 30, rel=1e-14)
+    # the diverged run has no FID: it is not dropped but counted as the worst outcome, +inf
+    assert ns["fid_n"] == 4 and ns["fid_undefined"] == 1 and ns["fid_mean"] == math.inf and ns["fid_hi"] == math.inf
+    assert ns["kid_mean"] == math.inf and ns["kid_undefined"] == 1
+    # higher is better: the worst outcome is the bottom of the range, 0
+    assert ns["hq_fraction_mean"] == pytest.approx(3 * 0.95 / 4, rel=1e-15) and ns["hq_fraction_undefined"] == 1
+    assert ns["modes_mean"] == 6.0 and ns["modes_lo"] >= 0.0 and ns["modes_hi"] <= 8.0
     assert ns["diverged_share"] == 0.25 and ns["collapsed_share"] == 0.0  # 1 of 4 finished+diverged runs
+    assert ns["failed_to_cover_share"] == 0.25  # the diverged run has no final mode count: it covers nothing
     assert ns["n_configs"] == 1
     hinge = s.loc["hinge"]
-    assert hinge["n"] == 1 and hinge["fid_mean"] == 3.0 and math.isnan(hinge["fid_ci"])
-    assert hinge["collapsed_share"] == 1.0
+    assert hinge["n"] == 1 and hinge["fid_mean"] == 3.0 and math.isnan(hinge["fid_lo"])  # one seed: no interval
+    assert hinge["collapsed_share"] == 1.0 and hinge["failed_to_cover_share"] == 0.0
     assert list(s.index) == ["hinge", "ns"]  # sorted
     assert "wall_time_mean" in s and "spread_ratio_mean" not in s  # only metrics that exist
+    assert s.loc["ns", "wall_time_n"] == 4 and s.loc["ns", "wall_time_undefined"] == 0
+
+
+def test_summarize_finite_runs_match_the_interval_of_their_values(tmp_path):
+    for seed, fid in enumerate([1.0, 2.0, 4.0]):
+        write_run(tmp_path, "ns", seed, fid=fid)
+    row = summarize(load_results(tmp_path)).iloc[0]
+    ref = seed_interval([1.0, 2.0, 4.0])
+    assert (row["fid_n"], row["fid_undefined"]) == (3, 0)
+    assert (row["fid_mean"], row["fid_std"], row["fid_lo"], row["fid_hi"]) == (
+        ref["mean"], ref["std"], ref["lo"], ref["hi"])
+    assert row["fid_mean"] == pytest.approx(7 / 3, rel=1e-15) and row["fid_std"] == pytest.approx(math.sqrt(7 / 3))
 
 
 def test_summarize_flags_mixed_configurations_and_checks_arguments(tmp_path):

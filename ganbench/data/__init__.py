@@ -17,7 +17,7 @@
   dataset is built with ``download=true``. MNIST idx files and CIFAR-10 pickles are parsed by ``local_files``
   rather than by torchvision's classes, so that torchvision's md5 checks never reject a user's own copy.
 
-Modules: ``base`` (``DATASETS``, ``get_dataset``, ``Dataset``), ``mixtures`` (``ring8``, ``grid25``), ``images``
+Modules: ``base`` (``DATASETS``, ``get_dataset``, ``Dataset``), ``mixtures`` (``ring8``, ``ring8-wide``, ``grid25``), ``images``
 (``ImageSet``, ``digits``, ``stacked-digits``) and ``local_files`` (``mnist``, ``fashion-mnist``, ``cifar10``,
 ``folder``). Importing this package registers every built-in dataset and re-exports the names, so
 ``from ganbench.data import X`` keeps working.
@@ -30,8 +30,8 @@ from .images import (DIGITS_SPLIT, DIGITS_TEST_SHARE, RESIZE, ImageSet, StackedD
                      _stratified_split, digits, stacked_digits)
 from .local_files import (CIFAR_FILES, FOLDER_RESIZE, IMAGE_SUFFIXES, MNIST_FILES, _data_root, _download, _load_image,
                           _mnist_like, _read_idx, cifar10, fashion_mnist, folder, mnist)
-from .mixtures import Mixture, _positive, grid25, ring8
+from .mixtures import Mixture, _positive, grid25, ring8, ring8_wide
 
-__all__ = ["DATASETS", "SPLITS", "Dataset", "get_dataset", "Mixture", "ring8", "grid25", "RESIZE", "DIGITS_TEST_SHARE",
+__all__ = ["DATASETS", "SPLITS", "Dataset", "get_dataset", "Mixture", "ring8", "ring8_wide", "grid25", "RESIZE", "DIGITS_TEST_SHARE",
            "DIGITS_SPLIT", "ImageSet", "digits", "StackedDigits", "stacked_digits", "MNIST_FILES", "CIFAR_FILES",
            "mnist", "fashion_mnist", "cifar10", "IMAGE_SUFFIXES", "FOLDER_RESIZE", "folder"]

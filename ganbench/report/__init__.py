@@ -1,8 +1,10 @@
 """Leaderboards (Markdown, one self-contained HTML file), plots and pairwise significance between losses.
 
 One leaderboard per dataset × model: the losses ranked by the mean of one metric (FID by
-default; each metric's direction comes from ``results.DIRECTIONS``), mean ± 95% t-interval
-over seeds, and a win / tie / loss matrix from pairwise tests across seeds:
+default; each metric's direction comes from ``results.DIRECTIONS``), the mean and a 95%
+percentile-bootstrap interval over seeds (``aggregate``: inside the metric's range; undefined
+values count as the worst outcome), and a win / tie / loss matrix from pairwise tests across seeds.
+Each column is defined once per page (``columns.DEFINITIONS``). The tests:
 
 * default: Mann–Whitney U, two-sided, *exact* for up to ``EXACT_MAX_N`` pooled runs (the
   permutation distribution of the mid-rank sum, so ties — common in integer metrics such as
@@ -23,7 +25,7 @@ Markdown. The HTML has no scripts and a Content-Security-Policy that forbids the
 network access; images are inlined as ``data:`` PNGs.
 
 Modules: ``significance`` (tests, Holm, ``pairwise``), ``boards`` (``Board``, ``build_boards``,
-formatting), ``markdown``, ``figures`` (matplotlib), ``html``; this one holds the entry point
+formatting), ``columns`` (what each column means), ``markdown``, ``figures`` (matplotlib), ``html``; this one holds the entry point
 (``write_report``) and re-exports the public names, so ``from ganbench.report import X`` keeps working.
 """
 from __future__ import annotations
@@ -36,7 +38,7 @@ from ..io import atomic_write_text
 from ..results import export_table, load_results, summarize
 # SHOWN, PNG_MAGIC, CSS, CSP, LABELS and EXACT_MAX_N are not in __all__, but the single-file module had them,
 # so they stay importable from here.
-from .boards import SHOWN, Board, build_boards, fmt_published, fmt_value
+from .boards import SHOWN, Board, build_boards, fmt_interval, fmt_published
 from .figures import PNG_MAGIC, board_plots, board_samples, curves_plot, metric_plot
 from .html import CSP, CSS, html_report
 from .markdown import markdown, md_escape
@@ -82,5 +84,5 @@ def write_report(results_dir: str | Path, out: str | Path | None = None, formats
 
 
 __all__ = ["TESTS", "FORMATS", "MIN_SEEDS", "mannwhitney_pvalue", "min_pvalue", "compare", "holm", "Comparison",
-           "pairwise", "Board", "build_boards", "fmt_value", "fmt_published", "md_escape", "markdown",
+           "pairwise", "Board", "build_boards", "fmt_interval", "fmt_published", "md_escape", "markdown",
            "metric_plot", "curves_plot", "board_plots", "board_samples", "html_report", "Report", "write_report"]

@@ -9,11 +9,13 @@ from typing import Any, Optional
 import numpy as np
 import pandas as pd
 
+from ..aggregate import INTERVAL_METHOD, UNDEFINED_BECAUSE, with_worst, worst
 from ..config import safe_name
 from ..feature_spaces import metric_label
 from ..metrics import MIN_SAMPLES
 from ..published import Published, published_for
 from ..results import DIRECTIONS, SUMMARY_STATUSES, summarize
+from .columns import SAMPLE_SIZE_SLACK
 from .significance import LABELS, Comparison, pairwise
 
 SHOWN = ("fid", "kid", "is", "precision", "recall", "density", "coverage", "cmmd", "vendi", "modes", "hq_fraction",
@@ -57,7 +59,7 @@ def build_boards(df: pd.DataFrame, metric: str = "fid", test: str = "mannwhitney
     """The leaderboards of a ``load_results`` table, one per dataset × model, sorted by name."""
     if metric not in DIRECTIONS:
         raise ValueError(f"metric {metric!r} has no known direction; rankable: {', '.join(sorted(DIRECTIONS))}")
-    summary = summarize(df)  # 95% intervals, as every caption says
+    summary = summarize(df)  # 95% percentile-bootstrap intervals, as every caption says
     boards = []
     groups = summary.groupby(["dataset", "model"], sort=True) if len(summary) else []
     for (dataset, model), rows in groups:
@@ -70,6 +72,8 @@ def build_boards(df: pd.DataFrame, metric: str = "fid", test: str = "mannwhitney
                   .to_numpy(dtype=np.float64, na_value=np.nan) for loss in rows["loss"]}
         features = _distinct(runs["features"]) if "features" in runs else []
         space = features[0] if len(features) == 1 else None
+        if any(np.isfinite(v).any() for v in values.values()):  # the board measures it: undefined = worst
+            values = {loss: with_worst(v, metric, DIRECTIONS[metric]) for loss, v in values.items()}
         comparison = pairwise(values, DIRECTIONS[metric], test, alpha, metric,
                               metric_label(metric, LABELS.get(metric, metric), space))
         shown = [m for m in SHOWN if f"{m}_mean" in rows and rows[f"{m}_mean"].notna().any()]
@@ -105,18 +109,32 @@ def _provenance(runs: pd.DataFrame, used: pd.DataFrame) -> dict[str, str]:
             **({"real stats": col("real_stats")} if "real_stats" in used and used["real_stats"].notna().any() else {})}
 
 
-def fmt_value(mean: float, ci: Optional[float]) -> str:
-    """'mean ± half-width', both to the interval's second significant digit (digits beyond it are noise);
-    the mean to 4 significant digits when the interval is unknown (one seed) or zero."""
-    if mean is None or not np.isfinite(mean):
+def _num(v: float) -> str:
+    return "∞" if v == np.inf else "-∞" if v == -np.inf else f"{v:.4g}"
+
+
+def fmt_interval(mean: float, lo: Optional[float], hi: Optional[float]) -> str:
+    """'mean (lo to hi)', all to the interval width's second significant digit (digits beyond it are noise);
+    the mean alone, to 4 significant digits, when there is no interval (one seed) or it has no width."""
+    if mean is None or np.isnan(mean):
         return "—"
-    if ci is None or not np.isfinite(ci):
-        return f"{mean:.4g}"
-    decimals = 1 - math.floor(math.log10(ci)) if ci > 0 else None
-    if decimals is None or decimals > 8:  # no spread at all, or one too small to print in fixed point
-        return f"{mean:.4g} ± {ci:.2g}"
-    decimals = max(decimals, 0)
-    return f"{mean:.{decimals}f} ± {ci:.{decimals}f}"
+    if lo is None or hi is None or np.isnan(lo) or np.isnan(hi) or lo == hi:
+        return _num(mean)
+    width = hi - lo
+    if not np.isfinite(mean) or not np.isfinite(width) or 1 - math.floor(math.log10(width)) > 8:
+        return f"{_num(mean)} ({_num(lo)} to {_num(hi)})"
+    d = max(1 - math.floor(math.log10(width)), 0)
+    return f"{mean:.{d}f} ({lo:.{d}f} to {hi:.{d}f})"
+
+
+def fmt_metric(row: dict[str, Any], metric: str) -> str:
+    """A metric's cell: its interval, and how many runs were undefined and what they counted as."""
+    text = fmt_interval(row[f"{metric}_mean"], row.get(f"{metric}_lo"), row.get(f"{metric}_hi"))
+    undefined = int(row.get(f"{metric}_undefined") or 0)
+    if undefined:
+        because = UNDEFINED_BECAUSE.get(metric, "undefined")
+        text += f" · {undefined} of {row[f'{metric}_n']} {because} → {_num(worst(metric, DIRECTIONS[metric]))}"
+    return text
 
 
 def fmt_published(value: float, err: Optional[float]) -> str:
@@ -129,12 +147,49 @@ def _cells(board: Board, row: dict[str, Any], rank: int) -> list[str]:
     rec = board.comparison.record(row["loss"])
     extra = ", ".join(f"{row[f'n_{s}']} {s}" for s in ("failed", "incomplete", "corrupt") if row[f"n_{s}"])
     seeds = f"{row['n']}" + (f" (+{extra})" if extra else "") + (" ⚠ mixed configs" if row["n_configs"] > 1 else "")
-    share = row["diverged_share"]
-    n_div = "—" if not np.isfinite(share) else f"{round(share * row['n'])}/{row['n']}"
-    ranked = np.isfinite(row.get(f"{board.metric}_mean", np.nan))  # a loss without the metric has no rank
-    values = [fmt_value(row[f"{m}_mean"], row[f"{m}_ci"]) for m in board.shown]
-    return ([str(rank) if ranked else "—", str(row["loss"])] + values
-            + [n_div, seeds, "n/a" if rec is None else "/".join(map(str, rec))])
+    ranked = not np.isnan(row.get(f"{board.metric}_mean", np.nan))  # a loss without the metric has no rank
+    values = [fmt_metric(row, m) for m in board.shown]
+    if _has_perfect(board):
+        m, r = row["modes_perfect_mean"], row["reverse_kl_perfect_mean"]
+        values.append(f"{'—' if np.isnan(m) else f'{m:.1f}'} · {'—' if np.isnan(r) else f'{r:.2g}'}")
+    shares = [_share(row, s) for s in _share_columns(board)]
+    return ([str(rank) if ranked else "—", str(row["loss"])] + values + shares
+            + [seeds, "n/a" if rec is None else "/".join(map(str, rec))])
+
+
+_SHARES = {"diverged": "diverged_share", "collapsed": "collapsed_share", "failed to cover": "failed_to_cover_share"}
+
+
+def _share_columns(board: Board) -> list[str]:
+    """diverged and collapsed always; failed to cover on boards that count modes."""
+    return [c for c in _SHARES if c != "failed to cover" or board.rows[_SHARES[c]].notna().any()]
+
+
+def _share(row: dict[str, Any], column: str) -> str:
+    share = row.get(_SHARES[column], np.nan)
+    return "—" if not np.isfinite(share) else f"{round(share * row['n'])}/{row['n']}"
+
+
+def _has_perfect(board: Board) -> bool:
+    return "modes_perfect_mean" in board.rows and board.rows["modes_perfect_mean"].notna().any()
+
+
+def sample_size_note(board: Board) -> str:
+    """The losses whose mode count and reverse KL are limited by their number of HQ samples, or ''."""
+    if not _has_perfect(board) or "n_modes" not in board.runs:
+        return ""
+    ks = _distinct(board.runs["n_modes"])
+    if len(ks) != 1:
+        return ""
+    k = float(ks[0])
+    limited = [r for r in board.rows.to_dict("records")
+               if np.isfinite(r["modes_perfect_mean"]) and r["modes_perfect_mean"] < k - SAMPLE_SIZE_SLACK]
+    if not limited:
+        return (f"Sample size: every loss has enough HQ samples for a perfect generator to cover all {k:g} modes "
+                f"(within {SAMPLE_SIZE_SLACK:g}); mode counts measure coverage.")
+    names = ", ".join(f"{r['loss']} ({r['modes_perfect_mean']:.1f} of {k:g})" for r in limited)
+    return (f"Sample size: with their few HQ samples even a perfect generator covers fewer than all modes for "
+            f"{names}; differences in modes and rev-KL up to that floor are sample size, not coverage.")
 
 
 def label(board: Board, metric: str) -> str:
@@ -159,7 +214,8 @@ def _header(board: Board) -> list[str]:
     n_modes = _distinct(board.runs["n_modes"]) if "n_modes" in board.runs else []
     of = {"modes": f" (of {n_modes[0]:g})"} if len(n_modes) == 1 else {}
     arrows = [f"{label(board, m)}{of.get(m, '')} {'↑' if DIRECTIONS[m] else '↓'}" for m in board.shown]
-    return ["#", "loss"] + arrows + ["diverged", "seeds", "W/T/L"]
+    perfect = ["perfect G modes · rev-KL"] if _has_perfect(board) else []
+    return ["#", "loss"] + arrows + perfect + _share_columns(board) + ["seeds", "W/T/L"]
 
 
 def _published_cells(board: Board) -> tuple[list[str], list[list[str]]]:
@@ -178,7 +234,7 @@ def _verdict_line(board: Board) -> str:
     v = board.comparison.verdict
     status = {"too few seeds": "not significant / too few seeds", "not significant": "not significant",
               "significant": "significant differences", "no data": "none"}[v]
-    return (f"Ranked by {label(board, board.metric)} ({direction} is better): mean ± 95% CI (t) over seeds. "
+    return (f"Ranked by {label(board, board.metric)} ({direction} is better); {INTERVAL_METHOD}. "
             f"Ranking: {status}. {board.comparison.explanation}")
 
 

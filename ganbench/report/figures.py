@@ -32,7 +32,8 @@ def _colors(entries: list[str]) -> dict[str, Any]:
 
 
 def metric_plot(board: Board, metric: Optional[str] = None) -> Optional[bytes]:
-    """Per loss: each seed's value (dots) and the mean with its 95% CI (bar); real-data floor dashed."""
+    """Per loss: each seed's value (dots) and the mean with its 95% bootstrap interval (bar); real-data floor
+    dashed. A loss whose mean is infinite (an undefined run counted as the worst outcome) shows its seeds only."""
     import matplotlib.pyplot as plt
     metric = metric or board.metric
     used = board.runs[board.runs["status"].isin(SUMMARY_STATUSES)]
@@ -44,9 +45,10 @@ def metric_plot(board: Board, metric: Optional[str] = None) -> Optional[bytes]:
     for i, (loss, row) in enumerate(zip(entries, board.rows.to_dict("records"))):
         seeds = used.loc[used["loss"] == loss, metric].to_numpy(dtype=np.float64, na_value=np.nan)
         ax.plot(seeds, np.full(len(seeds), i), "o", ms=4, alpha=0.5, color=colors[loss])
-        if np.isfinite(row[f"{metric}_mean"]):
-            err = row[f"{metric}_ci"] if np.isfinite(row[f"{metric}_ci"]) else None
-            ax.errorbar(row[f"{metric}_mean"], i, xerr=err, fmt="s", color=colors[loss], capsize=4, ms=6)
+        mean, lo, hi = row[f"{metric}_mean"], row[f"{metric}_lo"], row[f"{metric}_hi"]
+        if np.isfinite(mean):
+            err = [[mean - lo], [hi - mean]] if np.isfinite(lo) and np.isfinite(hi) else None
+            ax.errorbar(mean, i, xerr=err, fmt="s", color=colors[loss], capsize=4, ms=6)
     floor = used[f"floor_{metric}"].dropna() if f"floor_{metric}" in used else pd.Series(dtype=float)
     if len(floor):
         ax.axvline(float(floor.median()), ls="--", color="#888", lw=1, label="real-data floor")
@@ -54,7 +56,7 @@ def metric_plot(board: Board, metric: Optional[str] = None) -> Optional[bytes]:
     ax.set_yticks(range(len(entries)), [_mpl_text(e) for e in entries])
     ax.invert_yaxis()
     ax.set_xlabel(f"{label(board, metric)} ({'higher' if DIRECTIONS.get(metric) else 'lower'} is better); "
-                  "squares: mean ± 95% CI, dots: seeds", fontsize=8)
+                  "squares: mean and 95% bootstrap interval, dots: seeds", fontsize=8)
     ax.set_title(_mpl_text(f"{label(board, metric)} per loss — {board.title}"), fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
@@ -134,7 +136,7 @@ def _auto_scale(ax, series: list[pd.Series]) -> None:
 def board_plots(board: Board) -> list[tuple[str, bytes]]:
     """(caption, PNG) of every plot of a board."""
     hist = _histories(board)
-    plots = [(f"{label(board, board.metric)} per loss with 95% CIs", metric_plot(board)),
+    plots = [(f"{label(board, board.metric)} per loss with 95% bootstrap intervals", metric_plot(board)),
              ("Evaluations during training", curves_plot(
                  board, [("fid", "FID"), ("modes", "modes"), ("hq_fraction", "HQ")],
                  "evaluations during training", hist)),

@@ -9,7 +9,9 @@ from typing import Any, Iterable
 import pandas as pd
 
 from .. import __version__
-from .boards import Board, _cells, _excluded, _header, _published_cells, _verdict_line, label, sample_warnings
+from .boards import (Board, _cells, _excluded, _header, _published_cells, _verdict_line, label, sample_size_note,
+                     sample_warnings)
+from .columns import NOTES, definitions_for
 from .figures import board_plots, board_samples
 
 
@@ -46,8 +48,9 @@ def _img(png: bytes, alt: str) -> str:
 
 def _cell(text: Any) -> str:
     """Escaped cell text that wraps only between words: a value, its ± and its interval stay together."""
-    return re.sub(r" ([±↑↓]) ?", lambda m: "&nbsp;" + m.group(1) + ("&nbsp;" if m.group(0).endswith(" ") else ""),
+    text = re.sub(r" ([±↑↓]) ?", lambda m: "&nbsp;" + m.group(1) + ("&nbsp;" if m.group(0).endswith(" ") else ""),
                   _e(text))
+    return re.sub(r"(\d|∞) (\(-?[\d.∞]+) to (-?[\d.∞]+\))", r"\1&nbsp;\2&nbsp;to&nbsp;\3", text)  # "0.8 (0.7 to 0.9)"
 
 
 def _html_table(head: list[str], rows: list[list[str]], cls: str, left: Iterable[int] = (0, 1)) -> str:
@@ -85,6 +88,9 @@ def _board_html(b: Board, with_plots: bool) -> str:
              f'<p class="verdict {cls}">{_e(_verdict_line(b))}</p>',
              _html_table(_header(b), [_cells(b, r, i + 1) for i, r in enumerate(b.rows.to_dict("records"))],
                          "leaderboard")]
+    note = sample_size_note(b)
+    if note:
+        parts.append(f'<p class="note">{_e(note)}</p>')
     if b.floor:
         parts.append('<p class="note">Real-data floor (two disjoint halves of the real samples): '
                      + _e(", ".join(f"{k} {v}" for k, v in b.floor.items())) + "</p>")
@@ -129,6 +135,10 @@ def html_report(boards: list[Board], df: pd.DataFrame, title: str = "ganbench re
                  for r in df[runs_cols].itertuples(index=False)]
     runs_table = _html_table([c.replace("_", " ") for c in runs_cols], runs_rows, "runs", (0, 1, 2, 3, 4, -1))
     body = "\n".join(_board_html(b, with_plots) for b in boards) or "<p>No finished runs.</p>"
+    defined = definitions_for([_header(b) for b in boards])
+    columns = ("<section id=\"columns\"><h2>Columns</h2><dl>"
+               + "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in defined) + "</dl>"
+               + "".join(f'<p class="note">{_e(n)}</p>' for n in NOTES) + "</section>") if defined else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{CSP}">
@@ -136,8 +146,9 @@ def html_report(boards: list[Board], df: pd.DataFrame, title: str = "ganbench re
 <title>{_e(title)}</title><style>{CSS}</style></head>
 <body><h1>{_e(title)}</h1>
 <p class="meta">{len(df)} runs ({_e(status or "none")}); ganbench {_e(__version__)}.
-Mean ± 95% confidence interval (t distribution) over seeds; metrics of finished and diverged runs.</p>
-<ul>{toc}<li><a href="#all-runs">all runs</a></li></ul>
+Metrics of finished and diverged runs; what each column means is under Columns.</p>
+<ul><li><a href="#columns">columns</a></li>{toc}<li><a href="#all-runs">all runs</a></li></ul>
+{columns}
 {body}
 <section id="all-runs"><h2>All runs</h2>{runs_table}
 </section></body></html>

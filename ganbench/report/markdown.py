@@ -5,7 +5,8 @@ import html
 import re
 from typing import Any
 
-from .boards import Board, _cells, _excluded, _header, _published_cells, _verdict_line, sample_warnings
+from .boards import Board, _cells, _excluded, _header, _published_cells, _verdict_line, sample_size_note, sample_warnings
+from .columns import NOTES, definitions_for
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|])")
 
@@ -23,9 +24,16 @@ def _md_table(head: list[str], rows: list[list[str]]) -> list[str]:
 
 def markdown(boards: list[Board], title: str = "ganbench leaderboard") -> str:
     lines = [f"# {md_escape(title)}", ""]
+    defined = definitions_for([_header(b) for b in boards])
+    if defined:  # once per page, not once per board
+        lines += ["Columns:", ""] + [f"- **{md_escape(k)}**: {md_escape(v)}" for k, v in defined]
+        lines += [""] + [md_escape(n) for n in NOTES] + [""]
     for b in boards:
         lines += [f"## {md_escape(b.title)}", "", md_escape(_verdict_line(b)), ""]
         lines += _md_table(_header(b), [_cells(b, r, i + 1) for i, r in enumerate(b.rows.to_dict("records"))])
+        note = sample_size_note(b)
+        if note:
+            lines += ["", md_escape(note)]
         if b.floor:
             lines += ["", "Real-data floor (two disjoint halves of the real samples): "
                       + md_escape(", ".join(f"{k} {v}" for k, v in b.floor.items()))]

@@ -10,13 +10,18 @@ import math
 import warnings
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
+from .. import stats as stats_
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 TESTS = ("mannwhitney", "welch")
 MIN_SEEDS = 3        # below this a spread across seeds is a guess, whatever the test says
-EXACT_MAX_N = 60     # pooled runs up to which Mann–Whitney is exact
+EXACT_MAX_N = stats_.EXACT_MAX_N  # pooled runs up to which Mann–Whitney is exact
 LABELS = {"fid": "FID", "kid": "KID", "is": "IS", "precision": "precision", "recall": "recall", "modes": "modes",
           "hq_fraction": "HQ", "reverse_kl": "rev-KL", "kl": "KL", "ndb": "NDB", "fid_inf": "FID∞",
           "density": "density", "coverage": "coverage", "cmmd": "CMMD", "vendi": "Vendi"}
@@ -24,26 +29,13 @@ LABELS = {"fid": "FID", "kid": "KID", "is": "IS", "precision": "precision", "rec
 
 def mannwhitney_pvalue(x: Any, y: Any) -> float:
     """Two-sided Mann–Whitney U p-value: exact (with ties) for up to ``EXACT_MAX_N`` values, else normal."""
-    from scipy import stats
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    n1, n = len(x), len(x) + len(y)
-    if n > EXACT_MAX_N:
-        return float(stats.mannwhitneyu(x, y, alternative="two-sided", method="asymptotic").pvalue)
-    r2 = np.rint(2 * stats.rankdata(np.concatenate([x, y]))).astype(np.int64)  # doubled mid-ranks: integers
-    total = int(r2.sum())
-    counts = np.zeros((n1 + 1, total + 1))  # counts[k, s]: k-subsets of the pooled runs with doubled rank sum s
-    counts[0, 0] = 1.0
-    for r in r2:
-        counts[1:, r:] = counts[1:, r:] + counts[:-1, :total + 1 - r]  # RHS first: each run used at most once
-    dist = counts[n1] / counts[n1].sum()
-    s = int(r2[:n1].sum())
-    return float(min(1.0, 2 * min(dist[:s + 1].sum(), dist[s:].sum())))
+    return stats_.mannwhitney_pvalue(x, y, "two-sided")
 
 
 def min_pvalue(n1: int, n2: int, test: str = "mannwhitney") -> float:
     """The smallest two-sided p-value ``test`` can give at sizes n1, n2 (0: no bound below alpha)."""
     if test == "mannwhitney":
-        return 2 / math.comb(n1 + n2, n1) if n1 + n2 <= EXACT_MAX_N else 0.0
+        return stats_.min_pvalue(n1, n2, "two-sided")
     return 0.0 if min(n1, n2) >= 2 else 1.0
 
 
@@ -62,15 +54,7 @@ def compare(x: Any, y: Any, test: str = "mannwhitney") -> tuple[float, int]:
     raise ValueError(f"test must be one of {', '.join(TESTS)}, got {test!r}")
 
 
-def holm(pvalues: Iterable[float]) -> np.ndarray:
-    """Holm–Bonferroni adjusted p-values (step-down, monotone, capped at 1), in the input order."""
-    p = np.asarray(list(pvalues), dtype=np.float64)
-    m = len(p)
-    order = np.argsort(p, kind="stable")
-    adj = np.maximum.accumulate(np.minimum(1.0, (m - np.arange(m)) * p[order]))
-    out = np.empty(m)
-    out[order] = adj
-    return out
+holm = stats_.holm  # one implementation, shared with the regression gate
 
 
 @dataclass
@@ -82,6 +66,20 @@ class Comparison:
     verdict: str       # 'significant' | 'not significant' | 'too few seeds' | 'no data'
     explanation: str
 
+    def matrix(self) -> "pd.DataFrame":
+        """The win / tie / loss matrix as a DataFrame: row entry vs column entry ('' on the diagonal)."""
+        import pandas as pd
+        return pd.DataFrame([[self.outcome[(a, b)] for b in self.entries] for a in self.entries],
+                            index=pd.Index(self.entries, name="row"), columns=pd.Index(self.entries, name="column"))
+
+    def table(self) -> "pd.DataFrame":
+        """One row per pair of entries (each pair once): ``a``, ``b``, ``outcome`` (for ``a``) and the
+        Holm-adjusted ``p_adj`` (nan where the pair was not testable)."""
+        import pandas as pd
+        rows = [{"a": a, "b": b, "outcome": self.outcome[(a, b)], "p_adj": self.p_adj.get((a, b), math.nan)}
+                for i, a in enumerate(self.entries) for b in self.entries[i + 1:]]
+        return pd.DataFrame(rows, columns=["a", "b", "outcome", "p_adj"])
+
     def record(self, entry: str) -> Optional[tuple[int, int, int]]:
         """(wins, ties, losses) of ``entry`` over its testable pairs; None when none is testable."""
         cells = [self.outcome[(entry, o)] for o in self.entries if o != entry]
@@ -91,15 +89,22 @@ class Comparison:
 
 def pairwise(values: dict[str, Any], higher_is_better: bool, test: str = "mannwhitney", alpha: float = 0.05,
              metric: str = "fid", label: str | None = None) -> Comparison:
-    """Test every pair of ``values`` (entry -> per-seed values; non-finite ones are dropped); ``label`` names the
-    metric in the explanation (default ``LABELS``; boards pass ``FD_DINOv2-L`` for FID on DINOv2 features)."""
+    """Test every pair of ``values`` (entry -> per-seed values); ``label`` names the metric in the explanation
+    (default ``LABELS``; boards pass ``FD_DINOv2-L`` for FID on DINOv2 features).
+
+    Every value counts: a nan (undefined: no HQ sample, a diverged generator) is the worst outcome, +∞ where
+    lower is better and −∞ where higher is better, so a rank test puts it below every defined value (pass
+    ``aggregate.with_worst`` values to use the metric's own worst instead). Welch's test gives no verdict on
+    a group holding an infinite value (its mean is infinite): such pairs read as ties.
+    """
     metric_name = label or LABELS.get(metric, metric)
     if test not in TESTS:
         raise ValueError(f"test must be one of {', '.join(TESTS)}, got {test!r}")
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
-    vals = {k: np.asarray(v, dtype=np.float64) for k, v in values.items()}
-    vals = {k: v[np.isfinite(v)] for k, v in vals.items()}
+    vals = {k: np.array(v, dtype=np.float64) for k, v in values.items()}
+    for v in vals.values():
+        v[np.isnan(v)] = -np.inf if higher_is_better else np.inf
     entries = list(values)
     outcome = {(a, a): "" for a in entries}
     p_adj: dict[tuple[str, str], float] = {}
