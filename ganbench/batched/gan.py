@@ -82,15 +82,20 @@ class BatchedGAN:
             return None
         r, f = real.detach(), fake.detach()
         if self.loss.name == "wgan-gp":  # losses._interpolates: one ε per sample
-            shape = (self.bs,) + (1,) * (r.dim() - 2)
+            shape = (r.shape[1],) + (1,) * (r.dim() - 2)
             eps = torch.stack([torch.rand(shape, generator=m.generator, device=r.device, dtype=r.dtype)
                                for m in self.members])
             return eps * r + (1 - eps) * f
-        # losses._dragan_points: x + ½·std(x)·u, std over each member's whole batch
-        u = torch.stack([torch.rand(r.shape[1:], generator=m.generator, device=r.device, dtype=r.dtype)
-                         for m in self.members])
+        # losses._dragan_points: x + α(x_p - x), x_p = x + ½·std(x)·u, std over each member's whole batch;
+        # each member draws u, then its α, from its own generator, as the sequential run does
+        u, alpha = [], []
+        for m in self.members:
+            u.append(torch.rand(r.shape[1:], generator=m.generator, device=r.device, dtype=r.dtype))
+            alpha.append(torch.rand((r.shape[1],) + (1,) * (r.dim() - 2), generator=m.generator, device=r.device,
+                                    dtype=r.dtype))
         std = r.flatten(1).std(dim=1, correction=0).view(-1, *([1] * (r.dim() - 1)))
-        return r + 0.5 * std * u
+        perturbed = r + 0.5 * std * torch.stack(u)
+        return r + torch.stack(alpha) * (perturbed - r)
 
     def _penalty(self, real: torch.Tensor, fake: torch.Tensor, points: torch.Tensor | None) -> torch.Tensor:
         loss, total = self.loss, torch.zeros(self.K, device=real.device, dtype=real.dtype)
