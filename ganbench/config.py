@@ -283,7 +283,14 @@ def _build_named(section: str, table: Any, where: str) -> NamedConfig:
     skip = ("data_shape",) if section == "model" else ()
     from .plugins import resolve  # import paths (module:attr) become registry entries on first use
     resolve(section, name, where)
-    registry.check_params(name, params, where=where, skip=skip)
+    checked = params
+    if section == "model":  # pack is every model's parameter, handled by build_models (PacGAN packing)
+        from .models import split_pack
+        try:
+            _, checked = split_pack(name, params)
+        except ConfigError as e:
+            raise ConfigError(f"{where}: {e}") from None
+    registry.check_params(name, checked, where=where, skip=skip)
     if section == "loss":  # cheap to build: value checks (negative weights, ...) fail at load time, not mid-suite
         try:
             registry.build(name, **params)

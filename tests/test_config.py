@@ -153,3 +153,15 @@ def test_cli_seed_parsing():
     for bad in ("a", "1,1", "-1", ""):
         with pytest.raises(ConfigError, match="--seeds"):
             parse_seeds(bad)
+
+
+def test_model_pack_is_checked_when_the_suite_loads():
+    doc = {"suite": {"name": "t"}, "defaults": {"data": {"name": "ring8"}, "loss": {"name": "ns"},
+                                               "model": {"name": "mlp", "pack": 0}}}
+    with pytest.raises(ConfigError, match=r"<suite>: runs\[0\]\.model: model 'mlp': pack must be an int >= 1"):
+        parse_suite(doc)
+    doc["defaults"]["model"]["pack"] = 4
+    assert parse_suite(doc).runs[0].model.params["pack"] == 4
+    doc["defaults"]["model"] = {"name": "mlp", "pakc": 2}
+    with pytest.raises(ConfigError, match=r"unknown parameter 'pakc'"):
+        parse_suite(doc)
