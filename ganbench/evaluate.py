@@ -149,10 +149,15 @@ def mode_metrics(ds: Dataset, extractor: Any, fake: dict[str, Any], fake_samples
         return {"modes": r["modes"], "n_modes": ds.n_modes, "hq_fraction": r["hq_fraction"],
                 "reverse_kl": r["reverse_kl"]}
     # Classifier modes: digits (10 classes) and stacked-digits (the extractor's joint logits over the
-    # 1000 channel-digit tuples), against the histogram of the real labels.
+    # 1000 channel-digit tuples), against the dataset's reference: uniform (stacked-digits, as the published
+    # Stacked MNIST code, with a perfect generator's floor at this sample count) or the real labels' histogram.
     if ds.n_classes and fake.get("logits") is not None and fake["logits"].shape[1] == ds.n_classes \
             and real.get("labels") is not None:
         labels = fake["logits"].argmax(axis=1)
+        if ds.mode_kl_reference == "uniform":
+            r = modes_mod.classifier_modes(labels, ds.n_classes)
+            return {"modes": r["modes"], "n_modes": ds.n_classes, "kl": r["kl"],
+                    "kl_floor": modes_mod.uniform_kl_floor(len(labels), ds.n_classes)}
         r = modes_mod.classifier_modes(labels, ds.n_classes, real_labels=real["labels"])
         return {"modes": r["modes"], "n_modes": ds.n_classes, "kl": r["kl"]}
     return {}

@@ -39,6 +39,7 @@ class Dataset:
     n_modes: int | None = None
     n_classes: int | None = None
     splits: tuple[str, ...] = SPLITS
+    mode_kl_reference: str = "real"  # the classifier-mode KL is taken against: "real" label histogram | "uniform"
 
     def __init__(self, name: str, params: dict[str, Any], shape: tuple[int, ...]):
         self.name, self.params, self.shape = name, dict(params), tuple(shape)
