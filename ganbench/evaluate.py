@@ -26,7 +26,7 @@ from . import modes as modes_mod
 from .config import EvalConfig, RunConfig
 from .data import Dataset, get_dataset
 from .io import atomic_write_bytes, atomic_write_json, load_checkpoint, read_json
-from .models import build_models, device_of
+from .models import build_models, device_of, sobol_latents
 from .results import CHECKPOINT, CONFIG, HISTORY, METRICS, STATUS
 
 REAL_SEED = 20_171_110  # real samples are one fixed draw, the same for every run that compares against them
@@ -48,16 +48,19 @@ def extractor_for(ds: Dataset, cfg: EvalConfig, weights: Optional[str] = None):
 
 @torch.no_grad()
 def generated_features(G: nn.Module, extractor: Any, n: int, seed: int, batch_size: int = 500,
-                       keep_samples: bool = False) -> dict[str, Any]:
-    """Features (and logits) of ``n`` generator samples, streamed in batches of ``batch_size``."""
+                       keep_samples: bool = False, quasi_random: bool = False) -> dict[str, Any]:
+    """Features (and logits) of ``n`` generator samples, streamed in batches of ``batch_size``; with
+    ``quasi_random`` their latents are ``sobol_latents`` (FID∞'s protocol) instead of pseudo-random draws."""
     gen = torch.Generator().manual_seed(seed * 1_000_003 + FAKE_SALT)
+    sobol = sobol_latents(G, n, seed * 1_000_003 + FAKE_SALT) if quasi_random else None
     device = device_of(G)
     was_training = G.training
     G.eval()
     feats, logits, samples = [], [], []
     try:
         for start in range(0, n, batch_size):
-            z = G.sample_latent(min(batch_size, n - start), gen).to(device)
+            m = min(batch_size, n - start)
+            z = (G.sample_latent(m, gen) if sobol is None else sobol[start:start + m]).to(device)
             x = G(z).float().cpu()
             if not torch.isfinite(x).all():
                 raise FloatingPointError("the generator produced non-finite samples")
@@ -112,8 +115,10 @@ def real_features(ds: Dataset, split: str, extractor: Any, n: int, batch_size: i
 # ---------------------------------------------------------------- metrics
 
 def compute_metrics(real: dict[str, Any], fake: dict[str, Any], ds: Dataset, extractor: Any,
-                    cfg: EvalConfig, fake_samples: Optional[np.ndarray] = None) -> dict[str, Any]:
-    """Every metric in ``cfg.metrics`` that applies to this data; keys are flat names."""
+                    cfg: EvalConfig, fake_samples: Optional[np.ndarray] = None,
+                    fake_sobol: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    """Every metric in ``cfg.metrics`` that applies to this data; keys are flat names. FID∞ is taken on
+    ``fake_sobol`` (fakes of quasi-random latents, the reference protocol) when given, else on ``fake``."""
     rf, ff = real["features"], fake["features"]
     wanted = set(cfg.metrics)
     out: dict[str, Any] = {}
@@ -130,7 +135,8 @@ def compute_metrics(real: dict[str, Any], fake: dict[str, Any], ds: Dataset, ext
         if min(len(rf), len(ff)) > k:
             out["precision"], out["recall"] = M.precision_recall(rf, ff, k=k)
     if "fid_inf" in wanted:
-        out["fid_inf"] = M.fid_infinity(rf, ff)["fid_inf"]
+        r = M.fid_infinity(rf, ff if fake_sobol is None else fake_sobol["features"])
+        out["fid_inf"], out["fid_inf_ns"] = r["fid_inf"], r["ns"]  # the N fitted (a list: not a table column)
     if "ndb" in wanted:
         r = modes_mod.ndb(rf, ff, seed=0)
         out["ndb"], out["ndb_over_k"] = r["ndb"], r["ndb_over_k"]
@@ -244,10 +250,14 @@ def evaluate_generator(G: nn.Module, ds: Dataset, cfg: EvalConfig, seed: int = 0
     n_real = cfg.n_real or cfg.n_samples
     real = real_features(ds, cfg.split, extractor, n_real, batch_size=cfg.batch_size)
     fake = generated_features(G, extractor, cfg.n_samples, seed, cfg.batch_size, keep_samples=ds.kind == "points")
-    values = compute_metrics(real, fake, ds, extractor, cfg, fake_samples=fake["samples"])
+    sobol = (generated_features(G, extractor, cfg.n_samples, seed, cfg.batch_size, quasi_random=True)
+             if "fid_inf" in cfg.metrics else None)
+    values = compute_metrics(real, fake, ds, extractor, cfg, fake_samples=fake["samples"], fake_sobol=sobol)
     device = device_of(G)
-    return {"metrics": values, "floor": real_floor(real, cfg) if cfg.floor else {},
-            "provenance": provenance(ds, extractor, cfg, real["n"], cfg.n_samples, seed, device)}
+    prov = provenance(ds, extractor, cfg, real["n"], cfg.n_samples, seed, device)
+    if sobol is not None:
+        prov["fid_inf_latents"] = "scrambled Sobol (torch.quasirandom.SobolEngine), inverse normal CDF / affine"
+    return {"metrics": values, "floor": real_floor(real, cfg) if cfg.floor else {}, "provenance": prov}
 
 
 def make_training_evaluator(run: RunConfig) -> Optional[Callable[[int, nn.Module], dict[str, float]]]:

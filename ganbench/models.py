@@ -19,6 +19,7 @@ code applies its decoder to each of the m latent batches. ``D.pack`` tells the t
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import torch
@@ -84,6 +85,20 @@ def device_of(module: nn.Module) -> torch.device:
     """Where a module's parameters live (CPU for a parameter-free wrapper)."""
     first = next(iter(module.parameters()), None)
     return first.device if first is not None else torch.device("cpu")
+
+
+def sobol_latents(G: nn.Module, n: int, seed: int) -> torch.Tensor:
+    """``[n, z_dim]`` quasi-random latents: a scrambled Sobol sequence (``torch.quasirandom.SobolEngine``, seeded)
+    mapped to G's latent distribution, N(0, I) by the inverse normal CDF, U(-1, 1) by 2u - 1. As the FID∞
+    reference (mchong6/FID_IS_infinity, botorch's NormalQMCEngine): u is squeezed by one float64 eps towards
+    ½ first, so that a point on the cube's face maps to a finite z."""
+    u = torch.quasirandom.SobolEngine(G.z_dim, scramble=True, seed=seed).draw(n, dtype=torch.float64)
+    if G.latent == "uniform":
+        z = 2 * u - 1
+    else:
+        v = 0.5 + (1 - torch.finfo(torch.float64).eps) * (u - 0.5)
+        z = torch.erfinv(2 * v - 1) * math.sqrt(2)
+    return z.to(torch.get_default_dtype())
 
 
 class Generator(nn.Module):

@@ -2,6 +2,7 @@
 the contract's shapes, architectures match their papers, spectral norm really applies, errors are exact."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -284,3 +285,20 @@ def test_pacgan_init_draws_linear_weights_from_n0_002_with_zero_biases():
     assert layers(default, nn.Linear)[0].weight.std().item() > 0.2  # torch's default: U(±1/√fan_in), fan_in 2
     with pytest.raises(ConfigError, match="model 'mlp': init must be one of torch, pacgan, got 'xavier'"):
         build_models("mlp", (2,), init="xavier")
+
+
+@pytest.mark.parametrize("latent", ["normal", "uniform"])
+def test_sobol_latents_map_a_scrambled_sobol_sequence_to_the_latent_distribution(latent):
+    import scipy.stats
+    from ganbench.models import sobol_latents
+    torch.manual_seed(0)
+    G, _ = build_models("mlp", (2,), hidden=8, depth=1, z_dim=5, latent=latent)
+    z = sobol_latents(G, 256, seed=7)
+    u = torch.quasirandom.SobolEngine(5, scramble=True, seed=7).draw(256, dtype=torch.float64).numpy()
+    expected = scipy.stats.norm.ppf(u) if latent == "normal" else 2 * u - 1  # reference: inverse CDF / affine
+    np.testing.assert_allclose(z.double().numpy(), expected, rtol=1e-6, atol=1e-6)
+    assert torch.isfinite(z).all() and z.shape == (256, 5)
+    assert torch.equal(sobol_latents(G, 256, seed=7), z) and not torch.equal(sobol_latents(G, 256, seed=8), z)
+    # low discrepancy: each coordinate's 256 points fill the 256 equal-probability cells exactly once
+    cells = np.floor(u * 256).astype(int)
+    assert all(len(set(cells[:, j])) == 256 for j in range(5))
