@@ -165,6 +165,13 @@ class SuiteConfig:
     description: str = ""
 
 
+def architecture(model: dict[str, Any]) -> str:
+    """A model table (``{"name": ..., params}``) as ``name(key=value, ...)``, keys sorted, ``pack`` left out: the
+    networks a published protocol names (packing is the method a published row varies, not the networks)."""
+    params = ", ".join(f"{k}={model[k]!r}" for k in sorted(model) if k not in ("name", "pack"))
+    return f"{model.get('name')}({params})"
+
+
 def safe_name(text: str) -> str:
     """A file-system-safe name: no path separators, no dot-dot, printable ASCII only."""
     cleaned = re.sub(r"[^A-Za-z0-9._+-]+", "_", str(text)).strip("._")
