@@ -105,13 +105,13 @@ def _published_notes(dataset: str, protocol: dict[str, Any]) -> list[str]:
 
 
 def _kl_floor_note(used: pd.DataFrame) -> list[str]:
-    if "kl_floor" not in used:
-        return []
-    floors = _distinct(used["kl_floor"])
+    """The expected mode KL of a perfect generator at the board's sample count (``modes.uniform_kl_floor``)."""
+    floors = _distinct(used["kl_floor"]) if "kl_floor" in used else []
     if not floors:
         return []
-    return [f"Mode KL against uniform: a perfect generator scores {' to '.join(f'{v:.3g}' for v in (floors[:1] if len(floors) == 1 else [min(floors), max(floors)]))} "
-            f"at N fake = {_joined(used['n_fake'], lambda v: f'{v:g}') if 'n_fake' in used else '—'} (its expected KL)."]
+    value = " to ".join(f"{v:.3g}" for v in (floors if len(floors) == 1 else [min(floors), max(floors)]))
+    n_fake = _joined(used["n_fake"], lambda v: f"{v:g}") if "n_fake" in used else "—"
+    return [f"Mode KL against uniform: a perfect generator scores {value} at N fake = {n_fake} (its expected KL)."]
 
 
 def _floor(used: pd.DataFrame) -> dict[str, str]:
