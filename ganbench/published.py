@@ -79,6 +79,8 @@ class Published:
             return None
         if self.converged is None:
             return f"steps {steps!r}, published {self.steps}"
+        if self.label is None:  # nothing in ganbench to converge: only the published schedule will do
+            return f"steps {steps!r} < {self.steps} (no like-for-like ganbench run to have converged)"
         metric, least = self.converged
         got = (protocol.get("rows") or {}).get(self.label, {}).get(metric)
         if got is not None and got >= least:

@@ -232,6 +232,7 @@ def test_pacgan_rows_stand_beside_a_converged_board_of_their_protocol_with_their
     assert "| PacGAN2 (published) |" in md and "loss ns with model.pack = 2" in md
     assert "± standard error over 10 trials; one setting (the paper's)" in md
     assert "too short a schedule" in md and "PacGAN4: steps 12000 &lt; 400000 and 'ns-pack4' not converged (no such row" in md
+    assert "ALI: steps 12000 &lt; 400000 (no like-for-like ganbench run to have converged)" in md
     assert "VEEGAN's networks" in md  # VEEGAN's rows: kept out, and why
 
 
