@@ -356,3 +356,17 @@ def test_the_board_states_the_mode_kl_floor_of_a_perfect_generator(tmp_path):
                   provenance={"n_fake": 26000})
     (board,) = build_boards(load_results(tmp_path))
     assert "Mode KL against uniform: a perfect generator scores 0.0192 at N fake = 26000" in markdown([board])
+
+
+@pytest.mark.parametrize("suite", ["ring8", "grid25"])
+def test_the_bundled_pacgan_suites_run_the_protocol_their_published_rows_require(suite):
+    from ganbench.config import architecture, load_suite
+    runs = load_suite(suite).runs
+    labels = {r.label for r in runs}
+    for p in (p for p in PUBLISHED if p.dataset == suite and p.source.arxiv == "1712.04086" and p.label):
+        if p.method != "PacGAN3":  # the suites carry GAN, PacGAN2 and PacGAN4
+            assert p.label in labels, p.method
+    for r in runs:
+        assert architecture(r.model.to_dict()) == PACGAN_ARCHITECTURE
+        assert (r.data.params["n_train"], r.train.batch_size, r.eval.n_samples) == (100000, 100, 2500)
+    assert {r.model.params.get("pack", 1) for r in runs if r.label.startswith("ns")} == {1, 2, 4}
