@@ -190,6 +190,13 @@ def run_name(data: str, model: str, label: str, seed: int, config_hash: str) -> 
     return safe_name(f"{data}-{model}-{label}")[:MAX_NAME - len(tail)] + tail
 
 
+def architecture(model: dict[str, Any]) -> str:
+    """A model table (``{"name": ..., params}``) as ``name(key=value, ...)``, keys sorted, ``pack`` left out: the
+    networks a published protocol names (packing is the method a published row varies, not the networks)."""
+    params = ", ".join(f"{k}={model[k]!r}" for k in sorted(model) if k not in ("name", "pack"))
+    return f"{model.get('name')}({params})"
+
+
 def safe_name(text: str) -> str:
     """A file-system-safe name: no path separators, no dot-dot, printable ASCII only."""
     cleaned = re.sub(r"[^A-Za-z0-9._+-]+", "_", str(text)).strip("._")
@@ -347,7 +354,14 @@ def _build_named(section: str, table: Any, where: str) -> NamedConfig:
     skip = ("data_shape",) if section == "model" else ()
     from .plugins import resolve  # import paths (module:attr) become registry entries on first use
     resolve(section, name, where)
-    registry.check_params(name, params, where=where, skip=skip)
+    checked = params
+    if section == "model":  # pack is every model's parameter, handled by build_models (PacGAN packing)
+        from .models import split_pack
+        try:
+            _, checked = split_pack(name, params)
+        except ConfigError as e:
+            raise ConfigError(f"{where}: {e}") from None
+    registry.check_params(name, checked, where=where, skip=skip)
     if section == "loss":  # cheap to build: value checks (negative weights, ...) fail at load time, not mid-suite
         try:
             registry.build(name, **params)

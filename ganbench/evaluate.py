@@ -24,7 +24,7 @@ from . import modes as modes_mod
 from .config import EvalConfig, RunConfig
 from .data import Dataset, get_dataset
 from .io import CorruptFileError, atomic_write_json, load_checkpoint, read_json
-from .models import build_models, device_of
+from .models import build_models, device_of, sobol_latents
 from .results import CHECKPOINT, CONFIG, HISTORY, METRICS, STATUS
 
 REAL_SEED = 20_171_110  # real samples are one fixed draw, the same for every run that compares against them
@@ -42,16 +42,19 @@ def extractor_for(ds: Dataset, cfg: EvalConfig, weights: Optional[str] = None):
 
 @torch.no_grad()
 def generated_features(G: nn.Module, extractor: Any, n: int, seed: int, batch_size: int = 500,
-                       keep_samples: bool = False) -> dict[str, Any]:
-    """Features (and logits) of ``n`` generator samples, streamed in batches of ``batch_size``."""
+                       keep_samples: bool = False, quasi_random: bool = False) -> dict[str, Any]:
+    """Features (and logits) of ``n`` generator samples, streamed in batches of ``batch_size``; with
+    ``quasi_random`` their latents are ``sobol_latents`` (FID∞'s protocol) instead of pseudo-random draws."""
     gen = torch.Generator().manual_seed(seed * 1_000_003 + FAKE_SALT)
+    sobol = sobol_latents(G, n, seed * 1_000_003 + FAKE_SALT) if quasi_random else None
     device = device_of(G)
     was_training = G.training
     G.eval()
     feats, logits, samples = [], [], []
     try:
         for start in range(0, n, batch_size):
-            z = G.sample_latent(min(batch_size, n - start), gen).to(device)
+            m = min(batch_size, n - start)
+            z = (G.sample_latent(m, gen) if sobol is None else sobol[start:start + m]).to(device)
             x = G(z).float().cpu()
             if not torch.isfinite(x).all():
                 raise FloatingPointError("the generator produced non-finite samples")
@@ -94,8 +97,10 @@ def real_features(ds: Dataset, split: str, extractor: Any, n: int, batch_size: i
 # ---------------------------------------------------------------- metrics
 
 def compute_metrics(real: dict[str, Any], fake: dict[str, Any], ds: Dataset, extractor: Any,
-                    cfg: EvalConfig, fake_samples: Optional[np.ndarray] = None) -> dict[str, Any]:
-    """Every metric in ``cfg.metrics`` that applies to this data; keys are flat names."""
+                    cfg: EvalConfig, fake_samples: Optional[np.ndarray] = None,
+                    fake_sobol: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    """Every metric in ``cfg.metrics`` that applies to this data; keys are flat names. FID∞ is taken on
+    ``fake_sobol`` (fakes of quasi-random latents, the reference protocol) when given, else on ``fake``."""
     rf, ff = real["features"], fake["features"]
     wanted = set(cfg.metrics)
     out: dict[str, Any] = {}
@@ -112,7 +117,8 @@ def compute_metrics(real: dict[str, Any], fake: dict[str, Any], ds: Dataset, ext
         if min(len(rf), len(ff)) > k:
             out["precision"], out["recall"] = M.precision_recall(rf, ff, k=k)
     if "fid_inf" in wanted:
-        out["fid_inf"] = M.fid_infinity(rf, ff)["fid_inf"]
+        r = M.fid_infinity(rf, ff if fake_sobol is None else fake_sobol["features"])
+        out["fid_inf"], out["fid_inf_ns"] = r["fid_inf"], r["ns"]  # the N fitted (a list: not a table column)
     if "ndb" in wanted:
         r = modes_mod.ndb(rf, ff, seed=0)
         out["ndb"], out["ndb_over_k"] = r["ndb"], r["ndb_over_k"]
@@ -156,10 +162,15 @@ def mode_metrics(ds: Dataset, extractor: Any, fake: dict[str, Any], fake_samples
         return {"modes": r["modes"], "n_modes": ds.n_modes, "hq_fraction": r["hq_fraction"],
                 "reverse_kl": r["reverse_kl"]}
     # Classifier modes: digits (10 classes) and stacked-digits (the extractor's joint logits over the
-    # 1000 channel-digit tuples), against the histogram of the real labels.
+    # 1000 channel-digit tuples), against the dataset's reference: uniform (stacked-digits, as the published
+    # Stacked MNIST code, with a perfect generator's floor at this sample count) or the real labels' histogram.
     if ds.n_classes and fake.get("logits") is not None and fake["logits"].shape[1] == ds.n_classes \
             and real.get("labels") is not None:
         labels = fake["logits"].argmax(axis=1)
+        if ds.mode_kl_reference == "uniform":
+            r = modes_mod.classifier_modes(labels, ds.n_classes)
+            return {"modes": r["modes"], "n_modes": ds.n_classes, "kl": r["kl"],
+                    "kl_floor": modes_mod.uniform_kl_floor(len(labels), ds.n_classes)}
         r = modes_mod.classifier_modes(labels, ds.n_classes, real_labels=real["labels"])
         return {"modes": r["modes"], "n_modes": ds.n_classes, "kl": r["kl"]}
     return {}
@@ -248,8 +259,12 @@ def evaluate_generator(G: nn.Module, ds: Dataset, cfg: EvalConfig, seed: int = 0
     n_real = cfg.n_real or cfg.n_samples
     real = real_features(ds, cfg.split, extractor, n_real, batch_size=cfg.batch_size)
     fake = generated_features(G, extractor, cfg.n_samples, seed, cfg.batch_size, keep_samples=ds.kind == "points")
-    values = compute_metrics(real, fake, ds, extractor, cfg, fake_samples=fake["samples"])
+    sobol = (generated_features(G, extractor, cfg.n_samples, seed, cfg.batch_size, quasi_random=True)
+             if "fid_inf" in cfg.metrics else None)
+    values = compute_metrics(real, fake, ds, extractor, cfg, fake_samples=fake["samples"], fake_sobol=sobol)
     prov = provenance(ds, extractor, cfg, real["n"], cfg.n_samples, seed, device_of(G))
+    if sobol is not None:
+        prov["fid_inf_latents"] = "scrambled Sobol (torch.quasirandom.SobolEngine), inverse normal CDF / affine"
     if stats is not None and "fid" in cfg.metrics:  # FID against the reference statistics, not the sampled reals
         check_compatible(stats, extractor.info(), fake["features"].shape[1])
         values["fid"] = fid_against(stats, fake["features"])

@@ -28,8 +28,10 @@ Penalties (added to d_loss by the trainer; ``g(x) = ∇_x D(x)`` per sample):
 
 - wgan-gp: gp_weight · E (‖g(x̂)‖₂ - 1)², x̂ = εx + (1-ε)x̃, ε ~ U[0,1] per sample
   (Gulrajani et al. 2017).
-- dragan:  gp_weight · E (‖g(x+δ)‖₂ - 1)², δ = ½·std(x)·u, u ~ U[0,1] elementwise,
-  std the population std of the whole real batch (as in the DRAGAN authors' numpy code).
+- dragan:  gp_weight · E (‖g(x̂)‖₂ - 1)², x̂ = x + α(x_p - x), x_p = x + ½·std(x)·u, u ~ U[0,1]
+  elementwise, α ~ U[0,1] one per sample, std the population std of the whole real batch: the DRAGAN
+  authors' notebook (kodalinaveen3/DRAGAN, ``get_perturbed_batch`` then ``X + alpha*(X_p - X)``);
+  u is drawn before α, as there (x_p is made in numpy before the graph draws α).
 - any loss: r1_gamma/2 · E ‖g(x)‖² at reals, r2_gamma/2 · E ‖g(x̃)‖² at fakes
   (Mescheder et al. 2018).
 
@@ -177,7 +179,9 @@ def _interpolates(real_x: Tensor, fake_x: Tensor, generator: torch.Generator | N
 def _dragan_points(real_x: Tensor, generator: torch.Generator | None) -> Tensor:
     x = real_x.detach()
     u = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-    return x + 0.5 * x.std(correction=0) * u
+    perturbed = x + 0.5 * x.std(correction=0) * u
+    alpha = torch.rand((x.shape[0],) + (1,) * (x.dim() - 1), generator=generator, device=x.device, dtype=x.dtype)
+    return x + alpha * (perturbed - x)
 
 
 def _wgan_gp_penalty(weight: float) -> Callable[..., Tensor]:

@@ -239,17 +239,29 @@ def fid(real: Any, fake: Any) -> float:
     return max(float(value), 0.0)
 
 
+FID_INF_N_MIN = 5000  # the reference code's smallest N (mchong6/FID_IS_infinity: 15 N from 5,000 to 50,000)
+
+
+def fid_infinity_ns(n_fake: int) -> list[int]:
+    """The default N of ``fid_infinity``: the reference schedule, 15 N evenly spaced from 5,000 to ``n_fake``
+    (5k..50k at the reference's 50,000 fakes), when there are at least 10,000 fakes (N spanning a factor of 2
+    or more); with fewer, 15 N from n_fake//5 to n_fake (the same 1:10 span is out of reach)."""
+    start = FID_INF_N_MIN if n_fake >= 2 * FID_INF_N_MIN else max(2, n_fake // 5)
+    return [int(n) for n in np.unique(np.linspace(start, n_fake, 15).astype(int))]
+
+
 def fid_infinity(real: Any, fake: Any, ns: Sequence[int] | None = None, seed: int = 0) -> dict:
     """FID∞ (Chong & Forsyth 2020): FID_N on N random fakes against all reals, fitted linearly in 1/N.
 
-    ``ns`` defaults to 15 evenly spaced N from n_fake//5 to n_fake. Real statistics are fixed, as in
-    the paper's code; each N draws its fakes without replacement from ``default_rng(seed)``.
+    ``ns`` defaults to ``fid_infinity_ns(n_fake)``. Real statistics are fixed, as in the paper's code; each N
+    draws its fakes without replacement from ``default_rng(seed)`` (the reference shuffles and takes the first
+    N). The reference makes its fakes from scrambled Sobol latents: ``evaluate`` does (``models.sobol_latents``).
     Returns ``{"fid_inf": intercept, "slope": slope, "ns": list[int], "fids": list[float]}``.
     """
     a, b = _pair(real, fake)
     n_fake, d = b.shape
     if ns is None:
-        ns = np.unique(np.linspace(max(2, n_fake // 5), n_fake, 15).astype(int))
+        ns = fid_infinity_ns(n_fake)
     ns_list = [_int("fid_infinity ns entry", n, 2) for n in ns]
     if len(set(ns_list)) < 2 or max(ns_list) > n_fake:
         raise ValueError(f"fid_infinity ns must hold at least 2 distinct sample counts in [2, {n_fake}] "

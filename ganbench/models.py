@@ -7,12 +7,19 @@ penultimate activations and ``score`` a linear read-out of them (the 4x4 "conv t
 linear layer on the flattened 4x4 map, so it is written as one).
 
 Initialisation draws from torch's global RNG (the trainer seeds it): conv models use the DCGAN scheme
-(conv/linear weights N(0, 0.02), batch-norm scales N(1, 0.02), biases 0); ``mlp`` keeps torch's defaults.
+(conv/linear weights N(0, 0.02), batch-norm scales N(1, 0.02), biases 0); ``mlp`` keeps torch's defaults
+unless ``init = "pacgan"`` (PacGAN's code: every linear weight N(0, 0.02²), biases 0, batch norm 1 and 0).
+
+``pack = m`` (any model, PacGAN, Lin et al. 2018): D judges m samples at once, joined along their first
+axis (features of points, channels of images), so D is built for shape ``(m·d0, d1, ...)``; ``pack_samples``
+joins a batch of m·n samples into n packed inputs and ``generate`` applies G chunk by chunk, as PacGAN's
+code applies its decoder to each of the m latent batches. ``D.pack`` tells the trainer m.
 ``spectral_norm=true`` wraps every conv/linear layer of D in ``torch.nn.utils.parametrizations.spectral_norm``
 (after initialisation, so the init is that of the unnormalised weight).
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import torch
@@ -24,21 +31,74 @@ from .registry import ConfigError, Registry
 
 MODELS: Registry[tuple["Generator", "Discriminator"]] = Registry("model")
 LATENTS = ("normal", "uniform")
+MLP_INITS = ("torch", "pacgan")
 
 
 def build_models(name: str, data_shape: Sequence[int], **params: Any) -> tuple["Generator", "Discriminator"]:
-    """Build the (G, D) pair ``name`` for samples of shape ``data_shape``; bad names/params raise ConfigError."""
+    """Build the (G, D) pair ``name`` for samples of shape ``data_shape``; bad names/params raise ConfigError.
+
+    ``pack`` (default 1), a parameter of every model, builds D for m packed samples and sets ``D.pack``.
+    """
+    pack, params = split_pack(name, params)
     MODELS.check_params(name, params, skip=("data_shape",))
     shape = tuple(data_shape)
     if not shape or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape):
         raise ConfigError(f"model {name!r}: data_shape must be positive ints, got {data_shape!r}")
-    return MODELS.build(name, shape, **params)
+    G, D = MODELS.build(name, shape, **params)
+    if pack > 1:  # the same factory for m samples joined along the first axis; its G is not used
+        _, D = MODELS.build(name, (shape[0] * pack, *shape[1:]), **params)
+    D.pack = pack
+    return G, D
+
+
+def split_pack(name: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """(m, the other parameters) of a model's parameters; ``pack`` must be an int >= 1 (1: no packing)."""
+    rest = dict(params)
+    pack = rest.pop("pack", 1)
+    if isinstance(pack, bool) or not isinstance(pack, int) or pack < 1:
+        raise ConfigError(f"model {name!r}: pack must be an int >= 1 (samples D judges together; 1: no packing), "
+                          f"got {pack!r}")
+    return pack, rest
+
+
+def pack_samples(x: torch.Tensor, m: int, sample_dim: int = 0) -> torch.Tensor:
+    """m·n samples -> n packed inputs: packed input i joins samples i, n+i, ..., (m-1)n+i (chunk j of the batch
+    is the j-th of PacGAN's m batches) along the axis after ``sample_dim`` (features / channels)."""
+    if m == 1:
+        return x
+    n = x.shape[sample_dim]
+    if n % m:
+        raise ValueError(f"cannot pack {n} samples into groups of {m}: the number must be a multiple of pack")
+    lead, rest = x.shape[:sample_dim], x.shape[sample_dim + 1:]
+    chunks = x.reshape(*lead, m, n // m, *rest).transpose(sample_dim, sample_dim + 1)
+    return chunks.reshape(*lead, n // m, m * rest[0], *rest[1:])
+
+
+def generate(G: nn.Module, z: torch.Tensor, m: int, sample_dim: int = 0) -> torch.Tensor:
+    """``G(z)`` for the m chunks of ``z`` one by one (batch norm in G sees each of PacGAN's m batches alone)."""
+    if m == 1:
+        return G(z)
+    return torch.cat([G(c) for c in z.chunk(m, dim=sample_dim)], dim=sample_dim)
 
 
 def device_of(module: nn.Module) -> torch.device:
     """Where a module's parameters live (CPU for a parameter-free wrapper)."""
     first = next(iter(module.parameters()), None)
     return first.device if first is not None else torch.device("cpu")
+
+
+def sobol_latents(G: nn.Module, n: int, seed: int) -> torch.Tensor:
+    """``[n, z_dim]`` quasi-random latents: a scrambled Sobol sequence (``torch.quasirandom.SobolEngine``, seeded)
+    mapped to G's latent distribution, N(0, I) by the inverse normal CDF, U(-1, 1) by 2u - 1. As the FID∞
+    reference (mchong6/FID_IS_infinity, botorch's NormalQMCEngine): u is squeezed by one float64 eps towards
+    ½ first, so that a point on the cube's face maps to a finite z."""
+    u = torch.quasirandom.SobolEngine(G.z_dim, scramble=True, seed=seed).draw(n, dtype=torch.float64)
+    if G.latent == "uniform":
+        z = 2 * u - 1
+    else:
+        v = 0.5 + (1 - torch.finfo(torch.float64).eps) * (u - 0.5)
+        z = torch.erfinv(2 * v - 1) * math.sqrt(2)
+    return z.to(torch.get_default_dtype())
 
 
 class Generator(nn.Module):
@@ -125,6 +185,16 @@ def _dcgan_init(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
+def _pacgan_init(module: nn.Module) -> None:
+    # PacGAN's blocks code: IsotropicGaussian(0.02) weights and Constant(0) biases on every linear map (the
+    # maxout pieces included); its batch norms start at scale 1, shift 0, torch's default too.
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
 def _apply_spectral_norm(D: nn.Module) -> None:
     for m in list(D.modules()):
         if isinstance(m, (nn.Conv2d, nn.Linear)):
@@ -153,11 +223,14 @@ def _bn1d(on: bool, ch: int) -> list[nn.Module]:
 @MODELS.register("mlp", "MLP pair for 2-D points (PacGAN: G 4x400 ReLU+BN; optional maxout D)")
 def mlp(data_shape: tuple[int, ...], hidden: int = 400, depth: int = 4, z_dim: int = 2, batch_norm: bool = True,
         d_hidden: int | None = None, d_depth: int | None = None, d_maxout: int = 0, spectral_norm: bool = False,
-        latent: str = "normal") -> tuple[Generator, Discriminator]:
+        latent: str = "normal", init: str = "torch") -> tuple[Generator, Discriminator]:
     """G: ``depth`` x [Linear(hidden), BN, ReLU] then a linear output; D: ``d_depth`` x [Linear, LeakyReLU 0.2]
     (or maxout with ``d_maxout`` pieces) then a linear score. D has no batch norm (per-sample penalties need
-    per-sample outputs). PacGAN's exact setting: ``d_hidden=200, d_depth=3, d_maxout=5``.
+    per-sample outputs). PacGAN's exact setting: ``d_hidden=200, d_depth=3, d_maxout=5, init="pacgan"``.
+    ``init``: "torch" (PyTorch's defaults) or "pacgan" (weights N(0, 0.02²), biases 0).
     """
+    if init not in MLP_INITS:
+        raise ConfigError(f"model 'mlp': init must be one of {', '.join(MLP_INITS)}, got {init!r}")
     if len(data_shape) != 1:
         raise ConfigError(f"model 'mlp' needs flat samples such as 2-D points, got shape {data_shape}")
     dim = data_shape[0]
@@ -180,7 +253,11 @@ def mlp(data_shape: tuple[int, ...], hidden: int = 400, depth: int = 4, z_dim: i
         d_layers += [Maxout(width, d_hidden, d_maxout)] if d_maxout else [nn.Linear(width, d_hidden), nn.LeakyReLU(0.2)]
         width = d_hidden
     G = Generator(nn.Sequential(*g_layers), z_dim, _check_latent("mlp", latent), data_shape)
-    return _finish(G, Discriminator(nn.Sequential(*d_layers), d_hidden), False, spectral_norm)
+    D = Discriminator(nn.Sequential(*d_layers), d_hidden)
+    if init == "pacgan":
+        _pacgan_init(G)
+        _pacgan_init(D)
+    return _finish(G, D, False, spectral_norm)
 
 
 @MODELS.register("dcgan", "DCGAN (Radford et al. 2016) for square power-of-two images >= 8x8, any channels")

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from .aggregate import seed_interval, with_worst
+from .config import architecture
 from .io import CorruptFileError, atomic_write_bytes, read_json
 from .metrics import METRICS as _METRIC_DIRECTIONS
 from .modes import failed_to_cover, perfect_generator
@@ -64,11 +65,13 @@ APPLIES_WITH = {"reverse_kl": "hq_fraction"}
 
 ID_COLUMNS = ["suite", "dataset", "model", "loss", "loss_name", "seed", "status", "reason", "steps", "wall_time"]
 PROVENANCE_COLUMNS = ["features", "weights_sha256", "comparable", "n_real", "n_fake", "split", "device",
-                      "git_commit", "ganbench_version", "config_hash", "run_id", "run_dir"]
+                      "git_commit", "ganbench_version", "config_hash", "architecture", "pack", "n_train", "batch_size",
+                      "run_id", "run_dir"]
 BOOL_COLUMNS = ("diverged", "collapsed", "failed_to_cover", "comparable")
-INT_COLUMNS = ("seed", "steps", "n_real", "n_fake")
+INT_COLUMNS = ("seed", "steps", "n_real", "n_fake", "pack", "n_train", "batch_size")
 STR_COLUMNS = ("suite", "dataset", "model", "loss", "loss_name", "status", "reason", "features", "weights_sha256",
-               "split", "device", "git_commit", "ganbench_version", "config_hash", "run_id", "run_dir", "real_stats")
+               "split", "device", "git_commit", "ganbench_version", "config_hash", "architecture", "run_id", "run_dir",
+               "real_stats")
 
 
 def run_dir_for(results_dir: str | Path, run_id: str) -> Path:
@@ -126,9 +129,13 @@ def config_hash(config: dict[str, Any]) -> str:
 def _config_columns(config: dict[str, Any], path: Path) -> dict[str, Any]:
     try:
         loss = config["loss"]["name"]
-        return {"suite": config.get("suite"), "dataset": config["data"]["name"], "model": config["model"]["name"],
+        model, data, train = config["model"], config["data"], config.get("train") or {}
+        return {"suite": config.get("suite"), "dataset": data["name"], "model": model["name"],
                 "loss": config.get("name") or loss, "loss_name": loss, "seed": config.get("seed"),
-                "config_hash": config_hash(config)}
+                "config_hash": config_hash(config),
+                # what a published row's protocol is checked against (ganbench.published)
+                "architecture": architecture(model), "pack": model.get("pack", 1), "n_train": data.get("n_train"),
+                "batch_size": train.get("batch_size")}
     except (KeyError, TypeError):
         raise CorruptFileError(f"{path}: config lacks data.name, model.name or loss.name") from None
 

@@ -26,7 +26,7 @@ from .config import OptimConfig, RunConfig
 from .data import Dataset, get_dataset
 from .io import CorruptFileError, atomic_torch_save, atomic_write_json, atomic_write_text, load_checkpoint
 from .losses import Loss, get_loss
-from .models import build_models
+from .models import build_models, generate, pack_samples
 
 HISTORY_COLUMNS = ["step", "d_loss", "g_loss", "penalty", "d_real", "d_fake", "d_acc_real", "d_acc_fake",
                    "d_grad_norm", "g_grad_norm", "wall_time"]
@@ -91,6 +91,7 @@ class GAN:
     ema_decay: float = 0.999
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     max_grad_norm: Optional[float] = None  # each network's gradient clipped to this total norm before its step
+    pack: int = 1                      # PacGAN: D judges ``pack`` samples at once, so a step draws batch·pack
 
 
 def train_step(gan: GAN, log: bool = False) -> dict[str, float]:
@@ -98,12 +99,13 @@ def train_step(gan: GAN, log: bool = False) -> dict[str, float]:
 
     Statistics that cost extra work (gradient norms, accuracies) are computed only when ``log``.
     """
-    G, D, loss, gen, bs = gan.G, gan.D, gan.loss, gan.generator, gan.batch_size
+    G, D, loss, gen, m = gan.G, gan.D, gan.loss, gan.generator, gan.pack
+    n = gan.batch_size * m  # D sees batch_size inputs of m samples each (packed alike for reals and fakes)
     stats: dict[str, float] = {}
     for _ in range(gan.n_critic):
-        real = gan.sample_real(bs, gen).to(gan.device, non_blocking=True)
+        real = pack_samples(gan.sample_real(n, gen).to(gan.device, non_blocking=True), m)
         with torch.no_grad():
-            fake = G(G.sample_latent(bs, gen).to(gan.device))
+            fake = pack_samples(generate(G, G.sample_latent(n, gen).to(gan.device), m), m)
         d_real, d_fake = D(real), D(fake)
         d_loss = loss.d_loss(d_real, d_fake)
         penalty = loss.penalty(D, real, fake, generator=gen)
@@ -118,10 +120,10 @@ def train_step(gan: GAN, log: bool = False) -> dict[str, float]:
                 for p in D.parameters():
                     p.clamp_(-loss.clip, loss.clip)
     with frozen(D):  # G's step needs no gradient for D's weights: skipping them saves a third of D's backward
-        fake = G(G.sample_latent(bs, gen).to(gan.device))
+        fake = pack_samples(generate(G, G.sample_latent(n, gen).to(gan.device), m), m)
         d_fake_g = D(fake)
         if loss.needs_real_for_g:
-            real_g = D(gan.sample_real(bs, gen).to(gan.device, non_blocking=True))
+            real_g = D(pack_samples(gan.sample_real(n, gen).to(gan.device, non_blocking=True), m))
         else:
             real_g = d_real  # unused by the loss; avoids a wasted D forward
         g_loss = loss.g_loss(d_fake_g, real_g)
@@ -162,14 +164,15 @@ def build_gan(run: RunConfig, dataset: Dataset | None = None) -> GAN:
         ema = copy.deepcopy(G).eval()
         for p in ema.parameters():
             p.requires_grad_(False)
-    return GAN(G=G, D=D, loss=loss, opt_g=opt_g, opt_d=opt_d, sample_real=ds.sample, generator=gen,
-               n_critic=run.train.n_critic or loss.n_critic, batch_size=run.train.batch_size,
-               ema=ema, ema_decay=run.train.ema or 0.999, device=device, max_grad_norm=run.train.max_grad_norm)
+    return GAN(G=G, D=D, loss=loss, opt_g=opt_g, opt_d=opt_d, sample_real=ds.train_sampler(seed_for(run.seed, "data")),
+               generator=gen, n_critic=run.train.n_critic or loss.n_critic, batch_size=run.train.batch_size,
+               ema=ema, ema_decay=run.train.ema or 0.999, device=device, pack=getattr(D, "pack", 1),
+               max_grad_norm=run.train.max_grad_norm)
 
 
 def seed_for(seed: int, purpose: str) -> int:
     """Independent, stable streams per purpose (training, evaluation, ...) from one run seed."""
-    salt = {"train": 0, "eval": 1, "init": 2}[purpose]
+    salt = {"train": 0, "eval": 1, "init": 2, "data": 3}[purpose]
     return (seed * 1_000_003 + salt * 7919) % (2**63 - 1)
 
 

@@ -29,9 +29,9 @@ SEEDS = (0, 1, 2)
 
 
 def run_cfg(seed: int, loss: str = "ns", steps: int = 50, batch: int = 16, model: dict | None = None,
-            loss_params: dict | None = None, **train_kw) -> RunConfig:
+            loss_params: dict | None = None, data: dict | None = None, **train_kw) -> RunConfig:
     params = {"hidden": 16, "depth": 2, **(model or {})}
-    return RunConfig(suite="t", seed=seed, data=DataConfig("ring8"), model=ModelConfig("mlp", params),
+    return RunConfig(suite="t", seed=seed, data=DataConfig("ring8", dict(data or {})), model=ModelConfig("mlp", params),
                      loss=LossConfig(loss, dict(loss_params or {})), optim=OptimConfig(),
                      train=TrainConfig(steps=steps, batch_size=batch, **train_kw))
 
@@ -48,19 +48,24 @@ def params_of(gan) -> list[tuple[str, torch.Tensor]]:
     return [(f"G.{k}", v) for k, v in gan.G.state_dict().items()] + [(f"D.{k}", v) for k, v in gan.D.state_dict().items()]
 
 
+def _in_double(sample):
+    return lambda n, g: sample(n, g).double()
+
+
 def sequential_and_batched(runs, steps, double=False, log_every=0, vmapped_loss=False):
-    ds = get_dataset("ring8")
-    sample = (lambda n, g: ds.sample(n, g).double()) if double else ds.sample
+    ds = get_dataset("ring8", **runs[0].data.params)
     seq, seq_stats = [], []
     for run in runs:
         torch.manual_seed(seed_for(run.seed, "init"))
         gan = build_gan(run, ds)
-        gan.sample_real = sample
+        if double:  # each run's own sampler (a fixed training set with n_train), in float64
+            gan.sample_real = _in_double(gan.sample_real)
         seq_stats.append([train_step(gan, log=bool(log_every) and i % log_every == 0) for i in range(steps)])
         seq.append(gan)
     members, _ = build_members(runs, ds)
     for m in members:
-        m.sample_real = sample
+        if double:
+            m.sample_real = _in_double(m.sample_real)
     bgan = BatchedGAN(members, runs[0])
     if vmapped_loss:  # as a plugin's scalar formulas: member losses through torch.vmap
         bgan.loss = dataclasses.replace(bgan.loss, member_axis=False)
@@ -151,15 +156,19 @@ def test_unsupported_models_losses_and_runs_raise_one_line_errors():
 
 # ---------------------------------------------------------------- members are the sequential runs
 
-@pytest.mark.parametrize("loss,model,params", [
-    ("wgan-gp", {}, {}),                                   # penalty at interpolates, 5 critic steps, BN in G
-    ("ns", {"d_maxout": 3}, {}),                           # maxout D
-    ("dragan", {"batch_norm": False}, {}),                 # penalty around perturbed reals, per-member std
-    ("feature-matching", {}, {}),                          # D(real) in the G step, features [K, N, F]
-    ("hinge", {}, {"r1_gamma": 1.0, "r2_gamma": 0.5}),     # R1 and R2
+@pytest.mark.parametrize("loss,model,params,data", [
+    ("wgan-gp", {}, {}, {}),                               # penalty at interpolates, 5 critic steps, BN in G
+    ("ns", {"d_maxout": 3}, {}, {}),                       # maxout D
+    ("dragan", {"batch_norm": False}, {}, {}),             # penalty around perturbed reals, per-member std
+    ("feature-matching", {}, {}, {}),                      # D(real) in the G step, features [K, N, F]
+    ("hinge", {}, {"r1_gamma": 1.0, "r2_gamma": 0.5}, {}),  # R1 and R2
+    ("ns", {"pack": 2, "d_maxout": 5, "init": "pacgan"}, {}, {"n_train": 500}),  # PacGAN2 protocol, BN per chunk
+    ("dragan", {"pack": 3}, {}, {}),                       # penalty on packed inputs, one α per packed input
+    ("wgan-gp", {"pack": 2}, {}, {}),                      # interpolates between packed reals and fakes
+    ("feature-matching", {"pack": 2}, {}, {}),             # packed D(real) in the G step
 ])
-def test_members_match_sequential_runs_in_float64(float64, loss, model, params):
-    runs = [run_cfg(s, loss, model=model, loss_params=params) for s in SEEDS]
+def test_members_match_sequential_runs_in_float64(float64, loss, model, params, data):
+    runs = [run_cfg(s, loss, model=model, loss_params=params, data=data) for s in SEEDS]
     seq, seq_stats, bgan, b_stats = sequential_and_batched(runs, 50, double=True, log_every=10)
     for k, gan in enumerate(seq):
         member = bgan.sync_member(k)
@@ -279,6 +288,9 @@ def test_a_diverged_member_stops_alone_and_the_others_are_untouched(tmp_path, mo
         def sample(self, n, generator):
             x = self.ds.sample(n, generator)
             return x * math.nan if generator.initial_seed() == bad_seed else x
+
+        def train_sampler(self, seed):
+            return self.sample
 
         def real(self, *a, **kw):
             return self.ds.real(*a, **kw)

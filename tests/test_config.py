@@ -248,3 +248,15 @@ def test_loading_does_not_move_the_global_rng():
     torch.manual_seed(0)
     parse_suite(suite_doc(), "s.toml")  # builds the models once to check them
     assert torch.equal(torch.rand(1), expected)
+
+
+def test_model_pack_is_checked_when_the_suite_loads():
+    doc = {"suite": {"name": "t"}, "defaults": {"data": {"name": "ring8"}, "loss": {"name": "ns"},
+                                               "model": {"name": "mlp", "pack": 0}}}
+    with pytest.raises(ConfigError, match=r"<suite>: runs\[0\]\.model: model 'mlp': pack must be an int >= 1"):
+        parse_suite(doc)
+    doc["defaults"]["model"]["pack"] = 4
+    assert parse_suite(doc).runs[0].model.params["pack"] == 4
+    doc["defaults"]["model"] = {"name": "mlp", "pakc": 2}
+    with pytest.raises(ConfigError, match=r"unknown parameter 'pakc'"):
+        parse_suite(doc)

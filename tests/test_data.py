@@ -451,3 +451,34 @@ def test_cifar_batch_with_wrong_contents_is_named(tmp_path, entry, match):
         pickle.dump(entry, f)
     with pytest.raises(ConfigError, match=r"test_batch: not a CIFAR-10 batch \(expected " + match):
         get_dataset("cifar10", root=str(tmp_path))
+
+
+# ---------------------------------------------------------------- PacGAN's fixed training set
+
+@pytest.mark.parametrize("name", ["ring8", "grid25"])
+def test_n_train_fixes_the_training_set_once_per_seed(name):
+    ds = get_dataset(name, n_train=300)
+    fixed = ds._draw(300, torch.Generator().manual_seed(5))[0]  # what train_sampler(5) draws once
+    sample = ds.train_sampler(5)
+    g = torch.Generator().manual_seed(0)
+    batches = torch.cat([sample(100, g) for _ in range(20)])
+    # every training point is one of the 300, and 2,000 draws reach nearly all of them
+    matches = (batches[:, None, :] == fixed[None, :, :]).all(-1)
+    assert matches.any(1).all()
+    assert matches.any(0).sum() > 280
+    assert torch.equal(ds.train_sampler(5)(7, torch.Generator().manual_seed(1)),
+                       ds.train_sampler(5)(7, torch.Generator().manual_seed(1)))
+    other = ds.train_sampler(6)(7, torch.Generator().manual_seed(1))
+    assert not (other[:, None, :] == fixed[None, :, :]).all(-1).any()  # another seed, another set
+    assert ds.info()["params"]["n_train"] == 300
+
+
+def test_without_n_train_training_draws_afresh():
+    ds = get_dataset("ring8")
+    assert ds.train_sampler(5) == ds.sample and "n_train" not in ds.info()["params"]
+
+
+@pytest.mark.parametrize("bad", [0, -5])
+def test_bad_n_train_is_a_one_line_error(bad):
+    with pytest.raises(ConfigError, match=rf"dataset 'grid25': n_train must be an int >= 1 .*got {bad}"):
+        get_dataset("grid25", n_train=bad)

@@ -4,7 +4,9 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import numpy as np
 import pytest
+import torch
 
 from ganbench.config import parse_suite
 from ganbench.evaluate import evaluate_run, make_training_evaluator
@@ -140,3 +142,35 @@ def test_eval_real_stats_missing_file_fails_when_the_suite_loads(tmp_path):
     from ganbench.registry import ConfigError
     with pytest.raises(ConfigError, match=r"runs\[0\]: eval.real_stats: .*nope.npz: no such reference statistics file"):
         tiny_run(real_stats=str(tmp_path / "nope.npz"))
+
+
+def test_stacked_digits_mode_kl_is_against_uniform_with_the_perfect_generator_floor():
+    from ganbench.data import get_dataset
+    from ganbench.evaluate import mode_metrics
+    from ganbench.modes import classifier_modes, uniform_kl_floor
+    ds = get_dataset("stacked-digits")
+    labels = np.random.default_rng(0).integers(0, 1000, 2600)
+    logits = np.full((2600, 1000), -5.0)
+    logits[np.arange(2600), labels] = 5.0
+    skewed_real = np.repeat(np.arange(1000), np.arange(1000) % 3 + 1)  # a real histogram far from uniform
+    out = mode_metrics(ds, None, {"logits": logits}, None, {"labels": skewed_real})
+    assert out["kl"] == pytest.approx(classifier_modes(labels, 1000)["kl"], rel=1e-12)  # uniform reference
+    assert out["kl_floor"] == pytest.approx(uniform_kl_floor(2600, 1000), rel=1e-12)
+    assert out["n_modes"] == 1000  # (at 2.6 samples a mode the floor, 0.213, is above the (K-1)/2N = 0.192 limit)
+    digits = get_dataset("digits")  # classes of a labelled set keep the real histogram as reference
+    ten = mode_metrics(digits, None, {"logits": logits[:, :10]}, None, {"labels": skewed_real[:100] % 10})
+    assert "kl_floor" not in ten
+
+
+def test_fid_inf_is_taken_on_fakes_of_sobol_latents():
+    from ganbench.config import EvalConfig
+    from ganbench.data import get_dataset
+    from ganbench.evaluate import evaluate_generator, generated_features
+    from ganbench.features import get_extractor
+    from ganbench.models import Generator, sobol_latents
+    G = Generator(torch.nn.Identity(), 2, "normal", (2,))  # echoes its latents: features = the latents
+    feats = generated_features(G, get_extractor("identity"), 300, seed=4, batch_size=128, quasi_random=True)
+    np.testing.assert_array_equal(feats["features"], sobol_latents(G, 300, 4 * 1_000_003 + 7_777).numpy())
+    out = evaluate_generator(G, get_dataset("ring8"), EvalConfig(n_samples=400, metrics=("fid", "fid_inf")), seed=4)
+    assert out["metrics"]["fid_inf_ns"][0] == 80 and out["metrics"]["fid_inf_ns"][-1] == 400
+    assert out["provenance"]["fid_inf_latents"].startswith("scrambled Sobol")

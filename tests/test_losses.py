@@ -214,17 +214,44 @@ def test_wgan_gp_interpolation_broadcasts_over_image_dims():
     assert get_loss("wgan-gp").penalty(SquareD(), real, fake, generator=gen()).item() == pytest.approx(hand)
 
 
-def test_dragan_penalty_at_perturbed_reals():
-    u = torch.rand(2, 2, generator=gen(), dtype=torch.float64)
-    # Elements of REAL_X are {1, 0, 0, 1}: mean 0.5, population std 0.5, so δ = ½·0.5·u = 0.25u.
-    xp = REAL_X + 0.25 * u
-    hand = 10 * ((2 * xp.norm(dim=1) - 1) ** 2).mean().item()
+def test_dragan_penalty_between_reals_and_perturbed_reals():
+    # The DRAGAN authors' notebook: X_p = X + 0.5·X.std()·U[0,1) (numpy: population std of the whole batch),
+    # then the penalty at X + α(X_p - X) with one α ~ U[0,1] per sample; u is drawn first, then α.
+    g = gen()
+    u = torch.rand(2, 2, generator=g, dtype=torch.float64)
+    alpha = torch.rand(2, 1, generator=g, dtype=torch.float64)
+    # Elements of REAL_X are {1, 0, 0, 1}: mean 0.5, population std 0.5, so x_p - x = ½·0.5·u = 0.25u.
+    x_hat = REAL_X + alpha * (0.25 * u)
+    hand = 10 * ((2 * x_hat.norm(dim=1) - 1) ** 2).mean().item()
     dragan = get_loss("dragan")
-    assert dragan.penalty(SquareD(), REAL_X, FAKE_X, generator=gen()).item() == pytest.approx(hand, rel=1e-12)
+    got = dragan.penalty(SquareD(), REAL_X, FAKE_X, generator=gen()).item()
+    assert got == pytest.approx(hand, rel=1e-12)
+    at_perturbed = 10 * ((2 * (REAL_X + 0.25 * u).norm(dim=1) - 1) ** 2).mean().item()
+    assert got != pytest.approx(at_perturbed)  # the old point, x_p itself
     # Fakes play no part.
     assert dragan.penalty(SquareD(), REAL_X, -FAKE_X, generator=gen()).item() == pytest.approx(hand, rel=1e-12)
     assert get_loss("dragan", gp_weight=1.0).penalty(SquareD(), REAL_X, FAKE_X, generator=gen()).item() \
         == pytest.approx(hand / 10)
+
+
+def test_dragan_mean_perturbation_is_an_eighth_of_the_batch_std():
+    # E[α]·½·std·E[u] = ½·½·std·½ = std/8 (x + ½·std·u alone would give std/4, twice as far).
+    from ganbench.losses import _dragan_points
+    x = torch.randn(4000, 2, generator=gen(3), dtype=torch.float64)
+    delta = _dragan_points(x, gen(4)) - x
+    assert delta.mean().item() == pytest.approx(x.std(correction=0).item() / 8, rel=0.03)
+    per_sample = delta / delta[:, :1]  # one α per sample scales both coordinates of its u alike
+    u = torch.rand(4000, 2, generator=gen(4), dtype=torch.float64)
+    torch.testing.assert_close(per_sample[:, 1], u[:, 1] / u[:, 0])
+
+
+def test_dragan_alpha_is_per_sample_over_image_dims():
+    from ganbench.losses import _dragan_points
+    x = torch.rand(3, 2, 4, 4, generator=gen(5), dtype=torch.float64)
+    g = gen(6)
+    u = torch.rand(x.shape, generator=g, dtype=torch.float64)
+    alpha = torch.rand(3, 1, 1, 1, generator=g, dtype=torch.float64)
+    torch.testing.assert_close(_dragan_points(x, gen(6)), x + alpha * 0.5 * x.std(correction=0) * u)
 
 
 @pytest.mark.parametrize("name", ["minimax", "ns", "lsgan", "wgan", "hinge", "feature-matching", "rsgan", "ragan"])

@@ -360,3 +360,12 @@ def test_kid_kernel_sums_without_the_matrix_equal_the_matrix_sums(d, monkeypatch
     expanded = M.kid(a, b, subsets=3, subset_size=200)
     monkeypatch.setattr(M, "EXPANDED_MAX_DIM", 0)
     assert expanded == pytest.approx(M.kid(a, b, subsets=3, subset_size=200), rel=1e-9, abs=1e-12)
+
+
+def test_fid_infinity_uses_the_reference_n_schedule_where_sample_counts_allow():
+    from ganbench.metrics import fid_infinity_ns
+    assert fid_infinity_ns(50000) == np.linspace(5000, 50000, 15).astype(int).tolist()  # mchong6: 5k..50k
+    assert fid_infinity_ns(50000)[:3] == [5000, 8214, 11428]
+    ten = fid_infinity_ns(10000)
+    assert ten[0] == 5000 and ten[-1] == 10000 and len(ten) == 15
+    assert fid_infinity_ns(2500) == np.unique(np.linspace(500, 2500, 15).astype(int)).tolist()  # too few for 5k

@@ -2,6 +2,7 @@
 the contract's shapes, architectures match their papers, spectral norm really applies, errors are exact."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -219,3 +220,85 @@ def test_bad_names_params_and_shapes_are_config_errors():
 def test_unsupported_shapes_name_accepted_values(name, shape, message):
     with pytest.raises(ConfigError, match=message):
         build_models(name, shape)
+
+
+# ---------------------------------------------------------------- PacGAN packing and initialisation
+
+def test_pack_samples_joins_chunk_i_of_each_batch_along_features():
+    from ganbench.models import pack_samples
+    x = torch.arange(6.0).view(6, 1)  # two batches of three: [0, 1, 2] and [3, 4, 5]
+    assert pack_samples(x, 2).tolist() == [[0.0, 3.0], [1.0, 4.0], [2.0, 5.0]]
+    assert pack_samples(x, 3).tolist() == [[0.0, 2.0, 4.0], [1.0, 3.0, 5.0]]
+    assert pack_samples(x, 1) is x
+    images = torch.arange(4 * 3 * 2 * 2.0).view(4, 3, 2, 2)
+    packed = pack_samples(images, 2)  # channels: the three of image i, then the three of image 2 + i
+    assert packed.shape == (2, 6, 2, 2)
+    assert torch.equal(packed[1], torch.cat([images[1], images[3]], dim=0))
+    members = torch.stack([x, x + 10])  # the batched trainer's [K, N, ...]: packed within each member
+    assert pack_samples(members, 2, sample_dim=1).tolist()[1] == [[10.0, 13.0], [11.0, 14.0], [12.0, 15.0]]
+    with pytest.raises(ValueError, match="cannot pack 6 samples into groups of 4: the number must be a multiple"):
+        pack_samples(x, 4)
+
+
+@pytest.mark.parametrize("name,shape,first", [("mlp", (2,), nn.Linear), ("dcgan", (3, 16, 16), nn.Conv2d),
+                                               ("infogan", (1, 8, 8), nn.Conv2d)])
+def test_packed_discriminator_takes_m_samples_joined_along_the_first_axis(name, shape, first):
+    params = {"ngf": 8, "ndf": 8} if name == "dcgan" else {}
+    torch.manual_seed(0)
+    G, D = build_models(name, shape, pack=4, **params)
+    assert D.pack == 4 and G(G.sample_latent(8, gen())).shape == (8, *shape)  # G still makes single samples
+    layer = layers(D, first)[0]
+    assert (layer.in_features if first is nn.Linear else layer.in_channels) == 4 * shape[0]
+    assert D(torch.zeros(3, 4 * shape[0], *shape[1:])).score.shape == (3,)
+    assert build_models(name, shape, **params)[1].pack == 1
+
+
+@pytest.mark.parametrize("pack", [0, -1, 1.5, True, "2"])
+def test_bad_pack_is_a_one_line_error(pack):
+    with pytest.raises(ConfigError, match=r"model 'mlp': pack must be an int >= 1 \(samples D judges together"):
+        build_models("mlp", (2,), pack=pack)
+
+
+def test_generate_runs_g_on_each_chunk_so_batch_norm_sees_each_batch_alone():
+    from ganbench.models import generate
+    torch.manual_seed(0)
+    G, _ = build_models("mlp", (2,), hidden=8, depth=2)
+    z = torch.randn(6, 2)
+    assert torch.equal(generate(G, z, 2), torch.cat([G(z[:3]), G(z[3:])]))
+    assert not torch.allclose(generate(G, z, 2), G(z))  # batch statistics over 3, not 6
+    zk = torch.stack([z, z.flip(0)])  # [K, N, z]: chunks along the sample axis
+    assert generate(lambda t: t * 2, zk, 3, sample_dim=1).shape == (2, 6, 2)
+
+
+def test_pacgan_init_draws_linear_weights_from_n0_002_with_zero_biases():
+    torch.manual_seed(0)
+    G, D = build_models("mlp", (2,), hidden=400, depth=4, d_hidden=200, d_depth=3, d_maxout=5, init="pacgan")
+    for net in (G, D):
+        for lin in layers(net, nn.Linear):
+            assert lin.weight.std().item() == pytest.approx(0.02, rel=0.1), lin
+            assert abs(lin.weight.mean().item()) < 0.005
+            assert lin.bias is None or torch.count_nonzero(lin.bias) == 0
+    for bn in layers(G, nn.BatchNorm1d):
+        assert torch.equal(bn.weight, torch.ones(400)) and torch.count_nonzero(bn.bias) == 0
+    torch.manual_seed(0)
+    default = build_models("mlp", (2,), hidden=400, depth=4, d_hidden=200, d_depth=3, d_maxout=5)[1]
+    assert layers(default, nn.Linear)[0].weight.std().item() > 0.2  # torch's default: U(±1/√fan_in), fan_in 2
+    with pytest.raises(ConfigError, match="model 'mlp': init must be one of torch, pacgan, got 'xavier'"):
+        build_models("mlp", (2,), init="xavier")
+
+
+@pytest.mark.parametrize("latent", ["normal", "uniform"])
+def test_sobol_latents_map_a_scrambled_sobol_sequence_to_the_latent_distribution(latent):
+    import scipy.stats
+    from ganbench.models import sobol_latents
+    torch.manual_seed(0)
+    G, _ = build_models("mlp", (2,), hidden=8, depth=1, z_dim=5, latent=latent)
+    z = sobol_latents(G, 256, seed=7)
+    u = torch.quasirandom.SobolEngine(5, scramble=True, seed=7).draw(256, dtype=torch.float64).numpy()
+    expected = scipy.stats.norm.ppf(u) if latent == "normal" else 2 * u - 1  # reference: inverse CDF / affine
+    np.testing.assert_allclose(z.double().numpy(), expected, rtol=1e-6, atol=1e-6)
+    assert torch.isfinite(z).all() and z.shape == (256, 5)
+    assert torch.equal(sobol_latents(G, 256, seed=7), z) and not torch.equal(sobol_latents(G, 256, seed=8), z)
+    # low discrepancy: each coordinate's 256 points fill the 256 equal-probability cells exactly once
+    cells = np.floor(u * 256).astype(int)
+    assert all(len(set(cells[:, j])) == 256 for j in range(5))

@@ -405,3 +405,23 @@ def test_perfect_generator_matches_a_simulation():
 def test_perfect_generator_rejects_bad_input(n_hq, n_modes, match):
     with pytest.raises(ValueError, match=match):
         perfect_generator(n_hq, n_modes)
+
+
+# ---------------------------------------------------------------- the uniform-KL floor of Stacked MNIST
+
+def test_uniform_kl_floor_by_hand_and_against_simulation():
+    from ganbench.modes import uniform_kl_floor
+    # 2 draws, 2 modes: counts (2,0) or (0,2) with probability 1/2 give KL log 2; (1,1) gives 0.
+    assert uniform_kl_floor(2, 2) == pytest.approx(0.5 * math.log(2), rel=1e-12)
+    assert uniform_kl_floor(5, 1) == 0.0
+    rng = np.random.default_rng(0)
+    sims = [classifier_modes(rng.integers(0, 1000, 26000), 1000)["kl"] for _ in range(300)]
+    floor = uniform_kl_floor(26000, 1000)
+    assert floor == pytest.approx(np.mean(sims), rel=0.01)
+    assert floor == pytest.approx(999 / (2 * 26000), rel=0.03)  # ≈ 0.019: PacGAN's protocol, 26,000 samples
+    # Against the histogram of 26,000 real labels instead (the old reference), the floor doubles (≈ 0.038).
+    real = [classifier_modes(rng.integers(0, 1000, 26000), 1000, real_labels=rng.integers(0, 1000, 26000),
+                             eps=0.5)["kl"] for _ in range(20)]
+    assert np.mean(real) == pytest.approx(2 * floor, rel=0.1)
+    with pytest.raises(ValueError, match="n_samples must be an int >= 1, got 0"):
+        uniform_kl_floor(0, 10)

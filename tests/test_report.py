@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 
 from ganbench.cli import main
-from ganbench.published import PUBLISHED, published_for
+from ganbench.published import PACGAN_ARCHITECTURE, PUBLISHED, published_for
 from ganbench.report import (build_boards, compare, fmt_interval, holm, html_report, mannwhitney_pvalue, markdown,
                              md_escape, min_pvalue, pairwise, write_report)
 from ganbench.aggregate import seed_interval
@@ -181,7 +181,10 @@ def test_leaderboard_ranks_by_fid_and_lists_every_loss(tmp_path):
     assert rows[0].endswith("| 0/5 | 0/5 | 0/5 | 5 | 2/0/0 |")
     assert rows[2].endswith("| 0/5 | 0/5 | 0/5 | 5 (+1 failed) | 0/0/2 |")
     assert "Real-data floor" in md and "features identity" in md and "comparable yes" in md
-    assert "GAN (published)" in md and "arXiv:1712.04086, Table 1" in md  # PacGAN rows for ring8
+    # PacGAN's rows need its networks, training set, batch and schedule: this toy board has none of them
+    assert "GAN (published)" not in md and "protocol differs: Lin, Khetan, Fanti &amp; Oh 2018" in md
+    assert "arXiv:1712.04086, Table 1 (GAN, ALI, PacGAN2, PacGAN3, PacGAN4): architecture 'mlp()'" in md
+    assert "n\\_train None, published 100000; batch\\_size None, published 100; n\\_fake 100, published 2500" in md
     assert "ring8-mlp-wgan-s5: failed (RuntimeError: boom)" in md
 
 
@@ -220,33 +223,87 @@ def test_losses_without_the_metric_are_listed_last_without_a_rank(tmp_path):
     assert by_is.comparison.verdict == "no data" and "No IS values to compare." in markdown([by_is])
 
 
-def test_published_fids_only_beside_the_same_protocol(tmp_path):
+def test_lucic_fids_never_stand_beside_a_single_setting_board(tmp_path):
     lucic = {"features": "inception-v3-compat", "weights_sha256": "6726825d" + "0" * 56, "n_real": 10000,
              "n_fake": 10000}
     write_run(tmp_path, "ns", 0, dataset="cifar10", model="infogan", fid=60.0, provenance=lucic)
-    write_run(tmp_path, "ns", 0, dataset="mnist", model="infogan", fid=9.0, provenance={**lucic, "n_fake": 5000})
-    cifar, mnist = build_boards(load_results(tmp_path))
-    assert cifar.dataset == "cifar10" and [p.method for p in cifar.published][:2] == ["MM GAN", "NS GAN"]
-    assert "NS GAN (published) | 58.5 ± 1.9 | Lucic et al. 2018" in markdown([cifar])
-    assert mnist.published == [] and "published" not in markdown([mnist])
+    (cifar,) = build_boards(load_results(tmp_path))
+    assert cifar.published == []  # their FIDs are the best of a hyper-parameter search; a board is one setting
+    md = markdown([cifar])
+    assert "search 'one setting per loss', published 'best of a hyper-parameter search'" in md
+    assert "Lucic, Kurach, Michalski, Gelly &amp; Bousquet 2018" in md and "NS GAN" in md
 
 
-def test_published_rows_follow_the_protocol():
-    assert len(published_for("ring8")) == 9 and len(published_for("grid25")) == 9
-    ok = {"model": "infogan", "features": "inception-v3-compat", "comparable": True, "split": "test", "n_real": 10000,
-          "n_fake": 10000}
-    lucic = published_for("cifar10", ok)
-    assert [p.method for p in lucic][:2] == ["MM GAN", "NS GAN"] and lucic[1].values["fid"] == (58.5, 1.9)
-    assert all(p.source.arxiv == "1711.10337" and p.source.table == "Table 2" for p in lucic)
-    assert published_for("cifar10", {**ok, "n_fake": 5000}) == []
-    assert published_for("mnist", {**ok, "model": "dcgan"}) == []
-    assert published_for("mnist", {**ok, "comparable": False}) == [] and published_for("mnist", {**ok, "split": None}) == []
-    assert published_for("digits", ok) == []
+PACGAN_MODEL = {"name": "mlp", "hidden": 400, "depth": 4, "z_dim": 2, "d_hidden": 200, "d_depth": 3, "d_maxout": 5,
+                "init": "pacgan"}
+
+
+def pacgan_run(root, seed, hq, steps, name="ns", pack=1, dataset="ring8", model=None):
+    """A run of the ring8 suite's PacGAN protocol (its config and sample counts), with the given HQ and steps."""
+    d = write_run(root, "ns", seed, name=name, dataset=dataset, extra={"hq_fraction": hq},
+                  provenance={"n_real": 2500, "n_fake": 2500})
+    config = json.loads((d / "config.json").read_text())
+    config.update(model={**(model or PACGAN_MODEL), **({"pack": pack} if pack > 1 else {})},
+                  data={"name": dataset, "n_train": 100000}, train={"steps": steps, "batch_size": 100})
+    (d / "config.json").write_text(json.dumps(config))
+    doc = json.loads((d / "metrics.json").read_text())
+    doc.update(steps=steps, config=config)
+    (d / "metrics.json").write_text(json.dumps(doc))
+
+
+def test_pacgan_rows_stand_beside_a_converged_board_of_their_protocol_with_their_ganbench_row(tmp_path):
+    for s in range(2):
+        pacgan_run(tmp_path, s, 0.95, 12000)
+        pacgan_run(tmp_path, s, 0.93, 12000, name="ns-pack2", pack=2)
+    (board,) = build_boards(load_results(tmp_path))
+    assert [p.method for p in board.published] == ["GAN", "PacGAN2"]  # converged: HQ >= 0.9 before 400k steps
+    md = markdown([board])
+    assert "| GAN (published) | 6.3 ± 0.5 | 0.982 ± 0.002 | 0.45 ± 0.09 | loss ns (PacGAN's GAN is the non-saturating loss), pack 1 |" in md
+    assert "| PacGAN2 (published) |" in md and "loss ns with model.pack = 2" in md
+    assert "± standard error over 10 trials; one setting (the paper's)" in md
+    assert "too short a schedule" in md and "PacGAN4: steps 12000 &lt; 400000 and 'ns-pack4' not converged (no such row" in md
+    assert "ALI: steps 12000 &lt; 400000 (no like-for-like ganbench run to have converged)" in md
+    assert "VEEGAN's networks" in md  # VEEGAN's rows: kept out, and why
+
+
+def test_pacgan_rows_need_the_schedule_or_convergence_and_the_networks(tmp_path):
+    for s in range(2):
+        pacgan_run(tmp_path / "early", s, 0.5, 12000)
+        pacgan_run(tmp_path / "long", s, 0.5, 400000)
+        pacgan_run(tmp_path / "torch-init", s, 0.95, 400000, model={**PACGAN_MODEL, "init": "torch"})
+    (early,) = build_boards(load_results(tmp_path / "early"))
+    assert early.published == []
+    assert "GAN: steps 12000 &lt; 400000 and 'ns' not converged (mean hq\\_fraction 0.5; converged: &gt;= 0.9)" \
+        in markdown([early])
+    (long,) = build_boards(load_results(tmp_path / "long"))
+    assert [p.method for p in long.published] == ["GAN", "ALI", "PacGAN2", "PacGAN3", "PacGAN4"]  # the schedule: any HQ
+    (other,) = build_boards(load_results(tmp_path / "torch-init"))
+    assert other.published == [] and "init='torch'" in markdown([other]) and "GAN: steps" not in markdown([other])
+
+
+def test_published_rows_name_their_source_selection_and_like_for_like_run():
+    ok = {"architecture": PACGAN_ARCHITECTURE, "n_train": 100000, "batch_size": 100, "n_fake": 2500,
+          "search": "one setting per loss", "steps": 400000}
+    assert [p.method for p in published_for("ring8", ok)] == ["GAN", "ALI", "PacGAN2", "PacGAN3", "PacGAN4"]
+    assert published_for("grid25", {**ok, "n_fake": 10000}) == []
+    assert published_for("ring8", {**ok, "steps": 20000}) == []
+    converged = {**ok, "steps": 20000, "rows": {"ns-pack4": {"hq_fraction": 0.92}}}
+    assert [p.method for p in published_for("ring8", converged)] == ["PacGAN4"]
     ring_gan = next(p for p in PUBLISHED if p.dataset == "ring8" and p.method == "GAN")
     assert ring_gan.values == {"modes": (6.3, 0.5), "hq_fraction": pytest.approx((0.982, 0.002)),
                                "reverse_kl": (0.45, 0.09)}
-    lsgan = next(p for p in lucic if p.method == "LSGAN")
-    assert lsgan.values["fid"] == (87.1, None) and "disagree" in lsgan.note
+    assert ring_gan.label == "ns" and ring_gan.steps == 400000 and "non-saturating" in ring_gan.config
+    veegan = [p for p in PUBLISHED if p.source.arxiv == "1705.07761"]
+    assert {p.method for p in veegan} == {"GAN", "ALI", "Unrolled GAN", "VEEGAN"}  # Table 1 says "GAN"
+    assert all(p.mismatches(ok) for p in veegan)
+    lucic = [p for p in PUBLISHED if p.source.arxiv == "1711.10337"]
+    assert all(p.source.table == "Table 2" and "hyper-parameter search" in p.source.selection
+               and "outliers removed" in p.source.selection for p in lucic)
+    lsgan = next(p for p in lucic if p.method == "LSGAN" and p.dataset == "cifar10")
+    assert lsgan.values["fid"] == (87.1, None) and "disagree" in lsgan.note and lsgan.config is None
+    assert "squares the sigmoid" in lsgan.note
+    for p in PUBLISHED:  # every row says what ± means and what was searched or removed
+        assert p.source.error and p.source.selection and p.source.paper and p.source.table
 
 
 def test_run_names_are_escaped_in_markdown_and_html(tmp_path):
@@ -432,3 +489,26 @@ def test_each_column_is_defined_once_per_page(tmp_path):
                  "failed to cover", "seeds", "W/T/L"):
         assert md.count(f"- **{md_escape(name)}**: ") == 1, name
         assert page.count(f"<dt>{name}</dt>") == 1, name
+
+
+def test_the_board_states_the_mode_kl_floor_of_a_perfect_generator(tmp_path):
+    for s in range(2):
+        write_run(tmp_path, "ns", s, dataset="stacked-digits", model="dcgan",
+                  extra={"kl": 0.5, "kl_floor": 0.019212, "modes": 990, "n_modes": 1000},
+                  provenance={"n_fake": 26000})
+    (board,) = build_boards(load_results(tmp_path))
+    assert "Mode KL against uniform: a perfect generator scores 0.0192 at N fake = 26000" in markdown([board])
+
+
+@pytest.mark.parametrize("suite", ["ring8", "grid25"])
+def test_the_bundled_pacgan_suites_run_the_protocol_their_published_rows_require(suite):
+    from ganbench.config import architecture, load_suite
+    runs = load_suite(suite).runs
+    labels = {r.label for r in runs}
+    for p in (p for p in PUBLISHED if p.dataset == suite and p.source.arxiv == "1712.04086" and p.label):
+        if p.method != "PacGAN3":  # the suites carry GAN, PacGAN2 and PacGAN4
+            assert p.label in labels, p.method
+    for r in runs:
+        assert architecture(r.model.to_dict()) == PACGAN_ARCHITECTURE
+        assert (r.data.params["n_train"], r.train.batch_size, r.eval.n_samples) == (100000, 100, 2500)
+    assert {r.model.params.get("pack", 1) for r in runs if r.label.startswith("ns")} == {1, 2, 4}

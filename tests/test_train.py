@@ -161,3 +161,20 @@ def test_broken_history_raises_naming_the_file(tmp_path, content, message):
     (tmp_path / "history.csv").write_bytes(content)
     with pytest.raises(CorruptFileError, match=message):
         read_history(tmp_path / "history.csv")
+
+
+def test_a_packed_step_draws_batch_times_pack_and_d_sees_them_packed_alike():
+    run = suite(model={"pack": 2})
+    torch.manual_seed(0)
+    gan = build_gan(run)
+    assert gan.pack == 2
+    drawn, seen = [], []
+    sample = gan.sample_real
+    gan.sample_real = lambda n, g: drawn.append(sample(n, g)) or drawn[-1]
+    gan.D.register_forward_hook(lambda mod, inp, out: seen.append(inp[0].detach()))
+    train_step(gan)
+    real = drawn[0]
+    assert real.shape == (64, 2)  # batch 32 of pairs
+    # D's first input is the packed real batch: pair i = (real i, real 32 + i), joined along the features.
+    assert torch.equal(seen[0], torch.cat([real[:32], real[32:]], dim=1))
+    assert [t.shape for t in seen] == [(32, 4)] * 3  # reals, fakes, then the G step's fakes: packed alike

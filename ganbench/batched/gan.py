@@ -9,6 +9,7 @@ from torch import nn
 
 from ..config import RunConfig
 from ..losses import DOut, Loss
+from ..models import generate, pack_samples
 from ..registry import ConfigError
 from ..train import GAN, frozen, make_optimizer, update_ema
 from .layers import BatchedBatchNorm1d, stack_modules, stack_optimizer_state, unstack_optimizer_state, unstack_state
@@ -38,7 +39,7 @@ class BatchedGAN:
         m0 = members[0]
         check_loss(m0.loss)
         self.members, self.K, self.loss = list(members), len(members), m0.loss
-        self.n_critic, self.bs, self.device = m0.n_critic, m0.batch_size, m0.device
+        self.n_critic, self.bs, self.device, self.pack = m0.n_critic, m0.batch_size, m0.device, m0.pack
         self.G = stack_modules([m.G for m in members], f"model {run.model.name!r} (generator)")
         self.D = stack_modules([m.D for m in members], f"model {run.model.name!r} (discriminator)")
         self.G.train(m0.G.training), self.D.train(m0.D.training)
@@ -70,27 +71,38 @@ class BatchedGAN:
         (sr, sf), (fr, ff) = split(out.score), split(out.features)
         return DOut(sr, fr), DOut(sf, ff)
 
-    # --- per-member draws, in train_step's order for each member's generator
+    # --- per-member draws, in train_step's order for each member's generator; batch·pack samples, packed
     def _reals(self) -> torch.Tensor:
-        return torch.stack([m.sample_real(self.bs, m.generator).to(self.device) for m in self.members])
+        n = self.bs * self.pack
+        return pack_samples(torch.stack([m.sample_real(n, m.generator).to(self.device) for m in self.members]),
+                            self.pack, sample_dim=1)
 
     def _latents(self) -> torch.Tensor:
-        return torch.stack([m.G.sample_latent(self.bs, m.generator).to(self.device) for m in self.members])
+        return torch.stack([m.G.sample_latent(self.bs * self.pack, m.generator).to(self.device)
+                            for m in self.members])
+
+    def _fakes(self, z: torch.Tensor) -> torch.Tensor:
+        return pack_samples(generate(self.G, z, self.pack, sample_dim=1), self.pack, sample_dim=1)
 
     def _penalty_points(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor | None:
         if self.loss.own_penalty is None:
             return None
         r, f = real.detach(), fake.detach()
         if self.loss.name == "wgan-gp":  # losses._interpolates: one ε per sample
-            shape = (self.bs,) + (1,) * (r.dim() - 2)
+            shape = (r.shape[1],) + (1,) * (r.dim() - 2)
             eps = torch.stack([torch.rand(shape, generator=m.generator, device=r.device, dtype=r.dtype)
                                for m in self.members])
             return eps * r + (1 - eps) * f
-        # losses._dragan_points: x + ½·std(x)·u, std over each member's whole batch
-        u = torch.stack([torch.rand(r.shape[1:], generator=m.generator, device=r.device, dtype=r.dtype)
-                         for m in self.members])
+        # losses._dragan_points: x + α(x_p - x), x_p = x + ½·std(x)·u, std over each member's whole batch;
+        # each member draws u, then its α, from its own generator, as the sequential run does
+        u, alpha = [], []
+        for m in self.members:
+            u.append(torch.rand(r.shape[1:], generator=m.generator, device=r.device, dtype=r.dtype))
+            alpha.append(torch.rand((r.shape[1],) + (1,) * (r.dim() - 2), generator=m.generator, device=r.device,
+                                    dtype=r.dtype))
         std = r.flatten(1).std(dim=1, correction=0).view(-1, *([1] * (r.dim() - 1)))
-        return r + 0.5 * std * u
+        perturbed = r + 0.5 * std * torch.stack(u)
+        return r + torch.stack(alpha) * (perturbed - r)
 
     def _penalty(self, real: torch.Tensor, fake: torch.Tensor, points: torch.Tensor | None) -> torch.Tensor:
         loss, total = self.loss, torch.zeros(self.K, device=real.device, dtype=real.dtype)
@@ -109,7 +121,7 @@ class BatchedGAN:
         for i in range(self.n_critic):
             real, z = self._reals(), self._latents()
             with torch.no_grad():
-                fake = G(z)
+                fake = self._fakes(z)
             points = self._penalty_points(real, fake)
             d_real, d_fake = self._d_pair(real, fake)
             d_loss = loss.member_d_loss(d_real, d_fake)
@@ -124,7 +136,7 @@ class BatchedGAN:
                     for p in D.parameters():
                         p.clamp_(-loss.clip, loss.clip)
         with frozen(D):
-            d_fake_g = D(G(self._latents()))
+            d_fake_g = D(self._fakes(self._latents()))
             real_g = D(self._reals()) if loss.needs_real_for_g else d_real
             g_loss = loss.member_g_loss(d_fake_g, real_g)
             self.opt_g.zero_grad(set_to_none=True)

@@ -90,7 +90,8 @@ def reference_step(ref: ReferenceLoop) -> None:
             d_loss = d_loss + p["gp_weight"] * ((g.norm(2, dim=1) - 1) ** 2).mean()
         elif name == "dragan":
             u = torch.rand(real.shape, generator=gen, device=gen.device)
-            g = _input_grad(D, real + 0.5 * real.std(correction=0) * u)
+            alpha = torch.rand((bs,) + (1,) * (real.dim() - 1), generator=gen, device=gen.device)
+            g = _input_grad(D, real + alpha * (0.5 * real.std(correction=0) * u))  # x + α(x_p - x)
             d_loss = d_loss + p["gp_weight"] * ((g.norm(2, dim=1) - 1) ** 2).mean()
         if p.get("r1_gamma"):
             d_loss = d_loss + p["r1_gamma"] / 2 * (_input_grad(D, real) ** 2).sum(1).mean()

@@ -2,7 +2,7 @@
 ``ganbench.data`` package docstring states) and the checks of sample counts and generators every dataset shares."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -39,6 +39,7 @@ class Dataset:
     n_modes: int | None = None
     n_classes: int | None = None
     splits: tuple[str, ...] = SPLITS
+    mode_kl_reference: str = "real"  # the classifier-mode KL is taken against: "real" label histogram | "uniform"
 
     def __init__(self, name: str, params: dict[str, Any], shape: tuple[int, ...]):
         self.name, self.params, self.shape = name, dict(params), tuple(shape)
@@ -50,6 +51,11 @@ class Dataset:
 
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
         raise NotImplementedError
+
+    def train_sampler(self, seed: int) -> Callable[[int, torch.Generator], torch.Tensor]:
+        """What a run of seed ``seed`` trains on, ``(n, generator) -> batch``: ``sample`` unless the dataset
+        fixes a training set per seed (the mixtures' ``n_train``)."""
+        return self.sample
 
     def real_with_labels(self, n: int, split: str,
                          generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:

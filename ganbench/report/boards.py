@@ -13,7 +13,7 @@ from ..aggregate import INTERVAL_METHOD, UNDEFINED_BECAUSE, with_worst, worst
 from ..config import safe_name
 from ..feature_spaces import metric_label
 from ..metrics import MIN_SAMPLES
-from ..published import Published, published_for
+from ..published import SINGLE_SETTING, Published, published_excluded, published_for
 from ..results import DIRECTIONS, SUMMARY_STATUSES, summarize
 from .columns import SAMPLE_SIZE_SLACK
 from .significance import LABELS, Comparison, pairwise
@@ -35,6 +35,7 @@ class Board:
     floor: dict[str, str] = field(default_factory=dict)
     provenance: dict[str, str] = field(default_factory=dict)
     published: list[Published] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # published rows kept out and why; floors of mode KL
 
     @property
     def title(self) -> str:
@@ -77,11 +78,50 @@ def build_boards(df: pd.DataFrame, metric: str = "fid", test: str = "mannwhitney
         comparison = pairwise(values, DIRECTIONS[metric], test, alpha, metric,
                               metric_label(metric, LABELS.get(metric, metric), space))
         shown = [m for m in SHOWN if f"{m}_mean" in rows and rows[f"{m}_mean"].notna().any()]
-        protocol = {c: (_distinct(used[c])[0] if c in used and len(_distinct(used[c])) == 1 else None)
-                    for c in ("model", "features", "comparable", "split", "n_real", "n_fake")}
+        protocol = _protocol(used, rows)
         boards.append(Board(str(dataset), str(model), metric, rows.reset_index(drop=True), runs, comparison, shown,
-                            _floor(used, space), _provenance(runs, used), published_for(str(dataset), protocol)))
+                            _floor(used, space), _provenance(runs, used), published_for(str(dataset), protocol),
+                            _published_notes(str(dataset), protocol) + _kl_floor_note(used)))
     return boards
+
+
+def _protocol(used: pd.DataFrame, rows: pd.DataFrame) -> dict[str, Any]:
+    """What a published row is checked against: each column's value where every run of the board shares it
+    (None where they differ), the least steps trained, one setting per loss, and the rows' means."""
+    shared = {c: (_distinct(used[c])[0] if c in used and len(_distinct(used[c])) == 1 else None)
+              for c in ("model", "architecture", "n_train", "batch_size", "features", "comparable", "split",
+                        "n_real", "n_fake")}
+    steps = used["steps"].dropna() if "steps" in used else pd.Series(dtype=float)
+    means = {str(r["loss"]): {c[:-5]: r[c] for c in rows.columns if c.endswith("_mean") and pd.notna(r[c])}
+             for _, r in rows.iterrows()}
+    return {**shared, "steps": int(steps.min()) if len(steps) else None, "search": SINGLE_SETTING, "rows": means}
+
+
+def _published_notes(dataset: str, protocol: dict[str, Any]) -> list[str]:
+    """One line per source: the published rows this board's protocol keeps out, and why."""
+    by_source: dict[str, list[Published]] = {}
+    for p, _ in published_excluded(dataset, protocol):
+        by_source.setdefault(p.source.cite, []).append(p)
+    lines = []
+    for cite, rows in by_source.items():
+        shared = list(dict.fromkeys(why for p in rows for why in p.protocol_mismatches(protocol)))
+        if shared:  # the protocol differs for every row of the source: the schedule is beside the point
+            lines.append(f"Not shown beside this board, the protocol differs: {cite} "
+                         f"({', '.join(p.method for p in rows)}): {'; '.join(shared)}.")
+        else:
+            lines.append(f"Not shown beside this board, too short a schedule: {cite}: "
+                         + "; ".join(f"{p.method}: {p.schedule_mismatch(protocol)}" for p in rows) + ".")
+    return lines
+
+
+def _kl_floor_note(used: pd.DataFrame) -> list[str]:
+    """The expected mode KL of a perfect generator at the board's sample count (``modes.uniform_kl_floor``)."""
+    floors = _distinct(used["kl_floor"]) if "kl_floor" in used else []
+    if not floors:
+        return []
+    value = " to ".join(f"{v:.3g}" for v in (floors if len(floors) == 1 else [min(floors), max(floors)]))
+    n_fake = _joined(used["n_fake"], lambda v: f"{v:g}") if "n_fake" in used else "—"
+    return [f"Mode KL against uniform: a perfect generator scores {value} at N fake = {n_fake} (its expected KL)."]
 
 
 def _floor(used: pd.DataFrame, features: Optional[str]) -> dict[str, str]:
@@ -220,12 +260,12 @@ def _header(board: Board) -> list[str]:
 
 def _published_cells(board: Board) -> tuple[list[str], list[list[str]]]:
     metrics = [m for m in SHOWN if any(m in p.values for p in board.published)]
-    head = ["method"] + [LABELS[m] for m in metrics] + ["source"]
+    head = ["method"] + [LABELS[m] for m in metrics] + ["like-for-like ganbench run", "source"]
     rows = []
     for p in board.published:
         vals = [fmt_published(*p.values[m]) if m in p.values else "—" for m in metrics]
-        rows.append([p.method + " (published)"] + vals + [f"{p.source.cite} ({p.source.error})"
-                                                          + (f"; {p.note}" if p.note else "")])
+        rows.append([p.method + " (published)"] + vals + [p.config or "none"]
+                    + [f"{p.source.cite} ({p.source.error}; {p.source.selection})" + (f"; {p.note}" if p.note else "")])
     return head, rows
 
 

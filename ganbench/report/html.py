@@ -111,6 +111,7 @@ def _board_html(b: Board, with_plots: bool) -> str:
         parts += ['<h3>Published reference <span class="badge">published</span></h3>',
                   _html_table(head, rows, "published", left=(0, -1))]
         parts += [f'<p class="note">{_e(k)}: {_e(v)}</p>' for k, v in protocols.items()]
+    parts += [f'<p class="note">{_e(note)}</p>' for note in b.notes]
     if with_plots:
         parts.append("<h3>Plots</h3>")
         parts += [f"<figure>{_img(png, cap)}<figcaption>{_e(cap)}</figcaption></figure>" for cap, png in board_plots(b)]

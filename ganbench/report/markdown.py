@@ -44,6 +44,8 @@ def markdown(boards: list[Board], title: str = "ganbench leaderboard") -> str:
             lines += ["", "**Not comparable with published numbers** (features or weights not the standard ones)."]
         if b.published:
             lines += ["", "Published reference rows (not ganbench runs):", ""] + _md_table(*_published_cells(b))
+        for note in b.notes:
+            lines += ["", md_escape(note)]
         ex = _excluded(b)
         if ex:
             lines += ["", "Not in the summaries: " + md_escape("; ".join(ex))]
