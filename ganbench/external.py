@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .config import MAX_SEED, EvalConfig, _build_named, _build_section, _plain, run_name, safe_name
+from .config import MAX_SEED, EvalConfig, config_hash, _build_named, _build_section, _plain, run_name, safe_name
 from .data import get_dataset
 from .io import atomic_write_json, atomic_write_text
 from .models import LATENTS, Generator, device_of
@@ -330,10 +330,8 @@ def external_config(G: ExternalGenerator, data: dict[str, Any], eval_cfg: EvalCo
 def run_id_for(config: dict[str, Any]) -> str:
     """As ``RunConfig.run_id``: data-model-label-seed-hash; the file's hash and path stay out of it, so a
     new version of the same generator lands in the same run directory and meets the same baseline row."""
-    rest = {k: v for k, v in config.items() if k not in ("seed", "suite")}
-    digest = hashlib.sha256(json.dumps(rest, sort_keys=True, default=str).encode()).hexdigest()[:8]
     return run_name(config["data"]["name"], config["model"]["name"], config["name"] or config["loss"]["name"],
-                    config["seed"], digest)
+                    config["seed"], config_hash(config))
 
 
 def evaluate_generator(generator: Any, *, data: str | dict[str, Any], features: Optional[str] = None,

@@ -30,9 +30,7 @@ of HQ samples (hq_fraction × n_fake), the sample-size floor of those two column
 """
 from __future__ import annotations
 
-import hashlib
 import io
-import json
 import math
 from pathlib import Path
 from typing import Any, Iterable, Optional
@@ -41,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from .aggregate import seed_interval, with_worst
+from .config import config_hash
 from .io import CorruptFileError, atomic_write_bytes, read_json
 from .metrics import METRICS as _METRIC_DIRECTIONS
 from .modes import failed_to_cover, perfect_generator
@@ -115,12 +114,6 @@ def _dict(obj: Any, path: Path, what: str) -> dict[str, Any]:
 
 def _scalar(v: Any) -> bool:
     return v is None or isinstance(v, (bool, int, float, str))
-
-
-def config_hash(config: dict[str, Any]) -> str:
-    """``RunConfig.config_hash`` recomputed from config.json: same hash = same run but for seed and suite."""
-    d = {k: v for k, v in config.items() if k not in ("seed", "suite")}
-    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:8]
 
 
 def _config_columns(config: dict[str, Any], path: Path) -> dict[str, Any]:
