@@ -25,7 +25,7 @@ from .config import EvalConfig, RunConfig
 from .data import Dataset, get_dataset
 from .io import CorruptFileError, atomic_write_json, load_checkpoint, read_json
 from .models import build_models, device_of
-from .results import CHECKPOINT, CONFIG, HISTORY, METRICS, STATUS
+from .results import CHECKPOINT, CONFIG, HISTORY, METRICS, STATUS, read_history
 
 REAL_SEED = 20_171_110  # real samples are one fixed draw, the same for every run that compares against them
 FAKE_SALT = 7_777       # generated samples: a stream of their own, from the run seed
@@ -313,7 +313,6 @@ def evaluate_run(run_dir: str | Path, run: Optional[RunConfig] = None, train_sta
         result.update(evaluate_generator(G, ds, run.eval, seed=run.seed, inception_weights=inception_weights))
     except FloatingPointError as e:
         result.update({"status": "diverged", "metrics": {}, "floor": {}, "reason": str(e)})
-    from .train import read_history  # guarded: a cut, empty or binary history.csv is a CorruptFileError naming it
     history = pd.DataFrame(read_history(run_dir / HISTORY)).apply(pd.to_numeric, errors="coerce")  # as read_csv
     diag = stability_summary(history, result["status"]) if len(history) else {"diverged": result["status"] == "diverged"}
     events = []

@@ -36,7 +36,8 @@ from typing import Any, Callable, Iterator, Optional
 
 from .config import RunConfig
 from .registry import ConfigError
-from .runner import RunOutcome, is_finished, run_group
+from .results import is_finished
+from .runner import RunOutcome, run_group
 
 Job = tuple[RunConfig, Path]
 OnDone = Optional[Callable[[RunOutcome], None]]  # called with each outcome as soon as its group ends

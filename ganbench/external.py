@@ -32,7 +32,7 @@ from .io import atomic_write_json, atomic_write_text
 from .models import LATENTS, Generator, device_of
 from .plugins import IMPORT_PATH, import_object
 from .registry import ConfigError, check_signature
-from .results import CONFIG, METRICS, STATUS, run_dir_for
+from .results import CONFIG, METRICS, SAMPLES, STATUS, run_dir_for
 
 __all__ = ["ExternalGenerator", "load_external", "evaluate_generator", "DEFAULT_OUT"]
 
@@ -390,7 +390,7 @@ def _write_run(run_dir: Path, result: dict[str, Any], G: ExternalGenerator, ds: 
                                          "wall_time": result["wall_time"], "reason": result["reason"]})
     try:
         from .plots import save_samples
-        save_samples(G, ds, run_dir / "samples.png", seed=seed, title=G.source["name"])
+        save_samples(G, ds, run_dir / SAMPLES, seed=seed, title=G.source["name"])
         (run_dir / "samples.error.txt").unlink(missing_ok=True)  # of an earlier figure that failed
     except Exception as e:  # a figure must never cost an evaluation
         atomic_write_text(run_dir / "samples.error.txt", f"{type(e).__name__}: {e}\n")

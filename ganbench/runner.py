@@ -41,10 +41,10 @@ from filelock import FileLock, Timeout
 from .config import RunConfig, SuiteConfig, safe_name
 from .io import CorruptFileError, atomic_write_json, atomic_write_text, load_checkpoint, output_dir, read_json
 from .registry import ConfigError
-from .results import CHECKPOINT, CONFIG, HISTORY, METRICS, STATUS, check_metrics_doc, run_dir_for
+from .results import (ATTEMPTS, CHECKPOINT, CONFIG, HISTORY, LOCK, METRICS, STATUS, is_finished, read_history,
+                      read_metrics, run_dir_for)
 
 DEFAULT_RESULTS = Path("results")
-LOCK, ATTEMPTS = ".lock", "runner.json"
 EXECUTORS = ("local", "process", "ray")
 
 __all__ = ["RunOutcome", "run_one", "run_group", "run_suite", "is_finished", "results_dir_for", "outcome_rows", "worker_id",
@@ -219,11 +219,6 @@ def _failed(a: _Attempt, e: Exception) -> RunOutcome:
                       resumed_from=a.resumed_from, notes=a.notes)
 
 
-def is_finished(run_dir: str | Path) -> bool:
-    """The run's ``metrics.json`` exists and reads back (a damaged one is dealt with by ``run_one``)."""
-    return _complete(Path(run_dir), [], quarantine=False)
-
-
 def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
@@ -234,10 +229,7 @@ def _complete(run_dir: Path, notes: list[str], quarantine: bool) -> bool:
     if not path.is_file():
         return False
     try:
-        doc = read_json(path)
-        if not isinstance(doc, dict) or not isinstance(doc.get("metrics"), dict):
-            raise CorruptFileError(f"{path}: not a ganbench metrics file (no 'metrics' table)")
-        check_metrics_doc(doc, path)  # "fid": "garbage" is as unusable as a truncated file
+        read_metrics(run_dir)  # "fid": "garbage" is as unusable as a truncated file
         return True
     except CorruptFileError as e:
         if quarantine:
@@ -266,7 +258,7 @@ def _restore_config(run: RunConfig, run_dir: Path, notes: list[str]) -> None:
 def _usable_checkpoint_step(run: RunConfig, run_dir: Path, notes: list[str]) -> int:
     """Step of a checkpoint the trainer can continue from; unreadable ones, and ones that do not fit the run's
     models (other keys or shapes), are moved aside (retrain) rather than failing the run on every rerun."""
-    from .train import checkpoint_misfit, read_history
+    from .train import checkpoint_misfit
     ckpt_path, hist_path = run_dir / CHECKPOINT, run_dir / HISTORY
     if not ckpt_path.exists():
         return 0
