@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from .catalogue import EVALUATIONS
 from .registry import ConfigError, did_you_mean
 
 __all__ = [
@@ -115,7 +116,7 @@ RANGES: dict[str, tuple[str, Any]] = {
 CHOICES: dict[str, tuple[str, ...]] = {
     "optim.optimizer": ("adam", "rmsprop"),
     "eval.split": ("train", "test"),
-    "eval.metrics": ("fid", "kid", "is", "pr", "modes", "ndb", "fid_inf", "density_coverage", "cmmd", "vendi"),
+    "eval.metrics": EVALUATIONS,  # from the metric catalogue
 }
 
 

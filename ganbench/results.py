@@ -40,9 +40,9 @@ import numpy as np
 import pandas as pd
 
 from .aggregate import seed_interval, with_worst
+from .catalogue import directions
 from .config import config_hash
 from .io import CorruptFileError, atomic_write_bytes, read_json
-from .metrics import METRICS as _METRIC_DIRECTIONS
 from .modes import failed_to_cover, perfect_generator
 
 CONFIG, HISTORY, CHECKPOINT, STATUS, METRICS, SAMPLES = (
@@ -52,10 +52,9 @@ LOCK, ATTEMPTS = ".lock", "runner.json"  # the runner's: its per-run lock and th
 STATUSES = ("finished", "diverged", "failed", "incomplete", "corrupt")
 SUMMARY_STATUSES = ("finished", "diverged")  # the runs whose metrics enter summaries
 
-# metric -> higher_is_better. ganbench.metrics owns the sample-quality metrics; the mode
-# diagnostics (ganbench.modes) have no such table, so their directions are added here.
-DIRECTIONS: dict[str, bool] = {"modes": True, "hq_fraction": True, "reverse_kl": False, "kl": False,
-                               "ndb": False, "ndb_over_k": False, **_METRIC_DIRECTIONS}
+# metric -> higher_is_better, from the metric catalogue; the mode diagnostics first, as the table's columns have
+# always been ordered.
+DIRECTIONS: dict[str, bool] = {**directions("modes"), **directions("features")}
 # Summarised besides the ranked metrics (no direction: spread_ratio is best at 1; the perfect-generator floors
 # are references), over the runs that have them.
 EXTRA_SUMMARY = ("modes_perfect", "reverse_kl_perfect", "spread_ratio", "wall_time")

@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..catalogue import SET_EVALUATIONS
 from ..registry import ConfigError
 
-SET_METRICS = ("fid", "kid", "pr", "is", "fid_inf", "density_coverage", "cmmd", "vendi")
+SET_METRICS = SET_EVALUATIONS  # what `ganbench metrics` computes on sample sets, from the metric catalogue
 
 
 def register(sub: Any) -> None:
