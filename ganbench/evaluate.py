@@ -25,6 +25,7 @@ from .config import EvalConfig, RunConfig
 from .data import Dataset, get_dataset
 from .io import CorruptFileError, atomic_write_json, load_checkpoint, read_json
 from .models import build_models, device_of
+from .registry import one_line
 from .results import CHECKPOINT, CONFIG, HISTORY, METRICS, STATUS, read_history
 
 REAL_SEED = 20_171_110  # real samples are one fixed draw, the same for every run that compares against them
@@ -291,7 +292,7 @@ def load_generator(run_dir: Path, run: RunConfig, ds: Dataset) -> tuple[nn.Modul
         G.load_state_dict(ckpt.get("ema") or ckpt["G"])
     except (KeyError, TypeError, ValueError, RuntimeError) as e:  # other keys or shapes than the run's generator
         raise CorruptFileError(f"{path}: does not fit the run's generator "
-                               f"({' '.join(f'{type(e).__name__}: {e}'.split())[:300]}); delete it and metrics.json, "
+                               f"({one_line(e)[:300]}); delete it and metrics.json, "
                                f"then rerun the suite to retrain the run") from None
     return G.eval(), ckpt
 

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
 from .config import RunConfig
-from .registry import ConfigError
+from .registry import ConfigError, one_line
 from .results import is_finished
 from .runner import RunOutcome, run_group
 
@@ -138,7 +138,7 @@ def _announce(on_done: OnDone, outcomes: list[Optional[RunOutcome]], group: list
 
 
 def _failed(run: RunConfig, run_dir: Path, e: BaseException, what: str) -> RunOutcome:
-    return RunOutcome(run.run_id, str(run_dir), "failed", error=" ".join(f"{what}: {type(e).__name__}: {e}".split()))
+    return RunOutcome(run.run_id, str(run_dir), "failed", error=f"{what}: {one_line(e)}")
 
 
 # ---------------------------------------------------------------- local

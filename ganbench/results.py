@@ -48,6 +48,7 @@ from .modes import failed_to_cover, perfect_generator
 CONFIG, HISTORY, CHECKPOINT, STATUS, METRICS, SAMPLES = (
     "config.json", "history.csv", "checkpoint.pt", "status.json", "metrics.json", "samples.png")
 LOCK, ATTEMPTS = ".lock", "runner.json"  # the runner's: its per-run lock and the record of every attempt
+ERROR, TENSORBOARD = "error.txt", "tensorboard"  # a failed attempt's traceback; the trainer's event folder
 
 STATUSES = ("finished", "diverged", "failed", "incomplete", "corrupt")
 SUMMARY_STATUSES = ("finished", "diverged")  # the runs whose metrics enter summaries
@@ -110,7 +111,7 @@ def find_run_dirs(results_dir: str | Path) -> list[Path]:
     if any((root / name).is_file() for name in RUN_FILES):
         return [root]
     return sorted({p.parent for name in RUN_FILES for p in root.rglob(name)
-                   if p.is_file() and p.parent.name != "tensorboard"})
+                   if p.is_file() and p.parent.name != TENSORBOARD})
 
 
 def read_run(run_dir: str | Path) -> dict[str, Any]:
@@ -468,5 +469,5 @@ def read_table(path: str | Path) -> pd.DataFrame:
 __all__ = ["run_dir_for", "is_finished", "read_metrics", "read_history", "history_to_csv", "check_metrics_doc",
            "find_run_dirs", "read_run", "CorruptFileError", "load_results",
            "summarize", "summary_metrics", "config_hash", "coerce_types", "export_table", "read_table",
-           "CONFIG", "HISTORY", "CHECKPOINT", "STATUS", "METRICS", "SAMPLES", "LOCK", "ATTEMPTS", "STATUSES",
+           "CONFIG", "HISTORY", "CHECKPOINT", "STATUS", "METRICS", "SAMPLES", "LOCK", "ATTEMPTS", "ERROR", "TENSORBOARD", "STATUSES",
            "SUMMARY_STATUSES", "DIRECTIONS", "EXTRA_SUMMARY"]

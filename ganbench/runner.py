@@ -40,8 +40,8 @@ from filelock import FileLock, Timeout
 
 from .config import RunConfig, SuiteConfig, safe_name
 from .io import CorruptFileError, atomic_write_json, atomic_write_text, load_checkpoint, output_dir, read_json
-from .registry import ConfigError
-from .results import (ATTEMPTS, CHECKPOINT, CONFIG, HISTORY, LOCK, METRICS, STATUS, is_finished, read_history,
+from .registry import ConfigError, one_line
+from .results import (ATTEMPTS, CHECKPOINT, CONFIG, ERROR, HISTORY, LOCK, METRICS, STATUS, is_finished, read_history,
                       read_metrics, run_dir_for)
 
 DEFAULT_RESULTS = Path("results")
@@ -177,7 +177,7 @@ def _begin(run: RunConfig, run_dir: Path) -> RunOutcome | _Attempt:
             _unlock(a)
             return RunOutcome(run.run_id, str(run_dir), "skipped", notes=notes)
         _remove_stale_temp_files(run_dir)
-        (run_dir / "error.txt").unlink(missing_ok=True)  # of an earlier failed attempt; runner.json keeps its reason
+        (run_dir / ERROR).unlink(missing_ok=True)  # of an earlier failed attempt; runner.json keeps its reason
         a.resumed_from = _usable_checkpoint_step(run, run_dir, notes)
         _record_attempt(run_dir, {"worker": a.worker, "started": _now(), "resumed_from": a.resumed_from,
                                   "threads": torch.get_num_threads()})
@@ -209,9 +209,9 @@ def _end(a: _Attempt, result: Any) -> RunOutcome:
 
 
 def _failed(a: _Attempt, e: Exception) -> RunOutcome:
-    msg = " ".join(f"{type(e).__name__}: {e}".split())
+    msg = one_line(e)
     atomic_write_json(a.run_dir / STATUS, {"status": "failed", "reason": msg})
-    atomic_write_text(a.run_dir / "error.txt", "".join(traceback.format_exception(type(e), e, e.__traceback__)))
+    atomic_write_text(a.run_dir / ERROR, "".join(traceback.format_exception(type(e), e, e.__traceback__)))
     entry = {"ended": _now(), "status": "failed", "reason": msg}
     _record_attempt(a.run_dir, entry if a.recorded else {"worker": a.worker, "started": entry["ended"], **entry},
                     update=a.recorded)

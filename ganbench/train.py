@@ -26,7 +26,9 @@ from .data import Dataset, get_dataset
 from .io import atomic_torch_save, atomic_write_json, atomic_write_text, load_checkpoint
 from .losses import Loss, get_loss
 from .models import build_models
-from .results import CHECKPOINT, CONFIG, HISTORY, SAMPLES, STATUS, history_to_csv, read_history
+from .registry import one_line
+from .results import (CHECKPOINT, CONFIG, HISTORY, SAMPLES, STATUS, TENSORBOARD, history_to_csv,
+                      read_history)
 
 HISTORY_COLUMNS = ["step", "d_loss", "g_loss", "penalty", "d_real", "d_fake", "d_acc_real", "d_acc_fake",
                    "d_grad_norm", "g_grad_norm", "wall_time"]
@@ -213,7 +215,7 @@ def checkpoint_misfit(run: RunConfig, ckpt: dict[str, Any]) -> Optional[str]:
         try:
             load_state(gan, ckpt)
         except (KeyError, TypeError, ValueError, RuntimeError) as e:
-            return f"does not fit this run's models ({' '.join(f'{type(e).__name__}: {e}'.split())[:300]})"
+            return f"does not fit this run's models ({one_line(e)[:300]})"
     return None
 
 
@@ -378,4 +380,4 @@ def _tensorboard(run: RunConfig, run_dir: Path) -> Any:
     except ImportError:
         from .registry import ConfigError
         raise ConfigError("train.tensorboard = true needs the tensorboard package: pip install 'ganbench[tensorboard]'") from None
-    return SummaryWriter(log_dir=str(run_dir / "tensorboard"))
+    return SummaryWriter(log_dir=str(run_dir / TENSORBOARD))
