@@ -2,11 +2,11 @@
 outcome, undefined values counted as that worst outcome, and an interval over seeds that stays inside
 the range.
 
-* ``RANGES`` (from ``catalogue``): the values a metric can take (``modes`` in units of K, the number of modes). ``WORST``:
-  the outcome a run gets when its value is undefined (reverse KL with no HQ sample, any metric of a
-  generator that produced NaNs): +∞ for metrics where lower is better, the bottom of the range where
-  higher is better. A run is never left out of a mean, a rank or a test while the seeds column counts
-  it.
+* ``RANGES`` (from ``catalogue``): the values a metric can take (``modes`` in units of K, the number of
+  modes). ``WORST``: the outcome a run gets when its value is undefined (reverse KL with no HQ sample,
+  any metric of a generator that produced NaNs): +∞ for metrics where lower is better, the bottom of
+  the range where higher is better. A run is never left out of a mean, a rank or a test while the seeds
+  column counts it.
 * ``seed_interval``: the mean over seeds and its 95% percentile-bootstrap interval (resampling seeds,
   ``N_BOOT`` resamples, fixed RNG so a report is reproducible). Means of values inside a range stay
   inside it, so the interval does too, unlike the t-interval (``6 ± 25`` modes of 8 at 2 seeds).

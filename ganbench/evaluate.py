@@ -94,6 +94,14 @@ def real_features(ds: Dataset, split: str, extractor: Any, n: int, batch_size: i
 
 # ---------------------------------------------------------------- metrics
 
+PR_K = 3  # neighbours of improved precision/recall (Kynkäänniemi et al. 2019)
+
+
+def is_splits(n: int) -> int:
+    """Inception Score splits of ``n`` samples: 10 (the protocol's) while each split keeps 100 samples."""
+    return min(10, max(1, n // 100))
+
+
 def compute_metrics(real: dict[str, Any], fake: dict[str, Any], ds: Dataset, extractor: Any,
                     cfg: EvalConfig, fake_samples: Optional[np.ndarray] = None) -> dict[str, Any]:
     """Every metric in ``cfg.metrics`` that applies to this data; keys are flat names."""
@@ -107,11 +115,10 @@ def compute_metrics(real: dict[str, Any], fake: dict[str, Any], ds: Dataset, ext
         out["kid"], out["kid_std"] = M.kid(rf, ff, subsets=cfg.kid_subsets, subset_size=size, seed=0)
         out["kid_subset_size"] = size
     if "is" in wanted and fake.get("logits") is not None:
-        out["is"], out["is_std"] = M.inception_score(fake["logits"], splits=min(10, max(1, len(ff) // 100)))
+        out["is"], out["is_std"] = M.inception_score(fake["logits"], splits=is_splits(len(ff)))
     if "pr" in wanted:
-        k = 3
-        if min(len(rf), len(ff)) > k:
-            out["precision"], out["recall"] = M.precision_recall(rf, ff, k=k)
+        if min(len(rf), len(ff)) > PR_K:
+            out["precision"], out["recall"] = M.precision_recall(rf, ff, k=PR_K)
     if "fid_inf" in wanted:
         out["fid_inf"] = M.fid_infinity(rf, ff)["fid_inf"]
     if "ndb" in wanted:
@@ -178,10 +185,10 @@ def real_floor(real: dict[str, Any], cfg: EvalConfig) -> dict[str, Any]:
         out["fid"] = M.fid(a, b)
     if "kid" in cfg.metrics:
         out["kid"], out["kid_std"] = M.kid(a, b, subsets=cfg.kid_subsets, subset_size=min(cfg.kid_subset_size, h))
-    if "pr" in cfg.metrics and h > 3:
-        out["precision"], out["recall"] = M.precision_recall(a, b, k=3)
+    if "pr" in cfg.metrics and h > PR_K:
+        out["precision"], out["recall"] = M.precision_recall(a, b, k=PR_K)
     if "is" in cfg.metrics and real.get("logits") is not None:
-        out["is"], out["is_std"] = M.inception_score(real["logits"], splits=min(10, max(1, len(rf) // 100)))
+        out["is"], out["is_std"] = M.inception_score(real["logits"], splits=is_splits(len(rf)))
     return out
 
 
@@ -191,8 +198,9 @@ def real_floor(real: dict[str, Any], cfg: EvalConfig) -> dict[str, Any]:
 def git_commit() -> Optional[str]:
     """The commit of the code this process runs, ``-dirty`` when tracked files differ from it.
 
-    Read once per process, when this module is imported, so that a commit made while a long suite runs is
-    not recorded for runs trained by code that came before it.
+    Read once per process (cached), not at import: the runner reads it before anything trains
+    (``runner.run_one`` / ``run_group``), so that a commit made while a long suite runs is not recorded
+    for runs trained by code that came before it.
     """
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=Path(__file__).parent, capture_output=True, text=True,
@@ -204,9 +212,6 @@ def git_commit() -> Optional[str]:
         return commit + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
     except (OSError, subprocess.SubprocessError):
         return None
-
-
-git_commit()
 
 
 def versions() -> dict[str, str]:

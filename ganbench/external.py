@@ -29,6 +29,7 @@ from .config import MAX_SEED, EvalConfig, config_hash, _build_named, _build_sect
 from .data import get_dataset
 from .io import atomic_write_json, atomic_write_text, sha256_file
 from .models import LATENTS, Generator, device_of
+from .modes import MIN_SPREAD_RATIO
 from .plugins import IMPORT_PATH, import_object
 from .registry import ConfigError, check_signature, one_line
 from .results import CONFIG, METRICS, SAMPLES, STATUS, run_dir_for
@@ -36,7 +37,6 @@ from .results import CONFIG, METRICS, SAMPLES, STATUS, run_dir_for
 __all__ = ["ExternalGenerator", "load_external", "evaluate_generator", "DEFAULT_OUT"]
 
 DEFAULT_OUT = Path("results") / "external"
-SPREAD_COLLAPSE = 0.25  # as evaluate_run: a final spread ratio below this is a collapse event
 
 
 class ExternalGenerator(Generator):
@@ -399,7 +399,7 @@ def _evaluate(G: ExternalGenerator, ds: Any, cfg: EvalConfig, seed: int, run_id:
     result["wall_time"] = time.perf_counter() - t0
     result["provenance"]["generator"] = {k: v for k, v in G.source.items()}
     spread = result["metrics"].get("spread_ratio")
-    events = [] if spread is None or spread >= SPREAD_COLLAPSE else [
+    events = [] if spread is None or spread >= MIN_SPREAD_RATIO else [  # as evaluate_run
         {"step": None, "what": "spread", "value": spread, "best": None}]
     result["diagnostics"] = {"diverged": result["status"] == "diverged", "collapse_events": events,
                              "collapsed": bool(events)}

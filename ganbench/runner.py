@@ -81,8 +81,9 @@ def results_dir_for(suite: SuiteConfig, out: str | Path | None) -> Path:
 
 def run_one(run: RunConfig, run_dir: str | Path, progress: Optional[Callable[[int], None]] = None) -> RunOutcome:
     """Train and evaluate one run in ``run_dir`` (skip when complete, resume when a checkpoint exists)."""
-    from .evaluate import make_training_evaluator
+    from .evaluate import git_commit, make_training_evaluator
     from .train import train
+    git_commit()  # the trained code's commit, read before anything trains (cached for the process)
     a = _begin(run, Path(run_dir))
     if isinstance(a, RunOutcome):
         return a
@@ -110,7 +111,8 @@ def run_group(jobs: list[tuple[RunConfig, str | Path]],
     if len(jobs) == 1:
         return [run_one(jobs[0][0], jobs[0][1], progress=progress)]
     from .batched import train_batched
-    from .evaluate import make_training_evaluator
+    from .evaluate import git_commit, make_training_evaluator
+    git_commit()  # as in run_one: before anything trains
     outcomes: dict[int, RunOutcome] = {}
     begun: list[tuple[int, _Attempt]] = []
     try:

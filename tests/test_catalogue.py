@@ -27,7 +27,8 @@ def test_entries_pinned():
 
 def test_every_table_derives_from_the_catalogue():
     assert config.CHOICES["eval.metrics"] == EVALUATIONS
-    assert set(EVALUATIONS) == {"fid", "kid", "is", "pr", "modes", "ndb", "fid_inf", "density_coverage", "cmmd", "vendi"}
+    assert set(EVALUATIONS) == {"fid", "kid", "is", "pr", "modes", "ndb", "fid_inf", "density_coverage", "cmmd",
+                                "vendi"}
     assert SET_METRICS == SET_EVALUATIONS and set(SET_EVALUATIONS) == set(EVALUATIONS) - {"modes", "ndb"}
     assert metrics.METRICS == directions("features") and metrics.MIN_SAMPLES == MIN_SAMPLES
     assert results.DIRECTIONS == HIGHER_IS_BETTER == directions()
