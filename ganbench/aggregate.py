@@ -2,11 +2,11 @@
 outcome, undefined values counted as that worst outcome, and an interval over seeds that stays inside
 the range.
 
-* ``RANGES``: the values a metric can take (``modes`` in units of K, the number of modes). ``WORST``:
-  the outcome a run gets when its value is undefined (reverse KL with no HQ sample, any metric of a
-  generator that produced NaNs): +∞ for metrics where lower is better, the bottom of the range where
-  higher is better. A run is never left out of a mean, a rank or a test while the seeds column counts
-  it.
+* ``RANGES`` (from ``catalogue``): the values a metric can take (``modes`` in units of K, the number of
+  modes). ``WORST``: the outcome a run gets when its value is undefined (reverse KL with no HQ sample,
+  any metric of a generator that produced NaNs): +∞ for metrics where lower is better, the bottom of
+  the range where higher is better. A run is never left out of a mean, a rank or a test while the seeds
+  column counts it.
 * ``seed_interval``: the mean over seeds and its 95% percentile-bootstrap interval (resampling seeds,
   ``N_BOOT`` resamples, fixed RNG so a report is reproducible). Means of values inside a range stay
   inside it, so the interval does too, unlike the t-interval (``6 ± 25`` modes of 8 at 2 seeds).
@@ -20,18 +20,13 @@ from typing import Any
 
 import numpy as np
 
+from .catalogue import RANGES  # metric -> (lowest, highest) value; "K": the run's number of modes
+
 INTERVAL_METHOD = "mean over seeds, 95% percentile bootstrap over seeds (2,000 resamples)"
 N_BOOT = 2000
 BOOT_SEED = 0
 
 INF = math.inf
-# metric -> (lowest, highest) value; "K" stands for the run's number of modes.
-RANGES: dict[str, tuple[Any, Any]] = {
-    "fid": (0.0, INF), "kid": (-INF, INF), "is": (1.0, INF), "precision": (0.0, 1.0), "recall": (0.0, 1.0),
-    "modes": (0.0, "K"), "hq_fraction": (0.0, 1.0), "reverse_kl": (0.0, INF), "kl": (0.0, INF),
-    "ndb": (0.0, INF), "ndb_over_k": (0.0, 1.0), "fid_inf": (-INF, INF),
-    "density": (0.0, INF), "coverage": (0.0, 1.0), "cmmd": (0.0, INF), "vendi": (1.0, INF),
-}
 # Why a value is undefined, as the page says it (default: "undefined").
 UNDEFINED_BECAUSE = {"reverse_kl": "no HQ samples"}
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from .catalogue import EVALUATIONS
 from .registry import ConfigError, did_you_mean
 
 __all__ = [
@@ -115,7 +116,7 @@ RANGES: dict[str, tuple[str, Any]] = {
 CHOICES: dict[str, tuple[str, ...]] = {
     "optim.optimizer": ("adam", "rmsprop"),
     "eval.split": ("train", "test"),
-    "eval.metrics": ("fid", "kid", "is", "pr", "modes", "ndb", "fid_inf", "density_coverage", "cmmd", "vendi"),
+    "eval.metrics": EVALUATIONS,  # from the metric catalogue
 }
 
 
@@ -149,10 +150,7 @@ class RunConfig:
 
     def config_hash(self) -> str:
         """Short hash of everything that defines the run except the seed and the suite name."""
-        d = self.to_dict()
-        d.pop("seed"), d.pop("suite")
-        blob = json.dumps(d, sort_keys=True, default=str).encode()
-        return hashlib.sha256(blob).hexdigest()[:8]
+        return config_hash(self.to_dict())
 
     @property
     def label(self) -> str:
@@ -175,6 +173,14 @@ class SuiteConfig:
     runs: tuple[RunConfig, ...]
     path: Optional[str] = None
     description: str = ""
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    """The one definition of a configuration's hash, computed from ``RunConfig.to_dict()`` or a stored
+    config.json alike (no registry lookups): everything but the seed and the suite name. It keys run ids
+    and baselines, so every writer and reader calls this function rather than hashing on its own."""
+    rest = {k: v for k, v in config.items() if k not in ("seed", "suite")}
+    return hashlib.sha256(json.dumps(rest, sort_keys=True, default=str).encode()).hexdigest()[:8]
 
 
 MAX_NAME = 120  # characters of a run or suite directory name: well inside any file system's limit

@@ -25,7 +25,8 @@ from .config import EvalConfig, RunConfig
 from .data import Dataset, get_dataset
 from .io import CorruptFileError, atomic_write_json, load_checkpoint, read_json
 from .models import build_models, device_of, sobol_latents
-from .results import CHECKPOINT, CONFIG, HISTORY, METRICS, STATUS
+from .registry import one_line
+from .results import CHECKPOINT, CONFIG, HISTORY, METRICS, STATUS, read_history
 
 REAL_SEED = 20_171_110  # real samples are one fixed draw, the same for every run that compares against them
 FAKE_SALT = 7_777       # generated samples: a stream of their own, from the run seed
@@ -96,6 +97,14 @@ def real_features(ds: Dataset, split: str, extractor: Any, n: int, batch_size: i
 
 # ---------------------------------------------------------------- metrics
 
+PR_K = 3  # neighbours of improved precision/recall (Kynkäänniemi et al. 2019)
+
+
+def is_splits(n: int) -> int:
+    """Inception Score splits of ``n`` samples: 10 (the protocol's) while each split keeps 100 samples."""
+    return min(10, max(1, n // 100))
+
+
 def compute_metrics(real: dict[str, Any], fake: dict[str, Any], ds: Dataset, extractor: Any,
                     cfg: EvalConfig, fake_samples: Optional[np.ndarray] = None,
                     fake_sobol: Optional[dict[str, Any]] = None) -> dict[str, Any]:
@@ -111,11 +120,10 @@ def compute_metrics(real: dict[str, Any], fake: dict[str, Any], ds: Dataset, ext
         out["kid"], out["kid_std"] = M.kid(rf, ff, subsets=cfg.kid_subsets, subset_size=size, seed=0)
         out["kid_subset_size"] = size
     if "is" in wanted and fake.get("logits") is not None:
-        out["is"], out["is_std"] = M.inception_score(fake["logits"], splits=min(10, max(1, len(ff) // 100)))
+        out["is"], out["is_std"] = M.inception_score(fake["logits"], splits=is_splits(len(ff)))
     if "pr" in wanted:
-        k = 3
-        if min(len(rf), len(ff)) > k:
-            out["precision"], out["recall"] = M.precision_recall(rf, ff, k=k)
+        if min(len(rf), len(ff)) > PR_K:
+            out["precision"], out["recall"] = M.precision_recall(rf, ff, k=PR_K)
     if "fid_inf" in wanted:
         r = M.fid_infinity(rf, ff if fake_sobol is None else fake_sobol["features"])
         out["fid_inf"], out["fid_inf_ns"] = r["fid_inf"], r["ns"]  # the N fitted (a list: not a table column)
@@ -188,10 +196,10 @@ def real_floor(real: dict[str, Any], cfg: EvalConfig) -> dict[str, Any]:
         out["fid"] = M.fid(a, b)
     if "kid" in cfg.metrics:
         out["kid"], out["kid_std"] = M.kid(a, b, subsets=cfg.kid_subsets, subset_size=min(cfg.kid_subset_size, h))
-    if "pr" in cfg.metrics and h > 3:
-        out["precision"], out["recall"] = M.precision_recall(a, b, k=3)
+    if "pr" in cfg.metrics and h > PR_K:
+        out["precision"], out["recall"] = M.precision_recall(a, b, k=PR_K)
     if "is" in cfg.metrics and real.get("logits") is not None:
-        out["is"], out["is_std"] = M.inception_score(real["logits"], splits=min(10, max(1, len(rf) // 100)))
+        out["is"], out["is_std"] = M.inception_score(real["logits"], splits=is_splits(len(rf)))
     return out
 
 
@@ -201,8 +209,9 @@ def real_floor(real: dict[str, Any], cfg: EvalConfig) -> dict[str, Any]:
 def git_commit() -> Optional[str]:
     """The commit of the code this process runs, ``-dirty`` when tracked files differ from it.
 
-    Read once per process, when this module is imported, so that a commit made while a long suite runs is
-    not recorded for runs trained by code that came before it.
+    Read once per process (cached), not at import: the runner reads it before anything trains
+    (``runner.run_one`` / ``run_group``), so that a commit made while a long suite runs is not recorded
+    for runs trained by code that came before it.
     """
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=Path(__file__).parent, capture_output=True, text=True,
@@ -214,9 +223,6 @@ def git_commit() -> Optional[str]:
         return commit + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
     except (OSError, subprocess.SubprocessError):
         return None
-
-
-git_commit()
 
 
 def versions() -> dict[str, str]:
@@ -306,7 +312,7 @@ def load_generator(run_dir: Path, run: RunConfig, ds: Dataset) -> tuple[nn.Modul
         G.load_state_dict(ckpt.get("ema") or ckpt["G"])
     except (KeyError, TypeError, ValueError, RuntimeError) as e:  # other keys or shapes than the run's generator
         raise CorruptFileError(f"{path}: does not fit the run's generator "
-                               f"({' '.join(f'{type(e).__name__}: {e}'.split())[:300]}); delete it and metrics.json, "
+                               f"({one_line(e)[:300]}); delete it and metrics.json, "
                                f"then rerun the suite to retrain the run") from None
     return G.eval(), ckpt
 
@@ -328,7 +334,6 @@ def evaluate_run(run_dir: str | Path, run: Optional[RunConfig] = None, train_sta
         result.update(evaluate_generator(G, ds, run.eval, seed=run.seed, inception_weights=inception_weights))
     except FloatingPointError as e:
         result.update({"status": "diverged", "metrics": {}, "floor": {}, "reason": str(e)})
-    from .train import read_history  # guarded: a cut, empty or binary history.csv is a CorruptFileError naming it
     history = pd.DataFrame(read_history(run_dir / HISTORY)).apply(pd.to_numeric, errors="coerce")  # as read_csv
     diag = stability_summary(history, result["status"]) if len(history) else {"diverged": result["status"] == "diverged"}
     events = []

@@ -1,8 +1,8 @@
 """Where the runs of a suite execute: in this process, on a pool of spawned processes, or as Ray tasks.
 
-Every executor calls ``runner.run_group`` on each group of jobs (``batched.seed_groups``: the seeds of a
+Every executor calls ``attempt.run_group`` on each group of jobs (``batched.seed_groups``: the seeds of a
 configuration with ``train.seeds_batched = true`` form one group, trained as one batched model; every other
-run is a group of its own, i.e. ``runner.run_one``), so skipping, resuming, locking and the files of a run
+run is a group of its own, i.e. ``attempt.run_one``), so skipping, resuming, locking and the files of a run
 directory are the same whichever runs it; they differ only in where and how many at once. Finished runs are
 skipped here, before anything is dispatched; outcomes come back in suite order.
 
@@ -35,8 +35,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
 from .config import RunConfig
-from .registry import ConfigError
-from .runner import RunOutcome, is_finished, run_group
+from .registry import ConfigError, one_line
+from .results import is_finished
+from .attempt import RunOutcome, run_group
 
 Job = tuple[RunConfig, Path]
 OnDone = Optional[Callable[[RunOutcome], None]]  # called with each outcome as soon as its group ends
@@ -137,7 +138,7 @@ def _announce(on_done: OnDone, outcomes: list[Optional[RunOutcome]], group: list
 
 
 def _failed(run: RunConfig, run_dir: Path, e: BaseException, what: str) -> RunOutcome:
-    return RunOutcome(run.run_id, str(run_dir), "failed", error=" ".join(f"{what}: {type(e).__name__}: {e}".split()))
+    return RunOutcome(run.run_id, str(run_dir), "failed", error=f"{what}: {one_line(e)}")
 
 
 # ---------------------------------------------------------------- local

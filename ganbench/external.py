@@ -11,7 +11,6 @@ programs and ONNX graphs run operators only, and state dicts load with ``weights
 """
 from __future__ import annotations
 
-import hashlib
 import inspect
 import json
 import logging
@@ -26,18 +25,18 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .config import MAX_SEED, EvalConfig, _build_named, _build_section, _plain, run_name, safe_name
+from .config import MAX_SEED, EvalConfig, config_hash, _build_named, _build_section, _plain, run_name, safe_name
 from .data import get_dataset
-from .io import atomic_write_json, atomic_write_text
+from .io import atomic_write_json, atomic_write_text, sha256_file
 from .models import LATENTS, Generator, device_of
+from .modes import MIN_SPREAD_RATIO
 from .plugins import IMPORT_PATH, import_object
-from .registry import ConfigError, check_signature
-from .results import CONFIG, METRICS, STATUS, run_dir_for
+from .registry import ConfigError, check_signature, one_line
+from .results import CONFIG, METRICS, SAMPLES, STATUS, run_dir_for
 
 __all__ = ["ExternalGenerator", "load_external", "evaluate_generator", "DEFAULT_OUT"]
 
 DEFAULT_OUT = Path("results") / "external"
-SPREAD_COLLAPSE = 0.25  # as evaluate_run: a final spread ratio below this is a collapse event
 
 
 class ExternalGenerator(Generator):
@@ -110,7 +109,7 @@ class _Onnx(nn.Module):
         try:
             self.session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         except Exception as e:
-            raise ConfigError(f"{path}: not a loadable ONNX model ({_one_line(e)})") from None
+            raise ConfigError(f"{path}: not a loadable ONNX model ({one_line(e)})") from None
         inputs = self.session.get_inputs()
         if len(inputs) != 1:
             raise ConfigError(f"{path}: an ONNX generator must have one input (the latent batch), "
@@ -120,18 +119,6 @@ class _Onnx(nn.Module):
     def forward(self, z: Tensor) -> Tensor:
         out = self.session.run(None, {self.input_name: z.detach().cpu().numpy().astype(np.float32)})
         return torch.from_numpy(np.asarray(out[0]))
-
-
-def _one_line(e: BaseException) -> str:
-    return " ".join(f"{type(e).__name__}: {e}".split())
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _static(dim: Any) -> Optional[int]:
@@ -146,7 +133,7 @@ def _load_torchscript(path: Path, device: str) -> nn.Module:
             warnings.simplefilter("ignore", FutureWarning)  # torch.jit is deprecated but still the common export
             return torch.jit.load(str(path), map_location=device)
     except Exception as e:
-        jit_error = _one_line(e)[:200]
+        jit_error = one_line(e)[:200]
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
@@ -172,7 +159,7 @@ def _load_exported(path: Path) -> tuple[nn.Module, Optional[int], Optional[int]]
     try:
         program = torch.export.load(str(path))
     except Exception as e:
-        raise ConfigError(f"{path}: not a torch.export program ({_one_line(e)})") from None
+        raise ConfigError(f"{path}: not a torch.export program ({one_line(e)})") from None
     finally:
         quiet.setLevel(level)
     users = list(program.graph_signature.user_inputs)
@@ -189,7 +176,7 @@ def _state_dict(path: Path) -> Mapping[str, Tensor]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise ConfigError(f"{path}: cannot be read as a state dict with weights_only=True ({_one_line(e)})") from None
+        raise ConfigError(f"{path}: cannot be read as a state dict with weights_only=True ({one_line(e)})") from None
     if isinstance(obj, Mapping) and "step" in obj and isinstance(obj.get("G"), Mapping):
         obj = obj.get("ema") or obj["G"]  # a ganbench checkpoint: the weights evaluate_run would use
     elif isinstance(obj, Mapping) and isinstance(obj.get("state_dict"), Mapping):
@@ -209,7 +196,7 @@ def _from_class(path: Path, cls_path: str, init_args: dict[str, Any]) -> nn.Modu
     try:
         net = cls(**init_args)
     except Exception as e:
-        raise ConfigError(f"--class {cls_path!r} with --init-args {json.dumps(init_args)} raised {_one_line(e)}") from None
+        raise ConfigError(f"--class {cls_path!r} with --init-args {json.dumps(init_args)} raised {one_line(e)}") from None
     state = _state_dict(path)
     try:
         result = net.load_state_dict(state, strict=False)
@@ -224,7 +211,7 @@ def _from_class(path: Path, cls_path: str, init_args: dict[str, Any]) -> nn.Modu
 def _source_file_sha(obj: Any) -> Optional[str]:
     try:
         src = inspect.getsourcefile(inspect.getmodule(obj))  # type: ignore[arg-type]
-        return _sha256(Path(src)) if src else None
+        return sha256_file(Path(src)) if src else None
     except (TypeError, OSError):
         return None
 
@@ -234,7 +221,7 @@ def _open_file(path: Path, cls: Optional[str], init_args: Optional[dict[str, Any
     """(network, source record, static batch size, z_dim from the input shape) of a generator file."""
     if not path.is_file():
         raise ConfigError(f"generator file {str(path)!r} not found")
-    source: dict[str, Any] = {"name": path.name, "path": str(path.resolve()), "sha256": _sha256(path)}
+    source: dict[str, Any] = {"name": path.name, "path": str(path.resolve()), "sha256": sha256_file(path)}
     if cls is not None:
         source.update({"format": "state_dict", "class": cls, "init_args": dict(init_args or {})})
         return _from_class(path, cls, init_args or {}), source, None, None
@@ -330,10 +317,8 @@ def external_config(G: ExternalGenerator, data: dict[str, Any], eval_cfg: EvalCo
 def run_id_for(config: dict[str, Any]) -> str:
     """As ``RunConfig.run_id``: data-model-label-seed-hash; the file's hash and path stay out of it, so a
     new version of the same generator lands in the same run directory and meets the same baseline row."""
-    rest = {k: v for k, v in config.items() if k not in ("seed", "suite")}
-    digest = hashlib.sha256(json.dumps(rest, sort_keys=True, default=str).encode()).hexdigest()[:8]
     return run_name(config["data"]["name"], config["model"]["name"], config["name"] or config["loss"]["name"],
-                    config["seed"], digest)
+                    config["seed"], config_hash(config))
 
 
 def evaluate_generator(generator: Any, *, data: str | dict[str, Any], features: Optional[str] = None,
@@ -392,7 +377,7 @@ def _write_run(run_dir: Path, result: dict[str, Any], G: ExternalGenerator, ds: 
                                          "wall_time": result["wall_time"], "reason": result["reason"]})
     try:
         from .plots import save_samples
-        save_samples(G, ds, run_dir / "samples.png", seed=seed, title=G.source["name"])
+        save_samples(G, ds, run_dir / SAMPLES, seed=seed, title=G.source["name"])
         (run_dir / "samples.error.txt").unlink(missing_ok=True)  # of an earlier figure that failed
     except Exception as e:  # a figure must never cost an evaluation
         atomic_write_text(run_dir / "samples.error.txt", f"{type(e).__name__}: {e}\n")
@@ -414,7 +399,7 @@ def _evaluate(G: ExternalGenerator, ds: Any, cfg: EvalConfig, seed: int, run_id:
     result["wall_time"] = time.perf_counter() - t0
     result["provenance"]["generator"] = {k: v for k, v in G.source.items()}
     spread = result["metrics"].get("spread_ratio")
-    events = [] if spread is None or spread >= SPREAD_COLLAPSE else [
+    events = [] if spread is None or spread >= MIN_SPREAD_RATIO else [  # as evaluate_run
         {"step": None, "what": "spread", "value": spread, "best": None}]
     result["diagnostics"] = {"diverged": result["status"] == "diverged", "collapse_events": events,
                              "collapsed": bool(events)}

@@ -6,6 +6,7 @@ file when it is missing, truncated or corrupt.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import math
@@ -17,7 +18,7 @@ from typing import Any
 import torch
 
 __all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "atomic_torch_save",
-           "read_json", "load_checkpoint", "CorruptFileError", "jsonable", "output_dir", "output_file", "input_file"]
+           "read_json", "sha256_file", "load_checkpoint", "CorruptFileError", "jsonable", "output_dir", "output_file", "input_file"]
 
 
 class CorruptFileError(ValueError):
@@ -127,6 +128,15 @@ def input_file(path: str | Path, flag: str, what: str) -> Path:
     if not os.access(path, os.R_OK):
         raise ConfigError(f"{flag} {str(path)!r}: this file is not readable (permission denied)")
     return path
+
+
+def sha256_file(path: str | Path) -> str:
+    """The file's sha256 (hex), read in 1 MiB blocks: weights and generators can be larger than memory wants."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def read_json(path: str | Path) -> Any:

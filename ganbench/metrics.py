@@ -31,6 +31,8 @@ import scipy.linalg as sl
 from scipy.linalg import blas
 from scipy.special import log_softmax
 
+from .catalogue import MIN_SAMPLES, directions
+
 KEY_FID = "fid"
 KEY_KID = "kid"
 KEY_IS = "is"
@@ -42,27 +44,9 @@ KEY_COVERAGE = "coverage"   # ganbench.density_coverage
 KEY_CMMD = "cmmd"           # ganbench.cmmd
 KEY_VENDI = "vendi"         # ganbench.vendi
 
-# metric name -> higher_is_better: what a leaderboard needs to rank runs.
-METRICS: dict[str, bool] = {
-    KEY_FID: False,
-    KEY_KID: False,
-    KEY_IS: True,
-    KEY_PRECISION: True,
-    KEY_RECALL: True,
-    KEY_FID_INF: False,
-    KEY_DENSITY: True,
-    KEY_COVERAGE: True,
-    KEY_CMMD: False,
-    KEY_VENDI: True,
-}
-
-# metric name -> the sample count (each of real and generated) its protocol uses; reports warn below it.
-MIN_SAMPLES: dict[str, int] = {
-    KEY_DENSITY: 10_000,   # Naeem et al. 2020 evaluate with 10,000 real and 10,000 fake, k = 5
-    KEY_COVERAGE: 10_000,
-    KEY_CMMD: 30_000,      # Jayasumana et al. 2024 report CMMD on COCO-30K (30,000 images per side)
-    KEY_VENDI: 1_000,      # Vendi is at most N: below ~1,000 it cannot count more modes than samples
-}
+# metric name -> higher_is_better of the sample-quality metrics; MIN_SAMPLES (imported above): the sample count
+# each protocol uses. Both from the metric catalogue, which describes every metric once.
+METRICS: dict[str, bool] = directions("features")
 
 # Distance blocks in precision_recall hold at most this many float64s (64 MiB), whatever the set sizes.
 _BLOCK_ELEMENTS = 1 << 23

@@ -18,6 +18,11 @@ class ConfigError(ValueError):
     """Bad user input (suite file, CLI flag, plugin). The message is one line for people."""
 
 
+def one_line(e: BaseException) -> str:
+    """``TypeName: message`` on one line: how an error raised by someone else's code enters a message of ours."""
+    return " ".join(f"{type(e).__name__}: {e}".split())
+
+
 @dataclass(frozen=True)
 class Entry(Generic[T]):
     name: str

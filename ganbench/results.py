@@ -30,9 +30,8 @@ of HQ samples (hq_fraction × n_fake), the sample-size floor of those two column
 """
 from __future__ import annotations
 
-import hashlib
+import csv
 import io
-import json
 import math
 from pathlib import Path
 from typing import Any, Iterable, Optional
@@ -41,21 +40,22 @@ import numpy as np
 import pandas as pd
 
 from .aggregate import seed_interval, with_worst
-from .config import architecture
+from .catalogue import directions
+from .config import architecture, config_hash
 from .io import CorruptFileError, atomic_write_bytes, read_json
-from .metrics import METRICS as _METRIC_DIRECTIONS
 from .modes import failed_to_cover, perfect_generator
 
 CONFIG, HISTORY, CHECKPOINT, STATUS, METRICS, SAMPLES = (
     "config.json", "history.csv", "checkpoint.pt", "status.json", "metrics.json", "samples.png")
+LOCK, ATTEMPTS = ".lock", "runner.json"  # the runner's: its per-run lock and the record of every attempt
+ERROR, TENSORBOARD = "error.txt", "tensorboard"  # a failed attempt's traceback; the trainer's event folder
 
 STATUSES = ("finished", "diverged", "failed", "incomplete", "corrupt")
 SUMMARY_STATUSES = ("finished", "diverged")  # the runs whose metrics enter summaries
 
-# metric -> higher_is_better. ganbench.metrics owns the sample-quality metrics; the mode
-# diagnostics (ganbench.modes) have no such table, so their directions are added here.
-DIRECTIONS: dict[str, bool] = {"modes": True, "hq_fraction": True, "reverse_kl": False, "kl": False,
-                               "ndb": False, "ndb_over_k": False, **_METRIC_DIRECTIONS}
+# metric -> higher_is_better, from the metric catalogue; the mode diagnostics first, as the table's columns have
+# always been ordered.
+DIRECTIONS: dict[str, bool] = {**directions("modes"), **directions("features")}
 # Summarised besides the ranked metrics (no direction: spread_ratio is best at 1; the perfect-generator floors
 # are references), over the runs that have them.
 EXTRA_SUMMARY = ("modes_perfect", "reverse_kl_perfect", "spread_ratio", "wall_time")
@@ -83,8 +83,25 @@ def run_dir_for(results_dir: str | Path, run_id: str) -> Path:
     return d
 
 
-def is_complete(run_dir: str | Path) -> bool:
-    return (Path(run_dir) / METRICS).is_file()
+def read_metrics(run_dir: str | Path) -> dict[str, Any]:
+    """A run's ``metrics.json``, checked; one that is cut, or not a ganbench metrics file (no 'metrics' table,
+    ``"fid": "garbage"``), raises CorruptFileError naming it."""
+    path = Path(run_dir) / METRICS
+    doc = read_json(path)
+    if not isinstance(doc, dict) or not isinstance(doc.get("metrics"), dict):
+        raise CorruptFileError(f"{path}: not a ganbench metrics file (no 'metrics' table)")
+    return check_metrics_doc(doc, path)
+
+
+def is_finished(run_dir: str | Path) -> bool:
+    """The run's ``metrics.json`` exists and reads back (the runner moves a damaged one aside and re-evaluates)."""
+    if not (Path(run_dir) / METRICS).is_file():
+        return False
+    try:
+        read_metrics(run_dir)
+        return True
+    except CorruptFileError:
+        return False
 
 
 RUN_FILES = (CONFIG, STATUS, METRICS)  # any one marks a run directory: a run whose config.json is lost still counts
@@ -96,7 +113,7 @@ def find_run_dirs(results_dir: str | Path) -> list[Path]:
     if any((root / name).is_file() for name in RUN_FILES):
         return [root]
     return sorted({p.parent for name in RUN_FILES for p in root.rglob(name)
-                   if p.is_file() and p.parent.name != "tensorboard"})
+                   if p.is_file() and p.parent.name != TENSORBOARD})
 
 
 def read_run(run_dir: str | Path) -> dict[str, Any]:
@@ -106,6 +123,60 @@ def read_run(run_dir: str | Path) -> dict[str, Any]:
     out["status"] = read_json(run_dir / STATUS) if (run_dir / STATUS).exists() else {"status": "incomplete"}
     out["metrics"] = read_json(run_dir / METRICS) if (run_dir / METRICS).exists() else {}
     return out
+
+
+# ---------------------------------------------------------------- history.csv
+
+def history_to_csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: _fmt(r.get(k)) for k in columns})
+    return buf.getvalue()
+
+
+def _fmt(v: Any) -> Any:
+    if isinstance(v, float):
+        return repr(v)  # shortest round-trip form: identical runs give identical bytes
+    return "" if v is None else v
+
+
+def read_history(path: Path) -> list[dict[str, Any]]:
+    """Rows of ``history.csv``; a truncated or garbled file raises CorruptFileError naming it."""
+    if not path.exists():
+        return []
+    try:
+        text = path.read_text(encoding="utf-8")
+        if text and not text.endswith("\n"):  # written whole, newline last: anything else was cut mid-line
+            raise CorruptFileError(f"{path}: line {text.count(chr(10)) + 1} is truncated or malformed (cut off before "
+                                   f"its newline); delete it to retrain")
+        reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)  # strict: an open quote is an error
+        rows = list(reader)
+        header = reader.fieldnames or []
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise CorruptFileError(f"{path}: not a readable CSV file ({' '.join(str(e).split())}); "
+                               f"delete it to retrain") from None
+    if "step" not in header:
+        raise CorruptFileError(f"{path}: no 'step' column{' (the file is empty)' if not text else ''}; "
+                               f"delete it to retrain")
+    for i, row in enumerate(rows):
+        # DictReader pads short rows with None and collects extra cells under None: both mean a cut or mangled line
+        if None in row or any(v is None for v in row.values()) or not str(row["step"]).isdigit():
+            raise CorruptFileError(f"{path}: line {i + 2} is truncated or malformed; delete it to retrain")
+    return [{k: _parse(v) for k, v in row.items()} for row in rows]
+
+
+def _parse(v: str) -> Any:
+    if v == "":
+        return None
+    try:
+        return int(v)
+    except ValueError:
+        try:
+            return float(v)
+        except ValueError:
+            return v
 
 
 # ---------------------------------------------------------------- one run -> one row
@@ -118,12 +189,6 @@ def _dict(obj: Any, path: Path, what: str) -> dict[str, Any]:
 
 def _scalar(v: Any) -> bool:
     return v is None or isinstance(v, (bool, int, float, str))
-
-
-def config_hash(config: dict[str, Any]) -> str:
-    """``RunConfig.config_hash`` recomputed from config.json: same hash = same run but for seed and suite."""
-    d = {k: v for k, v in config.items() if k not in ("seed", "suite")}
-    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:8]
 
 
 def _config_columns(config: dict[str, Any], path: Path) -> dict[str, Any]:
@@ -407,7 +472,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
     raise ValueError(f"table file {str(path)!r} must end in .csv or .parquet")
 
 
-__all__ = ["run_dir_for", "is_complete", "check_metrics_doc", "find_run_dirs", "read_run", "CorruptFileError", "load_results",
+__all__ = ["run_dir_for", "is_finished", "read_metrics", "read_history", "history_to_csv", "check_metrics_doc",
+           "find_run_dirs", "read_run", "CorruptFileError", "load_results",
            "summarize", "summary_metrics", "config_hash", "coerce_types", "export_table", "read_table",
-           "CONFIG", "HISTORY", "CHECKPOINT", "STATUS", "METRICS", "SAMPLES", "STATUSES", "SUMMARY_STATUSES",
-           "DIRECTIONS", "EXTRA_SUMMARY"]
+           "CONFIG", "HISTORY", "CHECKPOINT", "STATUS", "METRICS", "SAMPLES", "LOCK", "ATTEMPTS", "ERROR", "TENSORBOARD", "STATUSES",
+           "SUMMARY_STATUSES", "DIRECTIONS", "EXTRA_SUMMARY"]

@@ -109,7 +109,7 @@ def compute_set_metrics(real: torch.Tensor | None, fake: torch.Tensor, features:
 def _set_metrics(r: dict[str, Any] | None, f: dict[str, Any], n_fake: int, ex: Any, metrics: list[str],
                  real_stats: Any) -> dict[str, Any]:
     from . import metrics as M
-    from .evaluate import feature_space_metrics, sample_count_warnings, versions
+    from .evaluate import PR_K, feature_space_metrics, is_splits, sample_count_warnings, versions
     from .reference_stats import fid_against
     out: dict[str, Any] = {}
     if "fid" in metrics:
@@ -118,9 +118,9 @@ def _set_metrics(r: dict[str, Any] | None, f: dict[str, Any], n_fake: int, ex: A
         size = min(1000, len(r["features"]), len(f["features"]))
         out["kid"], out["kid_std"] = M.kid(r["features"], f["features"], subset_size=size)
     if "pr" in metrics:
-        out["precision"], out["recall"] = M.precision_recall(r["features"], f["features"], k=3)
+        out["precision"], out["recall"] = M.precision_recall(r["features"], f["features"], k=PR_K)
     if "is" in metrics and f.get("logits") is not None:
-        out["is"], out["is_std"] = M.inception_score(f["logits"], splits=min(10, max(1, n_fake // 100)))
+        out["is"], out["is_std"] = M.inception_score(f["logits"], splits=is_splits(n_fake))
     if "fid_inf" in metrics:
         out["fid_inf"] = M.fid_infinity(r["features"], f["features"])["fid_inf"]
     if r is not None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import csv
 import io
 import math
 import time
@@ -24,9 +23,12 @@ from torch import nn
 
 from .config import OptimConfig, RunConfig
 from .data import Dataset, get_dataset
-from .io import CorruptFileError, atomic_torch_save, atomic_write_json, atomic_write_text, load_checkpoint
+from .io import atomic_torch_save, atomic_write_json, atomic_write_text, load_checkpoint
 from .losses import Loss, get_loss
 from .models import build_models, generate, pack_samples
+from .registry import one_line
+from .results import (CHECKPOINT, CONFIG, HISTORY, SAMPLES, STATUS, TENSORBOARD, history_to_csv,
+                      read_history)
 
 HISTORY_COLUMNS = ["step", "d_loss", "g_loss", "penalty", "d_real", "d_fake", "d_acc_real", "d_acc_fake",
                    "d_grad_norm", "g_grad_norm", "wall_time"]
@@ -216,65 +218,13 @@ def checkpoint_misfit(run: RunConfig, ckpt: dict[str, Any]) -> Optional[str]:
         try:
             load_state(gan, ckpt)
         except (KeyError, TypeError, ValueError, RuntimeError) as e:
-            return f"does not fit this run's models ({' '.join(f'{type(e).__name__}: {e}'.split())[:300]})"
+            return f"does not fit this run's models ({one_line(e)[:300]})"
     return None
-
-
-def history_to_csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    w.writeheader()
-    for r in rows:
-        w.writerow({k: _fmt(r.get(k)) for k in columns})
-    return buf.getvalue()
-
-
-def _fmt(v: Any) -> Any:
-    if isinstance(v, float):
-        return repr(v)  # shortest round-trip form: identical runs give identical bytes
-    return "" if v is None else v
-
-
-def read_history(path: Path) -> list[dict[str, Any]]:
-    """Rows of ``history.csv``; a truncated or garbled file raises CorruptFileError naming it."""
-    if not path.exists():
-        return []
-    try:
-        text = path.read_text(encoding="utf-8")
-        if text and not text.endswith("\n"):  # written whole, newline last: anything else was cut mid-line
-            raise CorruptFileError(f"{path}: line {text.count(chr(10)) + 1} is truncated or malformed (cut off before "
-                                   f"its newline); delete it to retrain")
-        reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)  # strict: an open quote is an error
-        rows = list(reader)
-        header = reader.fieldnames or []
-    except (UnicodeDecodeError, csv.Error) as e:
-        raise CorruptFileError(f"{path}: not a readable CSV file ({' '.join(str(e).split())}); "
-                               f"delete it to retrain") from None
-    if "step" not in header:
-        raise CorruptFileError(f"{path}: no 'step' column{' (the file is empty)' if not text else ''}; "
-                               f"delete it to retrain")
-    for i, row in enumerate(rows):
-        # DictReader pads short rows with None and collects extra cells under None: both mean a cut or mangled line
-        if None in row or any(v is None for v in row.values()) or not str(row["step"]).isdigit():
-            raise CorruptFileError(f"{path}: line {i + 2} is truncated or malformed; delete it to retrain")
-    return [{k: _parse(v) for k, v in row.items()} for row in rows]
 
 
 def history_until(run_dir: Path, step: int) -> list[dict[str, Any]]:
     """A resumed run's history.csv rows up to its checkpoint's ``step`` (later rows were never saved with it)."""
-    return [r for r in read_history(run_dir / "history.csv") if r.get("step") is not None and r["step"] <= step]
-
-
-def _parse(v: str) -> Any:
-    if v == "":
-        return None
-    try:
-        return int(v)
-    except ValueError:
-        try:
-            return float(v)
-        except ValueError:
-            return v
+    return [r for r in read_history(run_dir / HISTORY) if r.get("step") is not None and r["step"] <= step]
 
 
 # ---------------------------------------------------------------- the run
@@ -335,14 +285,14 @@ class RunRecord:
         cols = list(HISTORY_COLUMNS)
         for r in self.history:
             cols += [c for c in r if c not in cols]
-        atomic_write_text(self.dir / "history.csv", history_to_csv(self.history, cols))
+        atomic_write_text(self.dir / HISTORY, history_to_csv(self.history, cols))
         checkpoint["wall_time"], checkpoint["reason"] = self.wall(), reason
-        atomic_torch_save(self.dir / "checkpoint.pt", checkpoint)
+        atomic_torch_save(self.dir / CHECKPOINT, checkpoint)
 
     def finish(self, status: str, step: int, reason: str, samples: Callable[[], bytes]) -> TrainResult:
         """status.json, then ``samples()`` (the PNG of samples.png) into samples.png and TensorBoard."""
         result = TrainResult(status=status, steps=step, wall_time=self.wall(), reason=reason)
-        atomic_write_json(self.dir / "status.json", {"status": status, "steps": step, "wall_time": result.wall_time,
+        atomic_write_json(self.dir / STATUS, {"status": status, "steps": step, "wall_time": result.wall_time,
                                                      "reason": reason})
         try:
             png = samples()
@@ -368,7 +318,7 @@ def evaluate_in_eval_mode(evaluator: Evaluator, step: int, G: nn.Module, ema: Op
 
 def sample_png(G: nn.Module, ema: Optional[nn.Module], ds: Dataset, run_dir: Path, seed: int) -> bytes:
     from .plots import save_samples
-    return save_samples(generator_for_eval(G, ema), ds, run_dir / "samples.png", seed=seed)
+    return save_samples(generator_for_eval(G, ema), ds, run_dir / SAMPLES, seed=seed)
 
 
 def train(run: RunConfig, run_dir: str | Path, evaluator: Optional[Evaluator] = None,
@@ -380,11 +330,11 @@ def train(run: RunConfig, run_dir: str | Path, evaluator: Optional[Evaluator] = 
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(run_dir / "config.json", run.to_dict())
+    atomic_write_json(run_dir / CONFIG, run.to_dict())
     torch.manual_seed(seed_for(run.seed, "init"))
     ds = get_dataset(run.data.name, **run.data.params)
     gan = build_gan(run, ds)
-    ckpt_path = run_dir / "checkpoint.pt"
+    ckpt_path = run_dir / CHECKPOINT
     step, wall_before = 0, 0.0
     status, reason = "finished", ""
     done = False  # a diverged checkpoint is never trained further
@@ -433,4 +383,4 @@ def _tensorboard(run: RunConfig, run_dir: Path) -> Any:
     except ImportError:
         from .registry import ConfigError
         raise ConfigError("train.tensorboard = true needs the tensorboard package: pip install 'ganbench[tensorboard]'") from None
-    return SummaryWriter(log_dir=str(run_dir / "tensorboard"))
+    return SummaryWriter(log_dir=str(run_dir / TENSORBOARD))

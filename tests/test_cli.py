@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -316,3 +317,14 @@ def test_run_out_an_immutable_folder_exits_2(tmp_path, capsys):
         assert "immutable': this folder is not writable" in one_line_error(capsys)
     finally:
         subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+
+def test_commands_import_their_shared_pieces_not_cli():
+    """The import graph runs one way, cli -> commands: no command module reaches back into cli."""
+    import ganbench.cli as cli
+    from ganbench.commands import shared
+    commands = Path(shared.__file__).parent
+    for path in commands.glob("*.py"):
+        text = path.read_text()
+        assert "from ..cli import" not in text and "ganbench.cli" not in text, path.name
+    assert cli.integer is shared.integer and cli.UsageError is shared.UsageError and cli.EXIT_BAD_INPUT == 2

@@ -260,3 +260,26 @@ def test_model_pack_is_checked_when_the_suite_loads():
     doc["defaults"]["model"] = {"name": "mlp", "pakc": 2}
     with pytest.raises(ConfigError, match=r"unknown parameter 'pakc'"):
         parse_suite(doc)
+
+
+def test_every_writer_and_reader_agrees_on_the_config_hash(tmp_path):
+    """One function hashes a configuration: run ids (trainer, external generators), the results table and the
+    regression gate's keys all meet on it, computed from the RunConfig or from config.json as stored."""
+    from ganbench.config import config_hash
+    from ganbench.external import run_id_for
+    from ganbench.io import atomic_write_json, read_json
+    from ganbench.regression import collect
+    from ganbench.results import load_results
+
+    run = load_suite("ci").runs[0]
+    h = run.config_hash()
+    d = tmp_path / run.run_id
+    atomic_write_json(d / "config.json", run.to_dict())
+    stored = read_json(d / "config.json")  # tuples come back as lists
+    atomic_write_json(d / "status.json", {"status": "finished"})
+    atomic_write_json(d / "metrics.json", {"run_id": run.run_id, "status": "finished", "metrics": {"fid": 1.0},
+                                           "provenance": {}, "config": stored})
+    assert config_hash(stored) == config_hash(run.to_dict()) == h and run.run_id.endswith(f"-{h}")
+    assert run_id_for(stored) == run.run_id
+    assert load_results(tmp_path)["config_hash"].tolist() == [h]
+    assert [k.rsplit("@", 1)[1] for k in collect(tmp_path)] == [h]

@@ -75,13 +75,25 @@ def test_no_training_evaluator_when_the_run_asks_for_none():
     assert make_training_evaluator(tiny_run(every=0)) is None
 
 
-def test_git_commit_is_read_once_when_ganbench_evaluate_is_imported():
-    """A commit made while a long suite runs must not be recorded for runs trained by the code before it."""
+def test_git_commit_is_read_once_before_a_run_trains_not_at_import(tmp_path, monkeypatch):
+    """A commit made while a long suite runs must not be recorded for runs trained by the code before it;
+    importing ganbench.evaluate runs no subprocess."""
     import subprocess
+    import sys
     from pathlib import Path
 
+    from ganbench import evaluate, runner, train as train_mod
+    from ganbench.config import load_suite
     from ganbench.evaluate import git_commit
-    assert git_commit.cache_info().currsize == 1  # read at import, before any run was evaluated
+    probe = "import ganbench.evaluate as e; print(e.git_commit.cache_info().currsize)"
+    fresh = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert fresh.stdout.strip() == "0"
+    git_commit.cache_clear()
+    seen = []
+    monkeypatch.setattr(evaluate, "make_training_evaluator", lambda run: None)
+    monkeypatch.setattr(train_mod, "train", lambda *a, **k: seen.append(git_commit.cache_info().currsize) or 1 / 0)
+    assert runner.run_one(load_suite("ci").runs[0], tmp_path / "run").status == "failed"
+    assert seen == [1]  # read before training began
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True)
     if head.returncode != 0:  # not a git checkout (e.g. an sdist): nothing to record
         assert git_commit() is None
@@ -174,3 +186,9 @@ def test_fid_inf_is_taken_on_fakes_of_sobol_latents():
     out = evaluate_generator(G, get_dataset("ring8"), EvalConfig(n_samples=400, metrics=("fid", "fid_inf")), seed=4)
     assert out["metrics"]["fid_inf_ns"][0] == 80 and out["metrics"]["fid_inf_ns"][-1] == 400
     assert out["provenance"]["fid_inf_latents"].startswith("scrambled Sobol")
+
+
+def test_protocol_constants_of_precision_recall_and_is():
+    from ganbench.evaluate import PR_K, is_splits
+    assert PR_K == 3
+    assert [is_splits(n) for n in (1, 99, 100, 250, 999, 1000, 50_000)] == [1, 1, 1, 2, 9, 10, 10]

@@ -54,3 +54,13 @@ def test_unwritable_and_unreadable_paths(open_tmp, unprivileged):
         "cannot create this folder (Permission denied)")
     assert unprivileged(lambda: attempt(input_file, open_tmp / "secret.json", "--baseline", "a baseline")).endswith(
         "this file is not readable (permission denied)")
+
+
+def test_sha256_file_is_the_files_sha256_read_in_blocks(tmp_path):
+    import hashlib
+    from ganbench.io import sha256_file
+    data = bytes(range(256)) * 5000  # over one 1 MiB block
+    (tmp_path / "w.bin").write_bytes(data)
+    assert sha256_file(tmp_path / "w.bin") == hashlib.sha256(data).hexdigest()
+    (tmp_path / "empty").write_bytes(b"")
+    assert sha256_file(tmp_path / "empty") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"

@@ -261,3 +261,17 @@ def test_a_non_numeric_metric_is_corrupt_not_a_column_of_text(tmp_path):
     df = load_results(root, errors="mark")
     assert df.loc[df["run_id"] == "ring8-mlp-ns-s1", "status"].item() == "corrupt"
     assert df["fid"].dtype == "float64"  # the other runs still rank
+
+
+def test_is_finished_only_with_a_readable_metrics_file(tmp_path):
+    from ganbench.results import METRICS, is_finished, read_metrics
+    assert not is_finished(tmp_path)
+    (tmp_path / METRICS).write_text(json.dumps({"metrics": {"fid": "garbage"}}))
+    assert not is_finished(tmp_path)
+    with pytest.raises(CorruptFileError, match=r"metrics\.json: metrics\.fid is 'garbage', not a number"):
+        read_metrics(tmp_path)
+    (tmp_path / METRICS).write_text(json.dumps({"run_id": "x"}))
+    with pytest.raises(CorruptFileError, match=r"metrics\.json: not a ganbench metrics file"):
+        read_metrics(tmp_path)
+    (tmp_path / METRICS).write_text(json.dumps({"metrics": {"fid": 1.5}}))
+    assert is_finished(tmp_path) and read_metrics(tmp_path)["metrics"] == {"fid": 1.5}

@@ -11,6 +11,7 @@ from ..config import RunConfig
 from ..data import Dataset, get_dataset
 from ..io import atomic_write_json, load_checkpoint
 from ..registry import ConfigError
+from ..results import CHECKPOINT, CONFIG
 from ..train import (GAN, Evaluator, RunRecord, TrainResult, build_gan, evaluate_in_eval_mode, load_state,
                      history_until, sample_png, seed_for, state_dict, train)
 from .gan import BatchedGAN
@@ -77,8 +78,8 @@ def train_batched(runs: Sequence[RunConfig], run_dirs: Sequence[str | Path],
     ckpts: list[Optional[dict[str, Any]]] = []
     for run, d in zip(runs, dirs):
         d.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(d / "config.json", run.to_dict())
-        ckpts.append(load_checkpoint(d / "checkpoint.pt") if (d / "checkpoint.pt").exists() else None)
+        atomic_write_json(d / CONFIG, run.to_dict())
+        ckpts.append(load_checkpoint(d / CHECKPOINT) if (d / CHECKPOINT).exists() else None)
     starts = [0 if c is None else int(c["step"]) for c in ckpts]
     diverged = any(c is not None and c.get("status") == "diverged" for c in ckpts)
     if len(set(starts)) > 1 or diverged:  # cannot move in lockstep: each run goes on (or stays stopped) by itself

@@ -11,9 +11,14 @@ import pkgutil
 from typing import Any, Callable
 
 
+SHARED = "shared"  # the helpers every command uses (exit codes, flag types): not a command group
+
+
 def registrars() -> list[Callable[[Any], None]]:
     out = []
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name == SHARED:
+            continue
         module = importlib.import_module(f"{__name__}.{info.name}")
         out.append(module.register)
     return out

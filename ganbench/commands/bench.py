@@ -77,7 +77,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
-    from ..cli import integer  # every integer flag: int64, else a usage error
+    from .shared import integer  # every integer flag: int64, else a usage error
     p = sub.add_parser("bench", help="time one training step per model x loss beside a hand-written PyTorch loop",
                        description="Median and IQR of one full training step (n_critic D updates, one G update) "
                                    "after warm-up; CUDA events on a GPU, perf_counter on CPU. With --batched-seeds "

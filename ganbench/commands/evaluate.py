@@ -6,13 +6,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..catalogue import SET_EVALUATIONS
 from ..registry import ConfigError
 
-SET_METRICS = ("fid", "kid", "pr", "is", "fid_inf", "density_coverage", "cmmd", "vendi")
+SET_METRICS = SET_EVALUATIONS  # what `ganbench metrics` computes on sample sets, from the metric catalogue
 
 
 def register(sub: Any) -> None:
-    from ..cli import integer  # every integer flag: int64, else a usage error
+    from .shared import integer  # every integer flag: int64, else a usage error
     e = sub.add_parser("eval", help="(re-)evaluate trained runs: writes metrics.json")
     e.add_argument("path", help="a run directory, or a results directory holding many")
     e.add_argument("--inception-weights", default=None, help="path of weights-inception-2015-12-05-6726825d.pth")

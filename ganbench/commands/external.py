@@ -7,7 +7,7 @@ from typing import Any
 
 
 def register(subparsers: Any) -> None:
-    from ..cli import integer  # every integer flag: int64, else a usage error
+    from .shared import integer  # every integer flag: int64, else a usage error
     p = subparsers.add_parser(
         "eval-generator", help="evaluate an external generator (TorchScript, .pt2, ONNX, state dict, callable)",
         description="Evaluate a generator ganbench did not train and write a run directory that report, "
@@ -51,7 +51,7 @@ def _settings(pairs: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def cmd_eval_generator(args: argparse.Namespace) -> int:
-    from ganbench.cli import EXIT_FAIL, EXIT_OK, run_summary
+    from .shared import EXIT_FAIL, EXIT_OK, run_summary
     from ganbench.external import DEFAULT_OUT, evaluate_generator
     from ganbench.registry import ConfigError
     from ganbench.runner import RunOutcome

@@ -48,7 +48,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: Any) -> None:
-    from ..cli import integer  # every integer flag: int64, else a usage error
+    from .shared import integer  # every integer flag: int64, else a usage error
     p = subparsers.add_parser("extractor", help="train feature extractors (domain FID without Inception weights)")
     sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     t = sub.add_parser("train", help="train the ganbench classifier on a labelled dataset")

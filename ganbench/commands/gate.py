@@ -15,7 +15,7 @@ from ..io import input_file, output_file
 
 
 def cmd_baseline(args: argparse.Namespace) -> int:
-    from ..cli import UsageError
+    from .shared import UsageError
     if args.out is not None:
         output_file(args.out, "--out")  # checked before the results are read
     baseline, notes = R.make_baseline(args.results)
@@ -38,7 +38,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from ..cli import UsageError
+    from .shared import UsageError
     if (args.suite is None) == (args.results is None):
         raise UsageError("check needs a SUITE to run or --results DIR to compare, not both and not neither")
     if args.results is not None and (args.set or args.out):
@@ -57,7 +57,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, baseline: dict, rules: tuple) -> Path:
-    from ..cli import parse_seeds
+    from .shared import parse_seeds
     from ..config import load_suite
     from ..runner import DEFAULT_RESULTS, run_suite
     suite = load_suite(args.suite, overrides=args.set, seeds=parse_seeds(args.seeds))
@@ -74,7 +74,7 @@ def _run(args: argparse.Namespace, baseline: dict, rules: tuple) -> Path:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from ..cli import integer  # every integer flag: int64, else a usage error
+    from .shared import integer  # every integer flag: int64, else a usage error
     b = subparsers.add_parser("baseline", help="record a results directory's metrics as a regression baseline")
     b.add_argument("results", metavar="RESULTS_DIR", help="results of a suite run (e.g. results/ci)")
     b.add_argument("--out", help="baseline file (default results/baselines/<suite>.json)")

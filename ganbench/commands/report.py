@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..cli import EXIT_OK, UsageError
+from .shared import EXIT_OK, UsageError
 from ..io import output_dir
 
 

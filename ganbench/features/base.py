@@ -1,11 +1,10 @@
 """The ``Extractor`` base class, the ``EXTRACTORS`` registry and what every extractor shares.
 
-``get_extractor`` and ``default_extractor_for`` pick an extractor; ``sha256_file`` and ``recorded_sha256``
-hash weights files; ``WEIGHTS_DIR`` / ``DIGITS_WEIGHTS`` locate the weights shipped in ``ganbench/weights/``.
+``get_extractor`` and ``default_extractor_for`` pick an extractor; ``sha256_file`` (from ``ganbench.io``)
+and ``recorded_sha256`` hash weights files; ``WEIGHTS_DIR`` / ``DIGITS_WEIGHTS`` locate the weights shipped in ``ganbench/weights/``.
 """
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ..io import sha256_file
 from ..registry import ConfigError, Registry
 
 EXTRACTORS: Registry["Extractor"] = Registry("feature extractor")
@@ -35,14 +35,6 @@ def default_extractor_for(dataset: Any) -> str:
     if kind != "images":
         raise ValueError(f"default_extractor_for needs a ganbench Dataset (kind 'points' or 'images'), got {dataset!r}")
     return "digits-cnn" if name in ("digits", "stacked-digits") else "inception-v3-compat"
-
-
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def first_file(places: list[tuple[str, Path]]) -> Path | None:

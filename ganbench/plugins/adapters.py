@@ -17,13 +17,9 @@ from ..data import Dataset, _check_generator, _check_n
 from ..features import Extractor
 from ..losses import DOut, Loss
 from ..models import LATENTS, Generator
-from ..registry import ConfigError
+from ..registry import ConfigError, one_line
 
 KINDS = {"loss": "loss", "model": "model", "data": "dataset", "features": "extractor"}  # words in messages
-
-
-def _one_line(e: BaseException) -> str:
-    return " ".join(f"{type(e).__name__}: {e}".split())
 
 
 # ---------------------------------------------------------------- adapters: one per kind
@@ -48,7 +44,7 @@ def adapt(section: str, obj: Any, label: str, what: str) -> Callable[..., Any]:
         except ConfigError:
             raise
         except Exception as e:  # the user's code rejected its parameters or crashed: one line, named
-            raise ConfigError(f"{what} raised {_one_line(e)}") from e
+            raise ConfigError(f"{what} raised {one_line(e)}") from e
         return check(made, label, what, params, *args)
 
     if section == "model":
@@ -192,7 +188,7 @@ def _probe(G: nn.Module, D: nn.Module, what: str, data_shape: tuple[int, ...]) -
     except ConfigError:
         raise
     except Exception as e:
-        raise ConfigError(f"{what}: a trial forward pass of G and D on 2 samples failed: {_one_line(e)}") from e
+        raise ConfigError(f"{what}: a trial forward pass of G and D on 2 samples failed: {one_line(e)}") from e
     finally:
         G.train(modes[0]), D.train(modes[1])
 

@@ -13,8 +13,8 @@ from ..data import DATASETS
 from ..features import EXTRACTORS
 from ..losses import LOSSES
 from ..models import MODELS
-from ..registry import ConfigError, Registry, did_you_mean
-from .adapters import KINDS, _one_line, adapt
+from ..registry import ConfigError, Registry, did_you_mean, one_line
+from .adapters import KINDS, adapt
 
 IMPORT_PATH = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 GROUPS = {"loss": "ganbench.losses", "model": "ganbench.models", "data": "ganbench.datasets",
@@ -43,7 +43,7 @@ def import_object(path: str, where: str = "") -> Any:
     except ModuleNotFoundError as e:
         raise ConfigError(f"{loc}cannot import module {module_name!r} for plugin {path!r}: {e}") from None
     except Exception as e:  # a plugin module that fails while importing (SyntaxError, its own errors)
-        raise ConfigError(f"{loc}importing module {module_name!r} for plugin {path!r} failed: {_one_line(e)}") from None
+        raise ConfigError(f"{loc}importing module {module_name!r} for plugin {path!r} failed: {one_line(e)}") from None
     for part in attr_path.split("."):
         if not hasattr(obj, part):
             public = [n for n in dir(obj) if not n.startswith("_")]
@@ -71,7 +71,7 @@ def load_entry_points(section: str) -> None:
         try:
             factory = adapt(section, ep.load(), ep.name, what)
         except Exception as e:  # ConfigError from the checks, or anything the package raises on import
-            msg = str(e) if isinstance(e, ConfigError) else f"{what} failed to load: {_one_line(e)}"
+            msg = str(e) if isinstance(e, ConfigError) else f"{what} failed to load: {one_line(e)}"
             _broken[(section, ep.name)] = msg
             reg.add(ep.name, _raiser(msg), f"BROKEN: {msg}")
             continue

@@ -1,25 +1,18 @@
 """Reading a results directory: each configuration's key, provenance and per-seed metrics (``collect``)."""
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from ..config import config_hash
 from ..registry import ConfigError
 from ..results import find_run_dirs, read_run
 from .rules import HIGHER_IS_BETTER
 
 COMPARABLE = ("extractor", "weights_sha256", "n_real", "n_fake", "split")  # differ: numbers not comparable
 ENVIRONMENT = ("ganbench", "torch", "device", "torch_threads")            # differ: worth a note, not a refusal
-
-
-def config_hash(config: dict[str, Any]) -> str:
-    """``RunConfig.config_hash()`` computed from a stored config.json (no registry lookups needed)."""
-    d = {k: v for k, v in config.items() if k not in ("seed", "suite")}
-    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:8]
 
 
 def config_key(config: dict[str, Any]) -> str:

@@ -13,12 +13,11 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
-from ..metrics import METRICS as FEATURE_METRICS
+from ..catalogue import directions
 from ..registry import ConfigError, did_you_mean
 
-# metric -> higher_is_better; metrics.METRICS covers the feature metrics, the mode diagnostics are added here.
-HIGHER_IS_BETTER: dict[str, bool] = {**FEATURE_METRICS, "modes": True, "hq_fraction": True,
-                                     "reverse_kl": False, "kl": False, "ndb": False, "ndb_over_k": False}
+# metric -> higher_is_better of every metric in the catalogue.
+HIGHER_IS_BETTER: dict[str, bool] = directions()
 # FID sees quality and coverage; on mixtures modes and HQ see what FID of 2-D points cannot (docs/regression-gate.md).
 DEFAULT_RULES = ("fid", "modes", "hq_fraction")
 FORMS = ("METRIC (any worsening), METRIC:10% (worse by more than 10% of the baseline median), "

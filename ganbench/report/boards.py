@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..aggregate import INTERVAL_METHOD, UNDEFINED_BECAUSE, with_worst, worst
+from ..catalogue import SHOWN  # the leaderboard's metric columns, in order
 from ..config import safe_name
 from ..feature_spaces import metric_label
 from ..metrics import MIN_SAMPLES
@@ -17,9 +18,6 @@ from ..published import SINGLE_SETTING, Published, published_excluded, published
 from ..results import DIRECTIONS, SUMMARY_STATUSES, summarize
 from .columns import SAMPLE_SIZE_SLACK
 from .significance import LABELS, Comparison, pairwise
-
-SHOWN = ("fid", "kid", "is", "precision", "recall", "density", "coverage", "cmmd", "vendi", "modes", "hq_fraction",
-         "reverse_kl", "kl", "ndb")
 
 
 @dataclass

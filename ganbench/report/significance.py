@@ -1,8 +1,7 @@
 """Pairwise significance between the losses of a leaderboard: Mann–Whitney U (exact) or Welch's t-test,
 Holm-adjusted, with the "too few seeds" verdict when no pair can reach significance.
 
-Also owns ``LABELS``, the display names of metrics: the verdicts name the metric, and this module is
-the one every other module of the package may import without a cycle.
+``LABELS``, the display names of metrics the verdicts print, come from ``ganbench.catalogue``.
 """
 from __future__ import annotations
 
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import numpy as np
 
 from .. import stats as stats_
+from ..catalogue import LABELS  # display names of the metrics
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -22,9 +22,6 @@ if TYPE_CHECKING:
 TESTS = ("mannwhitney", "welch")
 MIN_SEEDS = 3        # below this a spread across seeds is a guess, whatever the test says
 EXACT_MAX_N = stats_.EXACT_MAX_N  # pooled runs up to which Mann–Whitney is exact
-LABELS = {"fid": "FID", "kid": "KID", "is": "IS", "precision": "precision", "recall": "recall", "modes": "modes",
-          "hq_fraction": "HQ", "reverse_kl": "rev-KL", "kl": "KL", "ndb": "NDB", "fid_inf": "FID∞",
-          "density": "density", "coverage": "coverage", "cmmd": "CMMD", "vendi": "Vendi"}
 
 
 def mannwhitney_pvalue(x: Any, y: Any) -> float:
