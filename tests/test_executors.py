@@ -105,7 +105,7 @@ def test_ray_missing_is_a_config_error(monkeypatch, tmp_path):
 @pytest.mark.slow
 def test_ci_suite_on_local_ray_matches_local_executor(tmp_path):
     ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'ganbench[ray]'")
-    suite = load_suite("ci", overrides=["train.steps=100", "eval.n_samples=500"])
+    suite = load_suite("ci", overrides=["train.steps=100", "eval.n_samples=500"], seeds=(0, 1))
     local = run_suite(suite, out=tmp_path / "local", progress=False)
     assert not ray.is_initialized()
     remote = run_suite(suite, out=tmp_path / "ray", executor="ray", progress=False)
