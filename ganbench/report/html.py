@@ -24,6 +24,7 @@ h3{font-size:15px;margin:22px 0 8px}.meta,.note{color:#555;font-size:13px}
 th,td{border:1px solid #d0d0d0;padding:4px 7px;text-align:right}
 th{background:#f3f3f5}
 td.name,th.name{text-align:left;white-space:normal;min-width:6em;max-width:380px;overflow-wrap:break-word}
+table.leaderboard td.name{white-space:nowrap}  /* a loss name reads on one line; wide boards scroll */
 tbody tr:nth-child(even){background:#fafafa}
 .verdict{padding:6px 10px;border-left:4px solid #999;background:#f6f6f6}
 .verdict.significant{border-color:#2a9d3a}.verdict.too-few{border-color:#d98c00;background:#fff8e8}
