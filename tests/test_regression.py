@@ -545,6 +545,15 @@ def test_check_refuses_a_suite_with_too_few_seeds_before_training(tmp_path, caps
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize("alpha", ["0", "1", "nan", "-0.5"])
+def test_check_refuses_a_bad_alpha_before_training(tmp_path, capsys, alpha):
+    R.write_baseline(baseline_from(tmp_path, BASE), tmp_path / "b.json")
+    argv = ["check", "ci", "--alpha", alpha, "--baseline", str(tmp_path / "b.json"), "--out", str(tmp_path / "o")]
+    assert cli.main(argv) == 2
+    assert f"--alpha {float(alpha)!r}: expected a false-alarm rate between 0 and 1" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
 def test_check_help_works(capsys):
     with pytest.raises(SystemExit) as e:
         cli.main(["check", "--help"])

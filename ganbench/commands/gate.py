@@ -46,6 +46,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.results is not None and (args.seeds or args.threads is not None):
         raise UsageError("--seeds and --threads apply when check runs a SUITE, not with --results")
     input_file(args.baseline, "--baseline", "the JSON file written by 'ganbench baseline'")
+    if not 0 < args.alpha < 1:  # also nan
+        raise UsageError(f"--alpha {args.alpha!r}: expected a false-alarm rate between 0 and 1, e.g. 0.01")
     baseline = R.load_baseline(args.baseline)  # bad baseline, rules or seed counts: stop before minutes of training
     rules = R.resolve_rules(R.parse_rules(args.fail) if args.fail else None, baseline)
     results = Path(args.results) if args.results is not None else _run(args, baseline, rules)
