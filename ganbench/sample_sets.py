@@ -13,9 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from .data.local_files import IMAGE_SUFFIXES
 from .registry import ConfigError
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 
 
 def _from_array(a: np.ndarray, where: str) -> torch.Tensor:

@@ -366,7 +366,7 @@ def test_folder_flat_grayscale_and_test_fraction(tmp_path):
 def test_folder_errors(tmp_path):
     with pytest.raises(ConfigError, match=r"dataset 'folder': root '.*nowhere' is not a directory"):
         get_dataset("folder", root=str(tmp_path / "nowhere"))
-    with pytest.raises(ConfigError, match=r"dataset 'folder': no .png/.jpg/.jpeg images under"):
+    with pytest.raises(ConfigError, match=r"dataset 'folder': no .png/.jpg/.jpeg/.bmp/.webp images under"):
         get_dataset("folder", root=str(tmp_path))
     with pytest.raises(ConfigError, match=r"dataset 'folder' needs parameter\(s\): root"):
         get_dataset("folder")

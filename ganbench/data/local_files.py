@@ -148,7 +148,7 @@ def cifar10(root: str | None = None, size: int = 32, download: bool = False) -> 
 
 # ---------------------------------------------------------------- image folder
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")  # also what `ganbench metrics` reads from a folder
 FOLDER_RESIZE = "center crop to a square, then PIL bilinear resize (antialiased when shrinking)"
 
 
