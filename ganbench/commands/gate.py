@@ -46,8 +46,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.results is not None and (args.seeds or args.threads is not None):
         raise UsageError("--seeds and --threads apply when check runs a SUITE, not with --results")
     input_file(args.baseline, "--baseline", "the JSON file written by 'ganbench baseline'")
-    if not 0 < args.alpha < 1:  # also nan
-        raise UsageError(f"--alpha {args.alpha!r}: expected a false-alarm rate between 0 and 1, e.g. 0.01")
+    R.check_alpha(args.alpha)
     baseline = R.load_baseline(args.baseline)  # bad baseline, rules or seed counts: stop before minutes of training
     rules = R.resolve_rules(R.parse_rules(args.fail) if args.fail else None, baseline)
     results = Path(args.results) if args.results is not None else _run(args, baseline, rules)
@@ -63,10 +62,7 @@ def _run(args: argparse.Namespace, baseline: dict, rules: tuple) -> Path:
     from ..config import load_suite
     from ..runner import DEFAULT_RESULTS, run_suite
     suite = load_suite(args.suite, overrides=args.set, seeds=parse_seeds(args.seeds))
-    n_now = min(Counter(r.config_hash() for r in suite.runs).values())
-    n_base = min(len(c["seeds"]) for c in baseline["configs"].values())
-    n_tests = sum(r.metric in c["metrics"] for c in baseline["configs"].values() for r in rules)
-    R.check_reachable(n_base, n_now, n_tests, args.alpha)
+    R.check_seed_counts(baseline, rules, min(Counter(r.config_hash() for r in suite.runs).values()), args.alpha)
     out = R.check_dir(DEFAULT_RESULTS / f"{suite.name}-check", args.out, [run.run_id for run in suite.runs])
     print(f"suite {suite.name}: {len(suite.runs)} runs -> {out}", flush=True)
     for o in run_suite(suite, out=out, executor=args.executor, workers=args.workers, threads=args.threads):

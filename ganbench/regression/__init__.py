@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from .baseline import BASELINE_FORMAT, BASELINE_VERSION, baseline_of, load_baseline, make_baseline, write_baseline
 from .comparison import (DEFAULT_ALPHA, RECOMMENDED_SEEDS, TEST_NAME, Comparison, ProvenanceMismatch, Row,
-                         check_reachable, compare, config_diff, match_configs)
+                         check_alpha, check_reachable, check_seed_counts, compare, config_diff, match_configs)
 from .measured import COMPARABLE, ENVIRONMENT, Measured, collect, config_hash, config_key
 from .rules import DEFAULT_RULES, FORMS, HIGHER_IS_BETTER, Rule, parse_rule, parse_rules, resolve_rules
 from .summary import HEADER, headline, render_markdown, render_text, write_summary
@@ -36,4 +36,4 @@ __all__ = ["HIGHER_IS_BETTER", "DEFAULT_RULES", "Rule", "parse_rule", "parse_rul
            "Measured", "collect", "make_baseline", "baseline_of", "write_baseline", "load_baseline", "resolve_rules", "Row",
            "Comparison", "compare", "match_configs", "render_text", "render_markdown", "write_summary",
            "check_dir", "CHECK_MARKER", "ProvenanceMismatch", "headline", "DEFAULT_ALPHA", "RECOMMENDED_SEEDS",
-           "TEST_NAME", "check_reachable"]
+           "TEST_NAME", "check_alpha", "check_reachable", "check_seed_counts"]

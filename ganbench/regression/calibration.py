@@ -126,15 +126,12 @@ def restrict(measured: dict[str, Measured], seeds: set[int]) -> dict[str, Measur
 
 def false_alarms(pool: dict[str, Measured], sets: list[set[int]], alpha: float = DEFAULT_ALPHA) -> dict[str, Any]:
     """The first set as the baseline, each other set checked against it; and every ordered pair of sets."""
-    base, _ = baseline_of(restrict(pool, sets[0]), "calibration")
-    first = [compare(base, restrict(pool, s), alpha=alpha).exit_code for s in sets[1:]]
-    pairs = 0
-    failed = 0
-    for i, j in itertools.permutations(range(len(sets)), 2):
-        b, _ = baseline_of(restrict(pool, sets[i]), "calibration")
-        failed += compare(b, restrict(pool, sets[j]), alpha=alpha).exit_code
-        pairs += 1
-    return {"checks": len(first), "passed": first.count(0), "pairs": pairs, "pairs_failed": failed}
+    parts = [restrict(pool, s) for s in sets]
+    bases = [baseline_of(part, "calibration")[0] for part in parts]  # each set's baseline, made once
+    codes = {(i, j): compare(bases[i], parts[j], alpha=alpha).exit_code
+             for i, j in itertools.permutations(range(len(sets)), 2)}
+    first = [codes[(0, j)] for j in range(1, len(sets))]
+    return {"checks": len(first), "passed": first.count(0), "pairs": len(codes), "pairs_failed": sum(codes.values())}
 
 
 def sensitivity(pool: dict[str, Measured], metric: str, higher: bool, n: int, n_tests: int, changes: list[float],

@@ -134,6 +134,18 @@ def _p_worse(base: tuple[float, ...], now: tuple[float, ...], margin: float, hig
     return worse, better
 
 
+def check_alpha(alpha: float) -> None:
+    if not 0 < alpha < 1:  # also refuses nan
+        raise ConfigError(f"--alpha {alpha!r}: expected a false-alarm rate between 0 and 1, e.g. 0.01")
+
+
+def check_seed_counts(baseline: dict[str, Any], rules: tuple[Rule, ...], n_now: int, alpha: float) -> None:
+    """Before training: could a check of ``n_now`` new seeds a configuration against ``baseline`` fail at all?"""
+    n_base = min(len(c["seeds"]) for c in baseline["configs"].values())
+    n_tests = sum(r.metric in c["metrics"] for c in baseline["configs"].values() for r in rules)
+    check_reachable(n_base, n_now, n_tests, alpha)
+
+
 def check_reachable(n_base: int, n_now: int, n_tests: int, alpha: float) -> None:
     """Refuse a check that could never fail: Holm's first step needs the smallest p below alpha / n_tests."""
     smallest = min_pvalue(n_base, n_now, "greater")  # complete separation of the two sides
@@ -146,8 +158,7 @@ def check_reachable(n_base: int, n_now: int, n_tests: int, alpha: float) -> None
 def compare(baseline: dict[str, Any], measured: dict[str, Measured], rules: Optional[tuple[Rule, ...]] = None,
             allow_provenance_mismatch: bool = False, alpha: float = DEFAULT_ALPHA) -> Comparison:
     """Every baseline configuration and metric against the seeds of the same configuration in ``measured``."""
-    if not 0 < alpha < 1:
-        raise ConfigError(f"--alpha {alpha!r}: expected a false-alarm rate between 0 and 1, e.g. 0.01")
+    check_alpha(alpha)
     rules = resolve_rules(rules, baseline)
     by_metric = {r.metric: r for r in rules}
     pairs, notes = match_configs(baseline, measured)
@@ -155,7 +166,7 @@ def compare(baseline: dict[str, Any], measured: dict[str, Measured], rules: Opti
     pending: list[dict[str, Any]] = []
     for key, b in sorted(baseline["configs"].items()):
         m = measured.get(pairs.get(key, ""))
-        failed: list[int] = []
+        missing = m is None or bool(m.problems)  # a failed seed is a code failure, not an outcome to rank
         if m is None:
             notes.append(f"{key}: missing from the results")
         else:
@@ -164,22 +175,19 @@ def compare(baseline: dict[str, Any], measured: dict[str, Measured], rules: Opti
                 env_notes.update(f"{f} {b['provenance'][f]} (baseline) vs {m.provenance[f]} (now)" for f in ENVIRONMENT
                                  if None not in (b["provenance"].get(f), m.provenance.get(f))
                                  and b["provenance"][f] != m.provenance[f])
-            failed = sorted(m.problems)
-            notes.extend(f"{key}: seed {s} {m.problems[s]}" for s in failed)
+            notes.extend(f"{key}: seed {s} {m.problems[s]}" for s in sorted(m.problems))
             notes.extend(f"{key}: seed {s} diverged: counted as the worst outcome of every metric"
                          for s in sorted(m.diverged))
-            if not (m.seeds or m.diverged):
-                failed = failed or [-1]
         order = [r.metric for r in rules]
         for name in sorted(b["metrics"], key=lambda n: (order.index(n) if n in order else len(order), n)):
             higher = baseline["directions"][name] == "higher"
             s = b["metrics"][name]
             base = tuple(worst_first(s["values"], higher))
-            now = () if m is None or failed else _now_values(m, name, higher)
+            now = () if missing else _now_values(m, name, higher)
             rule = by_metric.get(name)
             margin = None if rule is None else rule.margin(float(np.median(base)), s.get("std"))
             pending.append({"config": key, "metric": name, "baseline": base, "now": now, "rule": rule,
-                            "margin": margin, "higher": higher, "missing": m is None or bool(failed)})
+                            "margin": margin, "higher": higher, "missing": missing})
     rows = _verdicts(pending, alpha)
     tested = [r for r in rows if r.p is not None]
     if tested:
