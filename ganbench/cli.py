@@ -19,7 +19,7 @@ from .registry import ConfigError
 # ---------------------------------------------------------------- commands
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .config import load_suite
+    from .suite_loader import load_suite
     from .runner import results_dir_for, run_suite
     suite = load_suite(args.suite, overrides=args.set, seeds=parse_seeds(args.seeds))
     out = results_dir_for(suite, args.out)
@@ -36,7 +36,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    from .config import SUITES_DIR
+    from .suite_loader import SUITES_DIR
     from .plugins import load_entry_points, registry_for
     what = args.what
     if what == "suites":

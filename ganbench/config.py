@@ -1,14 +1,10 @@
-"""Suite files: frozen run configurations and strict TOML loading.
+"""Run configurations: frozen dataclasses, their one hash, and checks of every key and value.
 
-A suite is a grid: ``[suite]`` (name, seeds), ``[defaults]`` (one table per
-section) and ``[[runs]]`` (each overrides the defaults section by section).
-Every key is checked: unknown tables and keys, wrong types, out-of-range
-values and unknown loss/model/dataset names raise ``ConfigError`` naming the
-file, the key path, the bad value and what would be accepted.
-
-Merging rule: a run's section is laid over the default section key by key;
-when a run names a *different* data/model/loss than the defaults, the default
-parameters of that section are dropped (they belong to the other name).
+``RunConfig`` (data, model, loss, optim, train, eval) is what a run is; ``config_hash`` keys run ids and
+baselines; ``build_run`` / ``RunConfig.from_dict`` check types, ranges and choices and raise ``ConfigError``
+naming the key path, the bad value and what would be accepted. Reading suite files and checking names
+against the registries is ``suite_loader``'s: this module imports nothing above ``registry`` and the
+metric catalogue, so every module may use it.
 """
 from __future__ import annotations
 
@@ -17,27 +13,22 @@ import hashlib
 import json
 import math
 import re
-import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from .catalogue import EVALUATIONS
 from .registry import ConfigError, did_you_mean
 
 __all__ = [
     "ConfigError", "DataConfig", "ModelConfig", "LossConfig", "OptimConfig", "TrainConfig",
-    "EvalConfig", "RunConfig", "SuiteConfig", "load_suite", "parse_suite", "parse_override",
-    "find_suite", "SUITES_DIR", "MAX_SEED", "MAX_SEEDS", "MAX_SUITE_NAME", "check_device",
+    "EvalConfig", "RunConfig", "SuiteConfig", "config_hash", "build_run", "build_section", "named_section",
+    "MAX_SEED", "MAX_SEEDS", "check_device", "check_seeds",
 ]
 
-SUITES_DIR = Path(__file__).resolve().parent / "suites"  # package data: found in a wheel install too
 MAX_SEED = 2**32 - 1     # seeds are mixed into torch seeds as seed * 1_000_003 + salt, which must stay below 2**63
 MAX_SEEDS = 10_000       # seeds per suite or --seeds: a typo such as 0-100000000000 must not fill memory
-MAX_SUITE_NAME = 100     # a suite name is a folder name (results/<suite>), well inside file-system limits
-SUITE_NAME = re.compile(r"[A-Za-z0-9+-][A-Za-z0-9._+-]*")  # what safe_name leaves unchanged
 
 
 @dataclass(frozen=True)
@@ -121,7 +112,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
 
 
 def _eval_dict(cfg: EvalConfig) -> dict[str, Any]:
-    d = _plain(dataclasses.asdict(cfg))
+    d = plain(dataclasses.asdict(cfg))
     if d["real_stats"] is None:  # unset keys added later stay out, so run ids (config hashes) do not change
         del d["real_stats"]
     return d
@@ -143,8 +134,8 @@ class RunConfig:
         return {
             "suite": self.suite, "seed": self.seed, "name": self.name,
             "data": self.data.to_dict(), "model": self.model.to_dict(), "loss": self.loss.to_dict(),
-            "optim": _plain(dataclasses.asdict(self.optim)),
-            "train": _plain(dataclasses.asdict(self.train)),
+            "optim": plain(dataclasses.asdict(self.optim)),
+            "train": plain(dataclasses.asdict(self.train)),
             "eval": _eval_dict(self.eval),
         }
 
@@ -163,7 +154,9 @@ class RunConfig:
 
     @staticmethod
     def from_dict(d: dict[str, Any], where: str = "config.json") -> "RunConfig":
-        return _build_run(d, where, suite=d.get("suite", "suite"), seed=d.get("seed", 0))
+        """A run from ``to_dict``'s layout (config.json, a worker's copy), every key and value checked; the
+        data/model/loss names are not looked up in their registries (``suite_loader.run_from_dict`` does)."""
+        return build_run(d, where, suite=d.get("suite", "suite"), seed=d.get("seed", 0))
 
 
 @dataclass(frozen=True)
@@ -209,11 +202,11 @@ def safe_name(text: str) -> str:
     return cleaned[:MAX_NAME] or "run"
 
 
-def _plain(v: Any) -> Any:
+def plain(v: Any) -> Any:
     if isinstance(v, dict):
-        return {k: _plain(x) for k, x in v.items()}
+        return {k: plain(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
+        return [plain(x) for x in v]
     return v
 
 
@@ -231,23 +224,23 @@ def _type_name(tp: Any) -> str:
     return {int: "integer", float: "number", str: "string", bool: "true/false"}.get(tp, str(tp))
 
 
-def _coerce(value: Any, tp: Any, where: str) -> Any:
+def coerce(value: Any, tp: Any, where: str) -> Any:
     """Return ``value`` converted to ``tp`` or raise ConfigError."""
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         if value is None:
             return None
-        return _coerce(value, args[0], where)
+        return coerce(value, args[0], where)
     if origin is tuple:
         args = typing.get_args(tp)
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{where} must be a {_type_name(tp)}, got {value!r}")
         if args[-1] is Ellipsis:
-            return tuple(_coerce(v, args[0], where) for v in value)
+            return tuple(coerce(v, args[0], where) for v in value)
         if len(value) != len(args):
             raise ConfigError(f"{where} must be a {_type_name(tp)}, got {value!r}")
-        return tuple(_coerce(v, a, where) for v, a in zip(value, args))
+        return tuple(coerce(v, a, where) for v, a in zip(value, args))
     if tp is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{where} must be true or false, got {value!r}")
@@ -309,7 +302,7 @@ def check_device(text: str, where: str, present: bool = False) -> str:
     return text
 
 
-def _check_seeds(seeds: tuple[int, ...], where: str) -> tuple[int, ...]:
+def check_seeds(seeds: tuple[int, ...], where: str) -> tuple[int, ...]:
     if not seeds:
         raise ConfigError(f"{where} must list at least one seed")
     bad = [s for s in seeds if not 0 <= s <= MAX_SEED]
@@ -322,7 +315,7 @@ def _check_seeds(seeds: tuple[int, ...], where: str) -> tuple[int, ...]:
     return seeds
 
 
-def _build_section(cls: type, table: Any, where: str, section: str) -> Any:
+def build_section(cls: type, table: Any, where: str, section: str) -> Any:
     if not isinstance(table, dict):
         raise ConfigError(f"{where} must be a table, got {table!r}")
     hints = typing.get_type_hints(cls)
@@ -331,20 +324,15 @@ def _build_section(cls: type, table: Any, where: str, section: str) -> Any:
     for key, value in table.items():
         if key not in hints:
             raise ConfigError(f"{where}: unknown key {key!r}{did_you_mean(key, names)}; accepted: {', '.join(names)}")
-        kwargs[key] = _coerce(value, hints[key], f"{where}.{key}")
+        kwargs[key] = coerce(value, hints[key], f"{where}.{key}")
         _check_range(f"{section}.{key}", kwargs[key], f"{where}.{key}")
     return cls(**kwargs)
 
 
-def _registries() -> dict[str, Any]:
-    # Imported here so that loading the config module stays cheap and free of cycles.
-    from .data import DATASETS
-    from .losses import LOSSES
-    from .models import MODELS
-    return {"data": DATASETS, "model": MODELS, "loss": LOSSES}
-
-
-def _build_named(section: str, table: Any, where: str) -> NamedConfig:
+def named_section(section: str, table: Any, where: str) -> NamedConfig:
+    """A data/model/loss table checked for shape only: a string name and finite parameters. Whether the name
+    is registered and the parameters fit its factory is the suite loader's check (``suite_loader``), which
+    sits above the registries; this module stays below them."""
     if not isinstance(table, dict):
         raise ConfigError(f"{where} must be a table like {{ name = \"...\" }}, got {table!r}")
     if "name" not in table:
@@ -356,27 +344,13 @@ def _build_named(section: str, table: Any, where: str) -> NamedConfig:
     for key, value in params.items():  # no factory parameter means anything with inf or nan (TOML has both)
         if isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f"{where}.{key} must be a finite number, got {value!r}")
-    registry = _registries()[section]
-    skip = ("data_shape",) if section == "model" else ()
-    from .plugins import resolve  # import paths (module:attr) become registry entries on first use
-    resolve(section, name, where)
-    checked = params
-    if section == "model":  # pack is every model's parameter, handled by build_models (PacGAN packing)
-        from .models import split_pack
-        try:
-            _, checked = split_pack(name, params)
-        except ConfigError as e:
-            raise ConfigError(f"{where}: {e}") from None
-    registry.check_params(name, checked, where=where, skip=skip)
-    if section == "loss":  # cheap to build: value checks (negative weights, ...) fail at load time, not mid-suite
-        try:
-            registry.build(name, **params)
-        except ConfigError as e:
-            raise ConfigError(f"{where}: {e}") from None
     return NAMED_SECTIONS[section](name=name, params=params)
 
 
-def _build_run(merged: dict[str, Any], where: str, suite: str, seed: int) -> RunConfig:
+def build_run(merged: dict[str, Any], where: str, suite: str, seed: int,
+              named: Callable[[str, Any, str], NamedConfig] = named_section) -> RunConfig:
+    """One run from its merged tables; ``named`` builds the data/model/loss sections (the suite loader passes
+    its registry-checking builder)."""
     allowed = set(SECTIONS) | {"name", "suite", "seed", "seeds"}
     for key in merged:
         if key not in allowed:
@@ -389,181 +363,9 @@ def _build_run(merged: dict[str, Any], where: str, suite: str, seed: int) -> Run
         raise ConfigError(f"{where}.name must be a string, got {name!r}")
     kwargs: dict[str, Any] = {}
     for section in ("data", "model", "loss"):
-        kwargs[section] = _build_named(section, merged[section], f"{where}.{section}")
+        kwargs[section] = named(section, merged[section], f"{where}.{section}")
     for section, cls in SECTION_TYPES.items():
-        kwargs[section] = _build_section(cls, merged.get(section, {}), f"{where}.{section}", section)
+        kwargs[section] = build_section(cls, merged.get(section, {}), f"{where}.{section}", section)
     return RunConfig(suite=suite, seed=seed, name=name, **kwargs)
 
 
-def _merge(defaults: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in defaults.items()}
-    for key, value in run.items():
-        base = out.get(key)
-        if isinstance(base, dict) and isinstance(value, dict):
-            if key in NAMED_SECTIONS and "name" in value and value["name"] != base.get("name"):
-                out[key] = dict(value)  # another name: the default's parameters do not apply
-            else:
-                out[key] = {**base, **value}
-        else:
-            out[key] = value
-    return out
-
-
-def _expand(run: dict[str, Any], where: str) -> list[dict[str, Any]]:
-    """A run whose data/model/loss is a *list* of tables stands for the grid of all combinations."""
-    variants: list[dict[str, Any]] = [dict(run)]
-    for section in NAMED_SECTIONS:
-        value = run.get(section)
-        if isinstance(value, list):
-            if not value or not all(isinstance(v, dict) for v in value):
-                raise ConfigError(f"{where}.{section} must be a table or a non-empty list of tables, got {value!r}")
-            variants = [{**v, section: choice} for v in variants for choice in value]
-    return variants
-
-
-def parse_override(text: str) -> tuple[list[str], Any]:
-    """``train.steps=200`` → (["train", "steps"], 200). Values are TOML literals; bare words are strings."""
-    if "=" not in text:
-        raise ConfigError(f"--set {text!r}: expected KEY=VALUE, e.g. train.steps=200")
-    key, raw = text.split("=", 1)
-    path = [p for p in key.strip().split(".") if p]
-    if len(path) < 2 or path[0] not in SECTIONS:
-        raise ConfigError(f"--set {text!r}: key must be SECTION.KEY with SECTION one of {', '.join(SECTIONS)}")
-    try:
-        value = tomllib.loads(f"v = {raw.strip()}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = raw.strip()
-    return path, value
-
-
-def _apply_overrides(table: dict[str, Any], overrides: list[tuple[list[str], Any]]) -> dict[str, Any]:
-    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in table.items()}
-    for path, value in overrides:
-        section, key = path[0], ".".join(path[1:])
-        current = out.get(section, {})
-        if not isinstance(current, dict):
-            raise ConfigError(f"[{section}] must be a table, got {current!r} (so --set {section}.{key} cannot apply)")
-        sec = dict(current)
-        if section in NAMED_SECTIONS and key == "name" and value != sec.get("name"):
-            sec = {}
-        sec[key] = value
-        out[section] = sec
-    return out
-
-
-def parse_suite(doc: dict[str, Any], path: str = "<suite>", overrides: list[str] | None = None,
-                seeds_override: tuple[int, ...] | None = None) -> SuiteConfig:
-    """``seeds_override`` (``--seeds``) replaces the suite's and every run's seeds."""
-    for key in doc:
-        if key not in ("suite", "defaults", "runs"):
-            raise ConfigError(f"{path}: unknown table [{key}]{did_you_mean(key, ['suite', 'defaults', 'runs'])}; accepted: suite, defaults, runs")
-    head = doc.get("suite", {})
-    if not isinstance(head, dict):
-        raise ConfigError(f"{path}: [suite] must be a table")
-    for key in head:
-        if key not in ("name", "seeds", "description"):
-            raise ConfigError(f"{path}: [suite] unknown key {key!r}{did_you_mean(key, ['name', 'seeds', 'description'])}; accepted: name, seeds, description")
-    name = head.get("name", Path(path).stem)
-    if not isinstance(name, str) or not name:
-        raise ConfigError(f"{path}: suite.name must be a non-empty string, got {name!r}")
-    if len(name) > MAX_SUITE_NAME:
-        raise ConfigError(f"{path}: suite.name is {len(name)} characters long; at most {MAX_SUITE_NAME} are accepted")
-    if not SUITE_NAME.fullmatch(name):
-        raise ConfigError(f"{path}: suite.name {name!r} may use only letters, digits, '.', '_', '+' and '-' "
-                          f"(not starting with '.' or '_')")
-    seeds = _coerce(head.get("seeds", [0]), tuple[int, ...], f"{path}: suite.seeds")
-    if seeds_override is not None:
-        seeds = _check_seeds(_coerce(list(seeds_override), tuple[int, ...], "--seeds"), "--seeds")
-    _check_seeds(seeds, f"{path}: suite.seeds")
-    description = head.get("description", "")
-    defaults = doc.get("defaults", {})
-    if not isinstance(defaults, dict):
-        raise ConfigError(f"{path}: [defaults] must be a table")
-    for key in defaults:
-        if key not in SECTIONS:
-            raise ConfigError(f"{path}: [defaults] unknown section {key!r}{did_you_mean(key, list(SECTIONS))}; accepted: {', '.join(SECTIONS)}")
-    runs = doc.get("runs", [{}])
-    if not isinstance(runs, list) or not all(isinstance(r, dict) for r in runs):
-        raise ConfigError(f"{path}: runs must be an array of tables ([[runs]])")
-    parsed_overrides = [parse_override(o) for o in overrides or []]
-    out: list[RunConfig] = []
-    seen: dict[str, int] = {}
-    for i, run in enumerate(runs):
-        where = f"{path}: runs[{i}]"
-        for variant in _expand(run, where):
-            merged = _apply_overrides(_merge(defaults, variant), parsed_overrides)
-            run_seeds = _check_seeds(_coerce(merged.pop("seeds", seeds), tuple[int, ...], f"{where}.seeds"),
-                                     f"{where}.seeds")
-            if seeds_override is not None:
-                run_seeds = seeds
-            for seed in run_seeds:
-                cfg = _build_run(merged, where, suite=name, seed=seed)
-                if cfg.eval.real_stats:  # a missing or unreadable statistics file fails at load, not after training
-                    from .reference_stats import load_reference_stats
-                    try:
-                        load_reference_stats(cfg.eval.real_stats)
-                    except ConfigError as e:
-                        raise ConfigError(f"{where}: eval.real_stats: {e}") from None
-                if cfg.run_id in seen:
-                    raise ConfigError(f"{where} duplicates runs[{seen[cfg.run_id]}] (same configuration and seed {seed})")
-                seen[cfg.run_id] = i
-                out.append(cfg)
-    if not out:
-        raise ConfigError(f"{path}: no runs; add a [[runs]] table (an empty one runs the defaults)")
-    if len(out) > MAX_SEEDS:
-        raise ConfigError(f"{path}: {len(out)} runs; at most {MAX_SEEDS} are accepted in one suite")
-    _check_buildable(out, path)
-    return SuiteConfig(name=name, seeds=seeds, runs=tuple(out), path=path, description=description)
-
-
-def _check_buildable(runs: list[RunConfig], path: str) -> None:
-    """Build each distinct dataset and model once: values only their factories check (a negative width, a
-    missing data folder, an import path that is no dataset) fail here, at load, not in the middle of a suite."""
-    import torch
-    from .data import get_dataset
-    from .models import build_models
-    shapes: dict[str, tuple[int, ...]] = {}
-    built: set[str] = set()
-    with torch.random.fork_rng(devices=[]):  # weight initialisation must not move the caller's RNG
-        for run in runs:
-            data_key = json.dumps(run.data.to_dict(), sort_keys=True, default=str)
-            if data_key not in shapes:
-                try:
-                    shapes[data_key] = tuple(get_dataset(run.data.name, **run.data.params).shape)
-                except ConfigError as e:
-                    raise ConfigError(f"{path}: {e}") from None
-            model_key = json.dumps([run.model.to_dict(), shapes[data_key]], sort_keys=True, default=str)
-            if model_key not in built:
-                try:
-                    build_models(run.model.name, shapes[data_key], **run.model.params)
-                except ConfigError as e:
-                    raise ConfigError(f"{path}: {e}") from None
-                built.add(model_key)
-
-
-def find_suite(name_or_path: str) -> Path:
-    """A suite given as a path, or by name from the bundled ``suites/`` folder."""
-    p = Path(name_or_path)
-    if p.is_file():
-        return p
-    if p.is_dir():
-        raise ConfigError(f"suite {name_or_path!r} is a folder; give a suite file (.toml) or a bundled suite's name")
-    for cand in (SUITES_DIR / f"{name_or_path}.toml", SUITES_DIR / name_or_path):
-        if cand.is_file():
-            return cand
-    known = sorted(x.stem for x in SUITES_DIR.glob("*.toml")) if SUITES_DIR.is_dir() else []
-    raise ConfigError(f"suite file {name_or_path!r} not found{did_you_mean(p.stem, known)}; bundled suites: {', '.join(known)}")
-
-
-def load_suite(name_or_path: str | Path, overrides: list[str] | None = None,
-               seeds: tuple[int, ...] | None = None) -> SuiteConfig:
-    path = find_suite(str(name_or_path))
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: not valid TOML: {e}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not a UTF-8 text file") from None
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read the suite file ({e.strerror})") from None
-    return parse_suite(doc, str(path), overrides, seeds)

@@ -26,6 +26,8 @@ from .data import Dataset, get_dataset
 from .io import CorruptFileError, atomic_write_json, load_checkpoint, read_json
 from .models import build_models, device_of, sobol_latents
 from .registry import one_line
+from .version import __version__
+from .suite_loader import run_from_dict
 from .results import CHECKPOINT, CONFIG, HISTORY, METRICS, STATUS, read_history
 
 REAL_SEED = 20_171_110  # real samples are one fixed draw, the same for every run that compares against them
@@ -227,7 +229,6 @@ def git_commit() -> Optional[str]:
 
 def versions() -> dict[str, str]:
     import scipy
-    from . import __version__
     v = {"ganbench": __version__, "torch": torch.__version__, "numpy": np.__version__, "scipy": scipy.__version__,
          "python": platform.python_version()}
     try:
@@ -323,7 +324,7 @@ def evaluate_run(run_dir: str | Path, run: Optional[RunConfig] = None, train_sta
     import pandas as pd
     from .stability import stability_summary
     run_dir = Path(run_dir)
-    run = run or RunConfig.from_dict(read_json(run_dir / CONFIG), where=str(run_dir / CONFIG))
+    run = run or run_from_dict(read_json(run_dir / CONFIG), where=str(run_dir / CONFIG))
     status = read_json(run_dir / STATUS) if (run_dir / STATUS).exists() else {}
     train_status = train_status or status.get("status", "finished")
     ds = get_dataset(run.data.name, **run.data.params)

@@ -36,7 +36,9 @@ from typing import Any, Callable, Iterator, Optional
 
 from .config import RunConfig
 from .registry import ConfigError, one_line
+from .version import __version__
 from .results import is_finished
+from .suite_loader import run_from_dict
 from .attempt import RunOutcome, run_group
 
 Job = tuple[RunConfig, Path]
@@ -172,10 +174,10 @@ def _init_worker(threads: int) -> None:
 
 
 def _rebuild(run_dict: dict[str, Any], run_id: str) -> RunConfig:
-    run = RunConfig.from_dict(run_dict, where=f"run {run_id}")
+    run = run_from_dict(run_dict, where=f"run {run_id}")
     if run.run_id != run_id:
         raise ConfigError(f"run {run_id}: this worker computes run id {run.run_id} for the same configuration; "
-                          f"is another ganbench version ({__import__('ganbench').__version__}) installed here?")
+                          f"is another ganbench version ({__version__}) installed here?")
     return run
 
 

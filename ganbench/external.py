@@ -25,7 +25,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .config import MAX_SEED, EvalConfig, config_hash, _build_named, _build_section, _plain, run_name, safe_name
+from .config import MAX_SEED, EvalConfig, build_section, config_hash, plain, run_name, safe_name
+from .suite_loader import build_named
 from .data import get_dataset
 from .io import atomic_write_json, atomic_write_text, sha256_file
 from .models import LATENTS, Generator, device_of
@@ -311,7 +312,7 @@ def external_config(G: ExternalGenerator, data: dict[str, Any], eval_cfg: EvalCo
         if key in G.source:
             model[key] = G.source[key]
     return {"suite": suite, "seed": seed, "name": name, "data": data, "model": model,
-            "loss": {"name": "external"}, "optim": {}, "train": {}, "eval": _plain(eval_cfg.__dict__)}
+            "loss": {"name": "external"}, "optim": {}, "train": {}, "eval": plain(eval_cfg.__dict__)}
 
 
 def run_id_for(config: dict[str, Any]) -> str:
@@ -339,13 +340,13 @@ def evaluate_generator(generator: Any, *, data: str | dict[str, Any], features: 
     if not isinstance(data, (str, Mapping)):
         raise ConfigError(f"data must be a dataset name or a table {{'name': ..., **params}}, got {data!r}")
     data_table = {"name": data} if isinstance(data, str) else dict(data)
-    data_cfg = _build_named("data", data_table, "--data")
+    data_cfg = build_named("data", data_table, "--data")
     table = dict(eval_config.__dict__) if isinstance(eval_config, EvalConfig) else dict(eval_config or {})
     if features is not None:
         table["features"] = features
     if n is not None:
         table["n_samples"] = n
-    eval_cfg = _build_section(EvalConfig, table, "eval", "eval")
+    eval_cfg = build_section(EvalConfig, table, "eval", "eval")
     if eval_cfg.features is not None:
         from .features import EXTRACTORS
         EXTRACTORS.get(eval_cfg.features, "--features")  # unknown names fail before anything is loaded

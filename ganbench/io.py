@@ -17,6 +17,8 @@ from typing import Any
 
 import torch
 
+from .registry import ConfigError
+
 __all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "atomic_torch_save",
            "read_json", "sha256_file", "load_checkpoint", "CorruptFileError", "jsonable", "output_dir", "output_file", "input_file"]
 
@@ -89,7 +91,6 @@ def output_dir(path: str | Path, flag: str) -> Path:
 
     Checked before any work starts, so that a bad ``--out`` costs nothing (not minutes of training).
     """
-    from .registry import ConfigError
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise ConfigError(f"{flag} {str(path)!r} is a file, not a folder; give a folder (it is created if missing)")
@@ -104,7 +105,6 @@ def output_dir(path: str | Path, flag: str) -> Path:
 
 def output_file(path: str | Path, flag: str) -> Path:
     """``path`` as a file ganbench may (re)write: not a folder, in a folder that exists or can be made."""
-    from .registry import ConfigError
     path = Path(path)
     if path.is_dir():
         raise ConfigError(f"{flag} {str(path)!r} is a folder; give a file name such as {str(path / 'out.json')!r}")
@@ -119,7 +119,6 @@ def output_file(path: str | Path, flag: str) -> Path:
 
 def input_file(path: str | Path, flag: str, what: str) -> Path:
     """``path`` as an existing, readable file (``what`` says which kind, for the message)."""
-    from .registry import ConfigError
     path = Path(path)
     if path.is_dir():
         raise ConfigError(f"{flag} {str(path)!r} is a folder; expected {what}")

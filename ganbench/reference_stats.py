@@ -24,6 +24,7 @@ import numpy as np
 from .io import atomic_write_bytes
 from .metrics import _stats_pair, feature_stats, fid_from_stats
 from .registry import ConfigError
+from .version import __version__
 
 PROVENANCE_KEY = "ganbench_provenance"
 FORMAT_VERSION = "ganbench-reference-stats/1"
@@ -106,7 +107,6 @@ def load_reference_stats(path: str | Path) -> ReferenceStats:
 
 def stats_provenance(extractor_info: dict[str, Any], n: int, source: str) -> dict[str, Any]:
     """The provenance a ganbench statistics file records: extractor, weights sha256, preprocessing, N, source."""
-    from . import __version__
     return {"format": FORMAT_VERSION, "features": extractor_info.get("name"), "extractor": extractor_info,
             "weights_sha256": extractor_info.get("weights_sha256"), "input": extractor_info.get("input"),
             "n": int(n), "source": source, "ganbench": __version__}

@@ -35,6 +35,12 @@ def did_you_mean(name: str, choices: list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+# Resolvers of names a registry does not hold: ``(registry, name, where) -> None``, adding an entry when
+# they can. ganbench's package root installs the plugin resolver (import paths, entry points), so that this
+# module, at the bottom of the import graph, knows nothing of plugins (which import every registry).
+RESOLVERS: list[Callable[["Registry[Any]", str, str], None]] = []
+
+
 class Registry(Generic[T]):
     def __init__(self, kind: str):
         self.kind = kind  # "loss", "model", ... used in messages
@@ -66,8 +72,8 @@ class Registry(Generic[T]):
         if name not in self._entries:
             # An unknown name may be an import path ("pkg.mod:obj") or an installed entry point: resolving
             # here lets get_loss/build_models/get_dataset/get_extractor and worker processes find plugins.
-            from .plugins import resolve_missing  # late import: plugins imports this module
-            resolve_missing(self, name, where)
+            for resolver in RESOLVERS:
+                resolver(self, name, where)
         if name not in self._entries:
             loc = f"{where}: " if where else ""
             raise ConfigError(

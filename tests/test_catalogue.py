@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from ganbench import aggregate, config, metrics, results
+from ganbench import aggregate, config, metrics, results, suite_loader
 from ganbench.catalogue import (BY_NAME, CATALOGUE, EVALUATIONS, LABELS, MIN_SAMPLES, RANGES, SET_EVALUATIONS, SHOWN,
                                 directions)
 from ganbench.commands.evaluate import SET_METRICS
@@ -39,4 +39,4 @@ def test_every_table_derives_from_the_catalogue():
 
 def test_an_unknown_evaluation_is_refused_with_the_catalogue_list():
     with pytest.raises(config.ConfigError, match=r"'fld' is not one of fid, kid, is, pr, .*vendi.*did you mean 'fid'"):
-        config.load_suite("ci", overrides=["eval.metrics=['fld']"])
+        suite_loader.load_suite("ci", overrides=["eval.metrics=['fld']"])

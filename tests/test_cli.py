@@ -272,7 +272,7 @@ def test_unreadable_metrics_json_exits_2(open_tmp, unprivileged):
 
 
 def test_read_only_out_and_run_folders_exit_2_before_training(open_tmp, unprivileged):
-    from ganbench.config import load_suite
+    from ganbench.suite_loader import load_suite
     suite = open_tmp / "s.toml"
     suite.write_text(TINY)
     (open_tmp / "ro").mkdir(mode=0o555)

@@ -5,7 +5,8 @@ import textwrap
 
 import pytest
 
-from ganbench.config import ConfigError, load_suite, parse_override, parse_suite, safe_name
+from ganbench.config import ConfigError, safe_name
+from ganbench.suite_loader import load_suite, parse_override, parse_suite
 
 BASE = """
 [suite]

@@ -16,7 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ganbench.config import ConfigError, RunConfig, SuiteConfig, load_suite, parse_suite, safe_name
+from ganbench.config import ConfigError, RunConfig, SuiteConfig, safe_name
+from ganbench.suite_loader import load_suite, parse_suite
 from ganbench.io import jsonable
 
 NAMES = ["ring8", "grid25", "digits", "stacked-digits", "folder", "mlp", "dcgan", "infogan", "sndcgan", "ns",

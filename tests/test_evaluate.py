@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from ganbench.config import parse_suite
+from ganbench.suite_loader import parse_suite
 from ganbench.evaluate import evaluate_run, make_training_evaluator
 from ganbench.feature_cache import cache_dir
 from ganbench.io import jsonable
@@ -83,7 +83,7 @@ def test_git_commit_is_read_once_before_a_run_trains_not_at_import(tmp_path, mon
     from pathlib import Path
 
     from ganbench import evaluate, runner, train as train_mod
-    from ganbench.config import load_suite
+    from ganbench.suite_loader import load_suite
     from ganbench.evaluate import git_commit
     probe = "import ganbench.evaluate as e; print(e.git_commit.cache_info().currsize)"
     fresh = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)

@@ -7,7 +7,8 @@ import sys
 import pytest
 import torch
 
-from ganbench.config import ConfigError, load_suite, parse_suite
+from ganbench.config import ConfigError
+from ganbench.suite_loader import load_suite, parse_suite
 from ganbench.executors import _ray_resources, _rebuild, run_ray, threads_per_worker
 from ganbench.io import load_checkpoint, read_json
 from ganbench.runner import ATTEMPTS, run_suite

@@ -23,7 +23,8 @@ import pytest
 import torch
 
 from ganbench.cli import main
-from ganbench.config import RunConfig, load_suite, parse_suite
+from ganbench.config import RunConfig
+from ganbench.suite_loader import load_suite, parse_suite
 from ganbench.data import DATASETS, get_dataset
 from ganbench.evaluate import load_generator
 from ganbench.external import evaluate_generator, load_external
@@ -241,11 +242,13 @@ def test_run_id_is_stable_across_generator_versions_and_the_gate_reads_it(traine
 
 
 def test_external_config_is_not_rebuilt_as_a_ganbench_model(trained, tmp_path):
+    from ganbench.suite_loader import run_from_dict
     assert cli(trained.root / "g.pt", tmp_path) == 0
     run_dir, _ = only_run(tmp_path)
     with pytest.raises(ConfigError, match=r"model 'external:g.pt' is an external generator evaluated by "
                                           r"'ganbench eval-generator'"):
-        RunConfig.from_dict(read_json(run_dir / "config.json"))
+        run_from_dict(read_json(run_dir / "config.json"))
+    assert RunConfig.from_dict(read_json(run_dir / "config.json")).model.name == "external:g.pt"  # keys only
 
 
 def test_non_finite_samples_mark_the_run_diverged_and_exit_1(gen_module, tmp_path):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ganbench.config import SUITES_DIR, load_suite
+from ganbench.suite_loader import SUITES_DIR, load_suite
 
 ROOT = Path(__file__).resolve().parent.parent
 

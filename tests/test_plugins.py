@@ -16,7 +16,7 @@ import torch
 
 from ganbench import plugins
 from ganbench.cli import main
-from ganbench.config import parse_suite
+from ganbench.suite_loader import parse_suite
 from ganbench.data import DATASETS, get_dataset
 from ganbench.features import EXTRACTORS, get_extractor
 from ganbench.io import read_json

@@ -147,7 +147,7 @@ def test_directions_extend_the_metrics_table():
 # ---------------------------------------------------------------- configuration keys and baselines
 
 def test_config_key_uses_the_run_config_hash():
-    from ganbench.config import load_suite
+    from ganbench.suite_loader import load_suite
     run = load_suite("ci").runs[0]
     stored = json.loads(json.dumps(run.to_dict()))  # as read back from config.json (tuples become lists)
     assert R.config_hash(stored) == run.config_hash()

@@ -502,7 +502,8 @@ def test_the_board_states_the_mode_kl_floor_of_a_perfect_generator(tmp_path):
 
 @pytest.mark.parametrize("suite", ["ring8", "grid25"])
 def test_the_bundled_pacgan_suites_run_the_protocol_their_published_rows_require(suite):
-    from ganbench.config import architecture, load_suite
+    from ganbench.config import architecture
+    from ganbench.suite_loader import load_suite
     runs = load_suite(suite).runs
     labels = {r.label for r in runs}
     for p in (p for p in PUBLISHED if p.dataset == suite and p.source.arxiv == "1712.04086" and p.label):

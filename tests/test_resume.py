@@ -14,7 +14,7 @@ import pytest
 import torch
 from filelock import FileLock
 
-from ganbench.config import load_suite
+from ganbench.suite_loader import load_suite
 from ganbench.io import load_checkpoint, read_json
 from ganbench.results import HISTORY
 from ganbench.runner import ATTEMPTS, LOCK

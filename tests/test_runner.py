@@ -11,7 +11,8 @@ import torch
 from filelock import FileLock
 
 from ganbench.cli import main
-from ganbench.config import ConfigError, SuiteConfig, parse_suite
+from ganbench.config import ConfigError, SuiteConfig
+from ganbench.suite_loader import parse_suite
 from ganbench.io import CorruptFileError, atomic_torch_save, load_checkpoint, read_json
 from ganbench.losses import LOSSES
 from ganbench.results import run_dir_for

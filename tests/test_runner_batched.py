@@ -8,7 +8,7 @@ import pytest
 from filelock import FileLock
 
 from ganbench import batched
-from ganbench.config import parse_suite
+from ganbench.suite_loader import parse_suite
 from ganbench.io import read_json
 from ganbench.results import run_dir_for
 from ganbench.runner import ATTEMPTS, LOCK, run_group, run_one, run_suite

@@ -6,7 +6,7 @@ import csv
 import pytest
 import torch
 
-from ganbench.config import parse_suite
+from ganbench.suite_loader import parse_suite
 from ganbench.io import load_checkpoint
 from ganbench.losses import LOSSES
 from ganbench.train import build_gan, frozen, train, train_step

@@ -37,7 +37,7 @@ def register(subparsers: Any) -> None:
 
 
 def _settings(pairs: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
-    from ganbench.config import parse_override
+    from ..suite_loader import parse_override
     from ganbench.registry import ConfigError
     data: dict[str, Any] = {}
     eval_: dict[str, Any] = {}

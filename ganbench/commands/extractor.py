@@ -15,7 +15,7 @@ from ..registry import ConfigError
 
 
 def _data_params(items: list[str]) -> dict[str, Any]:
-    from ..config import parse_override
+    from ..suite_loader import parse_override
 
     params: dict[str, Any] = {}
     for text in items:

@@ -59,7 +59,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, baseline: dict, rules: tuple) -> Path:
     from .shared import parse_seeds
-    from ..config import load_suite
+    from ..suite_loader import load_suite
     from ..runner import DEFAULT_RESULTS, run_suite
     suite = load_suite(args.suite, overrides=args.set, seeds=parse_seeds(args.seeds))
     R.check_seed_counts(baseline, rules, min(Counter(r.config_hash() for r in suite.runs).values()), args.alpha)

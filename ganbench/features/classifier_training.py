@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import MAX_SEED
+from ..data import get_dataset
 from ..io import atomic_write_bytes, atomic_write_json, atomic_write_text
 from ..registry import ConfigError
 from .classifier_extractor import CLASSIFIER_FORMAT, HIDDEN, ClassifierNet, classifier_arch
@@ -83,8 +84,6 @@ def train_extractor(dataset_name: str, out_path: str | Path, epochs: int | None 
     AdamW (weight decay 1e-4), cosine learning-rate decay, random shifts of up to size/8 pixels.
     Returns ``dict(accuracy, sha256, path, ...)`` with the accuracy measured on the test split.
     """
-    from ..data import get_dataset
-
     for key, value, least in (("epochs", epochs, 1), ("batch_size", batch_size, 1), ("threads", threads, 1),
                               ("seed", seed, 0)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < least):

@@ -112,7 +112,7 @@ def run_seeds(suite: str, seeds: list[int], out: Path, overrides: tuple[str, ...
               patch: Callable[[], contextlib.AbstractContextManager[None]] = _no_patch,
               threads: Optional[int] = None) -> dict[str, Measured]:
     """Train ``suite`` for ``seeds`` into ``out`` (resuming what is there) with ``patch`` applied; its results."""
-    from ..config import load_suite
+    from ..suite_loader import load_suite
     from ..runner import run_suite
     loaded = load_suite(suite, overrides=list(overrides), seeds=tuple(seeds))
     with patch():

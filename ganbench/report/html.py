@@ -8,7 +8,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from .. import __version__
+from ..version import __version__
 from .boards import (Board, _cells, _excluded, _header, _published_cells, _verdict_line, label, sample_size_note,
                      sample_warnings)
 from .columns import NOTES, definitions_for
