@@ -4,7 +4,7 @@
 ``torch.export`` program ``.pt2``, an ONNX file, a state dict plus its ``module:Class``, a ``module:function``
 callable, or a Python module / callable), draws its latents exactly as ganbench draws a trained run's (same
 seed, same ``sample_latent``, so the same network gives the same numbers), runs the core
-``ganbench.evaluate.evaluate_generator`` and, given ``out``, writes an ordinary run directory
+``ganbench.evaluate.measure_generator`` and, given ``out``, writes an ordinary run directory
 (``config.json``, ``status.json``, ``samples.png``, ``metrics.json`` last) that ``report``, ``baseline`` and
 ``check --results`` read like any other. Files are loaded without unpickling code: TorchScript, exported
 programs and ONNX graphs run operators only, and state dicts load with ``weights_only=True``.
@@ -389,7 +389,7 @@ def _evaluate(G: ExternalGenerator, ds: Any, cfg: EvalConfig, seed: int, run_id:
     t0 = time.perf_counter()
     result: dict[str, Any] = {"run_id": run_id, "status": "finished", "steps": None, "reason": ""}
     try:
-        result.update(core.evaluate_generator(G, ds, cfg, seed=seed))
+        result.update(core.measure_generator(G, ds, cfg, seed=seed))
     except FloatingPointError as e:
         size = ds.split_size(cfg.split)
         n_real = min(cfg.n_real or cfg.n_samples, size) if size is not None else cfg.n_real or cfg.n_samples
