@@ -50,7 +50,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     baseline = R.load_baseline(args.baseline)  # bad baseline, rules or seed counts: stop before minutes of training
     rules = R.resolve_rules(R.parse_rules(args.fail) if args.fail else None, baseline)
     results = Path(args.results) if args.results is not None else _run(args, baseline, rules)
-    comparison = R.compare(baseline, R.collect(results), rules, args.allow_provenance_mismatch, args.alpha)
+    comparison = R.compare_to_baseline(baseline, R.collect(results), rules, args.allow_provenance_mismatch, args.alpha)
     print(R.render_text(comparison))
     for path in R.write_summary(R.render_markdown(comparison, args.baseline), args.summary):
         print(f"summary: {path}")
