@@ -15,7 +15,9 @@ import torch
 from torch import nn
 
 from ..config import MAX_SEED, EvalConfig, config_hash, run_name
-from ..config import _build_named, _build_section, _plain  # suite-building helpers of config, not yet public
+# config's private suite helpers under their coming public names (config.build_section, config.plain,
+# suite_loader.build_named): the move changes this import only
+from ..config import _build_named as build_named, _build_section as build_section, _plain as plain
 from ..data import get_dataset
 from ..io import atomic_write_json, atomic_write_text
 from ..models import device_of
@@ -50,7 +52,7 @@ def external_config(G: ExternalGenerator, data: dict[str, Any], eval_cfg: EvalCo
         if key in G.source:
             model[key] = G.source[key]
     return {"suite": suite, "seed": seed, "name": name, "data": data, "model": model,
-            "loss": {"name": "external"}, "optim": {}, "train": {}, "eval": _plain(eval_cfg.__dict__)}
+            "loss": {"name": "external"}, "optim": {}, "train": {}, "eval": plain(eval_cfg.__dict__)}
 
 
 def run_id_for(config: dict[str, Any]) -> str:
@@ -78,13 +80,13 @@ def evaluate_generator(generator: Any, *, data: str | dict[str, Any], features: 
     if not isinstance(data, (str, Mapping)):
         raise ConfigError(f"data must be a dataset name or a table {{'name': ..., **params}}, got {data!r}")
     data_table = {"name": data} if isinstance(data, str) else dict(data)
-    data_cfg = _build_named("data", data_table, "--data")
+    data_cfg = build_named("data", data_table, "--data")
     table = dict(eval_config.__dict__) if isinstance(eval_config, EvalConfig) else dict(eval_config or {})
     if features is not None:
         table["features"] = features
     if n is not None:
         table["n_samples"] = n
-    eval_cfg = _build_section(EvalConfig, table, "eval", "eval")
+    eval_cfg = build_section(EvalConfig, table, "eval", "eval")
     if eval_cfg.features is not None:
         from ..features import EXTRACTORS
         EXTRACTORS.get(eval_cfg.features, "--features")  # unknown names fail before anything is loaded
