@@ -257,8 +257,8 @@ def provenance(ds: Dataset, extractor: Any, cfg: EvalConfig, n_real: int, n_fake
 
 # ---------------------------------------------------------------- entry points
 
-def evaluate_generator(G: nn.Module, ds: Dataset, cfg: EvalConfig, seed: int = 0,
-                       inception_weights: Optional[str] = None) -> dict[str, Any]:
+def measure_generator(G: nn.Module, ds: Dataset, cfg: EvalConfig, seed: int = 0,
+                      inception_weights: Optional[str] = None) -> dict[str, Any]:
     """Metrics, real-data floor and provenance for any generator with ``sample_latent`` and ``__call__``."""
     from .reference_stats import check_compatible, fid_against, load_reference_stats
     stats = load_reference_stats(cfg.real_stats) if cfg.real_stats else None  # a bad file fails before sampling
@@ -332,7 +332,7 @@ def evaluate_run(run_dir: str | Path, run: Optional[RunConfig] = None, train_sta
     result: dict[str, Any] = {"run_id": run.run_id, "status": train_status, "steps": int(ckpt["step"]),
                               "wall_time": status.get("wall_time"), "reason": status.get("reason", "")}
     try:
-        result.update(evaluate_generator(G, ds, run.eval, seed=run.seed, inception_weights=inception_weights))
+        result.update(measure_generator(G, ds, run.eval, seed=run.seed, inception_weights=inception_weights))
     except FloatingPointError as e:
         result.update({"status": "diverged", "metrics": {}, "floor": {}, "reason": str(e)})
     history = pd.DataFrame(read_history(run_dir / HISTORY)).apply(pd.to_numeric, errors="coerce")  # as read_csv

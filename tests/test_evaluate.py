@@ -177,13 +177,13 @@ def test_stacked_digits_mode_kl_is_against_uniform_with_the_perfect_generator_fl
 def test_fid_inf_is_taken_on_fakes_of_sobol_latents():
     from ganbench.config import EvalConfig
     from ganbench.data import get_dataset
-    from ganbench.evaluate import evaluate_generator, generated_features
+    from ganbench.evaluate import generated_features, measure_generator
     from ganbench.features import get_extractor
     from ganbench.models import Generator, sobol_latents
     G = Generator(torch.nn.Identity(), 2, "normal", (2,))  # echoes its latents: features = the latents
     feats = generated_features(G, get_extractor("identity"), 300, seed=4, batch_size=128, quasi_random=True)
     np.testing.assert_array_equal(feats["features"], sobol_latents(G, 300, 4 * 1_000_003 + 7_777).numpy())
-    out = evaluate_generator(G, get_dataset("ring8"), EvalConfig(n_samples=400, metrics=("fid", "fid_inf")), seed=4)
+    out = measure_generator(G, get_dataset("ring8"), EvalConfig(n_samples=400, metrics=("fid", "fid_inf")), seed=4)
     assert out["metrics"]["fid_inf_ns"][0] == 80 and out["metrics"]["fid_inf_ns"][-1] == 400
     assert out["provenance"]["fid_inf_latents"].startswith("scrambled Sobol")
 

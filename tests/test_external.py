@@ -132,6 +132,19 @@ def only_run(out):
     return dirs[0], read_json(dirs[0] / "metrics.json")
 
 
+def test_public_paths_name_the_external_evaluation_not_the_core_one():
+    # docs/plugins.md names ganbench.external.evaluate_generator; ganbench.evaluate_generator returns it. The core
+    # metrics of an in-memory generator are evaluate.measure_generator, a name of their own.
+    import ganbench
+    from ganbench import evaluate, external
+    from ganbench.external import evaluation, generators
+    assert ganbench.evaluate_generator is external.evaluate_generator is evaluation.evaluate_generator
+    assert external.load_external is generators.load_external
+    assert external.ExternalGenerator is generators.ExternalGenerator
+    assert not hasattr(evaluate, "evaluate_generator") and callable(evaluate.measure_generator)
+    assert all(not name.startswith("_") for name in external.__all__)
+
+
 # ---------------------------------------------------------------- same network, same numbers
 
 def test_torchscript_file_gives_the_runs_numbers_and_a_normal_run_directory(trained, tmp_path, capsys):

@@ -27,7 +27,7 @@ PROBE = textwrap.dedent("""
     torch.set_num_threads(1)
     from ganbench.config import EvalConfig
     from ganbench.data import get_dataset
-    from ganbench.evaluate import evaluate_generator, extractor_for
+    from ganbench.evaluate import extractor_for, measure_generator
     from ganbench.models import build_models
 
     def rss_now():
@@ -59,7 +59,7 @@ PROBE = textwrap.dedent("""
     if net is not None:
         per_sample += activation_bytes_per_sample(net, G(z).detach())
     before = rss_now()
-    out = evaluate_generator(G, ds, cfg, seed=0)
+    out = measure_generator(G, ds, cfg, seed=0)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kilobytes on Linux
     print(json.dumps({"growth": peak - before, "n_real": out["provenance"]["n_real"],
                       "act_per_sample": per_sample, "fid": out["metrics"]["fid"]}))

@@ -201,15 +201,15 @@ def isolated_registries():
     """Plugins register into the global registries: each test starts from and leaves the built-ins only."""
     regs = [LOSSES, MODELS, DATASETS, EXTRACTORS]
     saved = [dict(r._entries) for r in regs]
-    groups, broken = set(plugins._loaded_groups), dict(plugins._broken)
+    groups, broken = set(plugins.loading._loaded_groups), dict(plugins.loading._broken)
     yield
     for r, s in zip(regs, saved):
         r._entries.clear()
         r._entries.update(s)
-    plugins._loaded_groups.clear()
-    plugins._loaded_groups.update(groups)
-    plugins._broken.clear()
-    plugins._broken.update(broken)
+    plugins.loading._loaded_groups.clear()
+    plugins.loading._loaded_groups.update(groups)
+    plugins.loading._broken.clear()
+    plugins.loading._broken.update(broken)
 
 
 @pytest.fixture(autouse=True)
@@ -398,7 +398,7 @@ def test_entry_points_of_an_installed_package(tmp_path, monkeypatch, capsys):
         gbt-ep-sums = gbt_ep_pkg:sums
         """, "from gbt_plugins import sums\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    plugins._loaded_groups.clear()
+    plugins.loading._loaded_groups.clear()
     for what, name in (("losses", "gbt-ep-ns"), ("models", "gbt-ep-small"), ("datasets", "gbt-ep-blobs"),
                        ("extractors", "gbt-ep-sums")):
         assert main(["ls", what]) == 0

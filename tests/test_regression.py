@@ -74,7 +74,7 @@ def row(comparison, loss, metric):
 def check(tmp_path, base_runs, now_runs, rules=None, allow=False, base_kw=None, now_kw=None, alpha=R.DEFAULT_ALPHA):
     b = baseline_from(tmp_path, base_runs, **(base_kw or {}))
     measured = R.collect(results(tmp_path / "now", now_runs, **(now_kw or {})))
-    return R.compare(b, measured, R.parse_rules(rules) if rules else None, allow, alpha)
+    return R.compare_to_baseline(b, measured, R.parse_rules(rules) if rules else None, allow, alpha)
 
 
 # ---------------------------------------------------------------- rule grammar
@@ -367,13 +367,13 @@ def test_diverged_seeds_are_the_worst_outcome_not_missing(tmp_path):
     b = baseline_from(tmp_path, BASE)
     for s, v in now(SPREAD)["ns"].items():
         write_run(tmp_path / "one", v, seed=s, status="diverged" if s == 8 else "finished")
-    c = R.compare(b, R.collect(tmp_path / "one"))
+    c = R.compare_to_baseline(b, R.collect(tmp_path / "one"))
     assert verdicts(c) == {("ns", "fid"): "ok", ("ns", "modes"): "ok"} and c.exit_code == 0
     assert row(c, "ns", "fid").now.count(math.inf) == 1 and row(c, "ns", "modes").now.count(-math.inf) == 1
     assert f"{key()}: seed 8 diverged: counted as the worst outcome of every metric" in c.notes
     for s in range(8):
         write_run(tmp_path / "all", {}, seed=s, status="diverged")
-    c = R.compare(b, R.collect(tmp_path / "all"))
+    c = R.compare_to_baseline(b, R.collect(tmp_path / "all"))
     assert verdicts(c) == {("ns", "fid"): "REGRESSION", ("ns", "modes"): "REGRESSION"}
 
 
@@ -424,7 +424,7 @@ def test_a_failed_seed_is_missing(tmp_path, status, metrics, note):
     b = baseline_from(tmp_path, BASE)
     for s, v in now(SPREAD)["ns"].items():
         write_run(tmp_path / "now", v if s != 9 else metrics, seed=s, status="finished" if s != 9 else status)
-    c = R.compare(b, R.collect(tmp_path / "now"))
+    c = R.compare_to_baseline(b, R.collect(tmp_path / "now"))
     assert row(c, "ns", "fid").verdict == "missing" and c.exit_code == 1
     assert any(n.startswith(f"{key()}: {note}") for n in c.notes)
 
@@ -444,7 +444,7 @@ def test_ambiguous_name_match_is_missing_not_guessed(tmp_path):
     b = baseline_from(tmp_path, BASE)
     results(tmp_path / "now", now(SPREAD), lr_g=0.0)
     results(tmp_path / "now", now(SPREAD), lr_g=0.5)
-    c = R.compare(b, R.collect(tmp_path / "now"))
+    c = R.compare_to_baseline(b, R.collect(tmp_path / "now"))
     assert {r.verdict for r in c.rows} == {"missing"}
 
 
@@ -459,8 +459,8 @@ def test_provenance_mismatch_refuses_unless_allowed(tmp_path, prov, match):
     measured = R.collect(results(tmp_path / "now", now(SPREAD), prov=prov))
     with pytest.raises(R.ProvenanceMismatch, match=r"provenance mismatch for ring8/mlp/ns@\w+: " + match +
                        r"; the numbers are not comparable: refresh the baseline, or pass --allow-provenance-mismatch"):
-        R.compare(b, measured)
-    c = R.compare(b, measured, allow_provenance_mismatch=True)
+        R.compare_to_baseline(b, measured)
+    c = R.compare_to_baseline(b, measured, allow_provenance_mismatch=True)
     assert c.exit_code == 0 and any("provenance mismatch allowed" in n for n in c.notes)
 
 

@@ -12,8 +12,8 @@ from scipy import stats
 
 from ganbench.cli import main
 from ganbench.published import PACGAN_ARCHITECTURE, PUBLISHED, published_for
-from ganbench.report import (build_boards, compare, fmt_interval, holm, html_report, mannwhitney_pvalue, markdown,
-                             md_escape, min_pvalue, pairwise, write_report)
+from ganbench.report import (build_boards, compare_seeds, fmt_interval, holm, html_report, mannwhitney_pvalue,
+                             markdown, md_escape, min_pvalue, pairwise, write_report)
 from ganbench.aggregate import seed_interval
 from ganbench.results import load_results
 from test_results import write_run
@@ -54,13 +54,13 @@ def test_mannwhitney_large_samples_use_the_normal_approximation():
 
 
 def test_compare_direction_and_welch():
-    assert compare([1, 2, 3], [4, 5, 6])[1] == -1 and compare([4, 5, 6], [1, 2, 3])[1] == 1
-    p, sign = compare([1.0, 2.0, 3.0], [2.0, 4.0, 9.0], "welch")
+    assert compare_seeds([1, 2, 3], [4, 5, 6])[1] == -1 and compare_seeds([4, 5, 6], [1, 2, 3])[1] == 1
+    p, sign = compare_seeds([1.0, 2.0, 3.0], [2.0, 4.0, 9.0], "welch")
     assert p == pytest.approx(stats.ttest_ind([1, 2, 3], [2, 4, 9], equal_var=False).pvalue, rel=1e-12)
     assert sign == -1
-    assert compare([2.0, 2.0, 2.0], [2.0, 2.0, 2.0], "welch") == (1.0, 0)  # no spread, no difference
+    assert compare_seeds([2.0, 2.0, 2.0], [2.0, 2.0, 2.0], "welch") == (1.0, 0)  # no spread, no difference
     with pytest.raises(ValueError, match=r"test must be one of mannwhitney, welch, got 'ttest'"):
-        compare([1], [2], "ttest")
+        compare_seeds([1], [2], "ttest")
 
 
 def test_holm_by_hand():

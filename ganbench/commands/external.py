@@ -1,4 +1,4 @@
-"""``ganbench eval-generator``: evaluate a generator ganbench did not train (see ganbench/external.py)."""
+"""``ganbench eval-generator``: evaluate a generator ganbench did not train (see ganbench/external/)."""
 from __future__ import annotations
 
 import argparse

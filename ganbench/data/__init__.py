@@ -25,13 +25,13 @@ Modules: ``base`` (``DATASETS``, ``get_dataset``, ``Dataset``), ``mixtures`` (``
 from __future__ import annotations
 
 # Each dataset module registers its datasets in DATASETS when it is imported.
-from .base import DATASETS, SPLITS, Dataset, _check_generator, _check_n, get_dataset
-from .images import (DIGITS_SPLIT, DIGITS_TEST_SHARE, RESIZE, ImageSet, StackedDigits, _check_size, _digits_arrays,
-                     _stratified_split, digits, stacked_digits)
-from .local_files import (CIFAR_FILES, FOLDER_RESIZE, IMAGE_SUFFIXES, MNIST_FILES, _data_root, _download, _load_image,
-                          _mnist_like, _read_idx, cifar10, fashion_mnist, folder, mnist)
-from .mixtures import Mixture, _positive, grid25, ring8, ring8_wide
+from .base import DATASETS, SPLITS, Dataset, check_generator, check_n, get_dataset
+from .images import DIGITS_SPLIT, DIGITS_TEST_SHARE, RESIZE, ImageSet, StackedDigits, digits, stacked_digits
+from .local_files import (CIFAR_FILES, FOLDER_RESIZE, IMAGE_SUFFIXES, MNIST_FILES, cifar10, fashion_mnist, folder,
+                          mnist)
+from .mixtures import Mixture, grid25, ring8, ring8_wide
 
-__all__ = ["DATASETS", "SPLITS", "Dataset", "get_dataset", "Mixture", "ring8", "ring8_wide", "grid25", "RESIZE", "DIGITS_TEST_SHARE",
-           "DIGITS_SPLIT", "ImageSet", "digits", "StackedDigits", "stacked_digits", "MNIST_FILES", "CIFAR_FILES",
-           "mnist", "fashion_mnist", "cifar10", "IMAGE_SUFFIXES", "FOLDER_RESIZE", "folder"]
+__all__ = ["DATASETS", "SPLITS", "Dataset", "get_dataset", "check_generator", "check_n", "Mixture", "ring8",
+           "ring8_wide", "grid25", "RESIZE", "DIGITS_TEST_SHARE", "DIGITS_SPLIT", "ImageSet", "digits", "StackedDigits",
+           "stacked_digits", "MNIST_FILES", "CIFAR_FILES", "mnist", "fashion_mnist", "cifar10", "IMAGE_SUFFIXES",
+           "FOLDER_RESIZE", "folder"]

@@ -18,13 +18,15 @@ def get_dataset(name: str, **params: Any) -> "Dataset":
     return DATASETS.build(name, **params)
 
 
-def _check_generator(generator: Any) -> torch.Generator:
+def check_generator(generator: Any) -> torch.Generator:
+    """The ``generator`` argument of every draw (``sample``, ``real``), checked: a ``torch.Generator``."""
     if not isinstance(generator, torch.Generator):
         raise ValueError(f"generator must be a torch.Generator, got {generator!r}")
     return generator
 
 
-def _check_n(n: Any) -> int:
+def check_n(n: Any) -> int:
+    """The number of samples a draw asks for, checked: a positive int."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"number of samples must be a positive int, got {n!r}")
     return n

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from ..registry import ConfigError
-from .base import DATASETS, Dataset, _check_generator, _check_n
+from .base import DATASETS, Dataset, check_generator, check_n
 
 RESIZE = "bilinear (torch interpolate, align_corners=False, antialias=True)"  # recorded in info(): FID depends on it
 DIGITS_TEST_SHARE = 0.25  # fixed forever: the shipped digits classifier was trained on this split
@@ -59,14 +59,14 @@ class ImageSet(Dataset):
         return len(self._images[self._check_split(split)])
 
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        g = _check_generator(generator)
-        idx = torch.randint(self.split_size("train"), (_check_n(n),), generator=g, device=g.device).cpu()
+        g = check_generator(generator)
+        idx = torch.randint(self.split_size("train"), (check_n(n),), generator=g, device=g.device).cpu()
         return self._prepare(self._images["train"][idx])
 
     def real_with_labels(self, n: int, split: str,
                          generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
-        size, g = self.split_size(split), _check_generator(generator)
-        if _check_n(n) >= size:
+        size, g = self.split_size(split), check_generator(generator)
+        if check_n(n) >= size:
             idx = torch.arange(size)
         else:
             idx = torch.randperm(size, generator=g, device=g.device)[:n].cpu()
@@ -140,8 +140,8 @@ class StackedDigits(Dataset):
 
     def _draw(self, n: int, split: str, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         base = self._base
-        g = _check_generator(generator)
-        idx = torch.randint(base.split_size(split), (_check_n(n), 3), generator=g, device=g.device).cpu()
+        g = check_generator(generator)
+        idx = torch.randint(base.split_size(split), (check_n(n), 3), generator=g, device=g.device).cpu()
         images = base._prepare(base._images[split][idx.reshape(-1)]).reshape(n, *self.shape)
         return images, self.mode_labels(base._labels[split][idx])
 

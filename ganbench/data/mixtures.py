@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from ..registry import ConfigError
-from .base import DATASETS, Dataset, _check_generator, _check_n
+from .base import DATASETS, Dataset, check_generator, check_n
 
 
 class Mixture(Dataset):
@@ -36,16 +36,16 @@ class Mixture(Dataset):
         on_device: dict[torch.device, torch.Tensor] = {}
 
         def sample_fixed(n: int, generator: torch.Generator) -> torch.Tensor:
-            g = _check_generator(generator)
+            g = check_generator(generator)
             if g.device not in on_device:  # moved once, not every step
                 on_device[g.device] = fixed.to(g.device)
-            return on_device[g.device][torch.randint(self.n_train, (_check_n(n),), generator=g, device=g.device)]
+            return on_device[g.device][torch.randint(self.n_train, (check_n(n),), generator=g, device=g.device)]
 
         return sample_fixed
 
     def _draw(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        g = _check_generator(generator)
-        modes = torch.randint(self.n_modes, (_check_n(n),), generator=g, device=g.device)
+        g = check_generator(generator)
+        modes = torch.randint(self.n_modes, (check_n(n),), generator=g, device=g.device)
         noise = torch.randn(n, 2, generator=g, dtype=torch.float64, device=g.device)
         return (self.centers.to(g.device)[modes] + self.std * noise).float(), modes
 

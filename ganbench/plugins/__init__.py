@@ -14,9 +14,8 @@ bind) run when a suite loads; what a factory returns is checked when it is built
 from __future__ import annotations
 
 from .adapters import KINDS, FunctionExtractor, TensorDataset, adapt
-from .loading import (GROUPS, IMPORT_PATH, REGISTRIES, _broken, _loaded_groups, import_object, load_entry_points,
-                      register_dataset, register_extractor, register_loss, register_model, registry_for, resolve,
-                      resolve_missing)
+from .loading import (GROUPS, IMPORT_PATH, REGISTRIES, import_object, load_entry_points, register_dataset,
+                      register_extractor, register_loss, register_model, registry_for, resolve, resolve_missing)
 
 __all__ = ["IMPORT_PATH", "GROUPS", "registry_for", "import_object", "load_entry_points", "resolve",
            "register_loss", "register_model", "register_dataset", "register_extractor", "TensorDataset"]

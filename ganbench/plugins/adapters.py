@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..data import Dataset, _check_generator, _check_n
+from ..data import Dataset, check_generator, check_n
 from ..features import Extractor
 from ..losses import DOut, Loss
 from ..models import LATENTS, Generator
@@ -221,13 +221,13 @@ class TensorDataset(Dataset):
         return len(self._data[self._check_split(split)])
 
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
-        g = _check_generator(generator)
-        idx = torch.randint(self.split_size("train"), (_check_n(n),), generator=g, device=g.device).cpu()
+        g = check_generator(generator)
+        idx = torch.randint(self.split_size("train"), (check_n(n),), generator=g, device=g.device).cpu()
         return self._data["train"][idx]
 
     def real_with_labels(self, n: int, split: str, generator: torch.Generator) -> tuple[Tensor, None]:
-        size, g = self.split_size(split), _check_generator(generator)
-        if _check_n(n) >= size:
+        size, g = self.split_size(split), check_generator(generator)
+        if check_n(n) >= size:
             return self._data[split], None
         return self._data[split][torch.randperm(size, generator=g, device=g.device)[:n].cpu()], None
 

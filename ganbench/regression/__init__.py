@@ -18,15 +18,17 @@ Modules:
 - ``rules``: the rule grammar (``parse_rule``, ``parse_rules``), ``HIGHER_IS_BETTER``, the defaults (``resolve_rules``)
 - ``measured``: reading a results directory (``collect`` -> ``Measured``), configuration keys, provenance
 - ``baseline``: ``make_baseline`` (``ganbench baseline``), ``write_baseline``, ``load_baseline`` (validation)
-- ``comparison``: ``compare`` -> ``Comparison`` of ``Row`` verdicts (the test, Holm) and exit code, ``ProvenanceMismatch``
+- ``comparison``: ``compare_to_baseline`` -> ``GateResult`` (``Row`` verdicts from the test and Holm, the exit
+  code), ``ProvenanceMismatch``
 - ``summary``: ``render_text``, ``render_markdown``, ``headline``, ``write_summary`` (``$GITHUB_STEP_SUMMARY``)
 - ``workdir``: ``check_dir``, the results directory ``ganbench check SUITE`` runs into
 """
 from __future__ import annotations
 
 from .baseline import BASELINE_FORMAT, BASELINE_VERSION, baseline_of, load_baseline, make_baseline, write_baseline
-from .comparison import (DEFAULT_ALPHA, RECOMMENDED_SEEDS, TEST_NAME, Comparison, ProvenanceMismatch, Row,
-                         check_alpha, check_reachable, check_seed_counts, compare, config_diff, match_configs)
+from .comparison import (DEFAULT_ALPHA, RECOMMENDED_SEEDS, TEST_NAME, GateResult, ProvenanceMismatch, Row,
+                         check_alpha, check_reachable, check_seed_counts, compare_to_baseline, config_diff,
+                         match_configs)
 from .measured import COMPARABLE, ENVIRONMENT, Measured, collect, config_hash, config_key
 from .rules import DEFAULT_RULES, FORMS, HIGHER_IS_BETTER, Rule, parse_rule, parse_rules, resolve_rules
 from .summary import HEADER, headline, render_markdown, render_text, write_summary
@@ -34,6 +36,6 @@ from .workdir import CHECK_MARKER, check_dir
 
 __all__ = ["HIGHER_IS_BETTER", "DEFAULT_RULES", "Rule", "parse_rule", "parse_rules", "config_key", "config_hash",
            "Measured", "collect", "make_baseline", "baseline_of", "write_baseline", "load_baseline", "resolve_rules", "Row",
-           "Comparison", "compare", "match_configs", "render_text", "render_markdown", "write_summary",
+           "GateResult", "compare_to_baseline", "match_configs", "render_text", "render_markdown", "write_summary",
            "check_dir", "CHECK_MARKER", "ProvenanceMismatch", "headline", "DEFAULT_ALPHA", "RECOMMENDED_SEEDS",
            "TEST_NAME", "check_alpha", "check_reachable", "check_seed_counts"]

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..stats import mannwhitney_pvalue, worst_first
 from .baseline import baseline_of
-from .comparison import DEFAULT_ALPHA, compare
+from .comparison import DEFAULT_ALPHA, compare_to_baseline
 from .measured import Measured, collect
 from .rules import resolve_rules
 
@@ -128,7 +128,7 @@ def false_alarms(pool: dict[str, Measured], sets: list[set[int]], alpha: float =
     """The first set as the baseline, each other set checked against it; and every ordered pair of sets."""
     parts = [restrict(pool, s) for s in sets]
     bases = [baseline_of(part, "calibration")[0] for part in parts]  # each set's baseline, made once
-    codes = {(i, j): compare(bases[i], parts[j], alpha=alpha).exit_code
+    codes = {(i, j): compare_to_baseline(bases[i], parts[j], alpha=alpha).exit_code
              for i, j in itertools.permutations(range(len(sets)), 2)}
     first = [codes[(0, j)] for j in range(1, len(sets))]
     return {"checks": len(first), "passed": first.count(0), "pairs": len(codes), "pairs_failed": sum(codes.values())}
@@ -195,7 +195,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         measured = run_seeds(a.suite, seeds, work / f"sabotage-{safe}", overrides, patch, a.threads)
         codes = []
         for k in range(a.power_sets):
-            c = compare(base, restrict(measured, set(seeds[8 * k:8 * k + 8])))
+            c = compare_to_baseline(base, restrict(measured, set(seeds[8 * k:8 * k + 8])))
             codes.append(c.exit_code)
             flagged = sorted({f"{r.config.split('@')[0]}:{r.metric}" for r in c.rows if r.verdict == "REGRESSION"})
             print(f"power {name} set {k}: exit {c.exit_code}; REGRESSION on {', '.join(flagged) or 'nothing'}")

@@ -59,7 +59,8 @@ class Row:
 
 
 @dataclass
-class Comparison:
+class GateResult:
+    """The outcome of ``ganbench check``: one ``Row`` per baseline configuration and metric, notes, exit code."""
     rows: list[Row]
     notes: list[str]
     alpha: float = DEFAULT_ALPHA
@@ -155,8 +156,9 @@ def check_reachable(n_base: int, n_now: int, n_tests: int, alpha: float) -> None
                           f"never fail; use ≥ {RECOMMENDED_SEEDS} seeds on each side (docs/regression-gate.md)")
 
 
-def compare(baseline: dict[str, Any], measured: dict[str, Measured], rules: Optional[tuple[Rule, ...]] = None,
-            allow_provenance_mismatch: bool = False, alpha: float = DEFAULT_ALPHA) -> Comparison:
+def compare_to_baseline(baseline: dict[str, Any], measured: dict[str, Measured],
+                        rules: Optional[tuple[Rule, ...]] = None, allow_provenance_mismatch: bool = False,
+                        alpha: float = DEFAULT_ALPHA) -> GateResult:
     """Every baseline configuration and metric against the seeds of the same configuration in ``measured``."""
     check_alpha(alpha)
     rules = resolve_rules(rules, baseline)
@@ -197,7 +199,7 @@ def compare(baseline: dict[str, Any], measured: dict[str, Measured], rules: Opti
     notes.extend(f"environment differs: {e}" for e in sorted(env_notes))
     if tested:
         notes.append(f"test: {TEST_NAME} over {len(tested)} tests, family-wise α = {alpha:g}")
-    return Comparison(rows, notes, alpha)
+    return GateResult(rows, notes, alpha)
 
 
 def _verdicts(pending: list[dict[str, Any]], alpha: float) -> list[Row]:

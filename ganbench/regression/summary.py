@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..io import atomic_write_text
-from .comparison import TEST_NAME, Comparison, Row
+from .comparison import TEST_NAME, GateResult, Row
 
 HEADER = ("configuration", "metric", "baseline", "now", "delta", "margin", "p", "verdict")
 
@@ -31,12 +31,12 @@ def _cells(r: Row) -> tuple[str, ...]:
             _g(r.margin), "-" if r.p is None else f"{r.p:.2g}", r.verdict)
 
 
-def headline(c: Comparison) -> str:
+def headline(c: GateResult) -> str:
     counts = ", ".join(f"{c.count(v)} {v}" for v in ("ok", "REGRESSION", "improved", "missing"))
     return f"{'FAILED' if c.exit_code else 'PASSED'}: {counts} ({TEST_NAME}, {c.n_tests} tests, α = {c.alpha:g})"
 
 
-def render_text(c: Comparison) -> str:
+def render_text(c: GateResult) -> str:
     table = [HEADER] + [_cells(r) for r in c.rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(HEADER))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table]
@@ -47,7 +47,7 @@ def render_text(c: Comparison) -> str:
     return "\n".join(lines)
 
 
-def render_markdown(c: Comparison, baseline_path: str = "") -> str:
+def render_markdown(c: GateResult, baseline_path: str = "") -> str:
     esc = lambda s: s.replace("|", "\\|")  # noqa: E731 - a cell may hold 'max(a, b)' but never a pipe
     out = [f"### ganbench regression gate: {headline(c)}", ""]
     if baseline_path:

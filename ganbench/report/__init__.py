@@ -24,7 +24,7 @@ Everything that comes from files is escaped: ``html.escape`` in HTML, ``md_escap
 Markdown. The HTML has no scripts and a Content-Security-Policy that forbids them and any
 network access; images are inlined as ``data:`` PNGs.
 
-Modules: ``significance`` (tests, Holm, ``pairwise``), ``boards`` (``Board``, ``build_boards``,
+Modules: ``significance`` (tests, Holm, ``pairwise`` -> ``LossComparison``), ``boards`` (``Board``, ``build_boards``,
 formatting), ``columns`` (what each column means), ``markdown``, ``figures`` (matplotlib), ``html``; this one holds the entry point
 (``write_report``) and re-exports the public names, so ``from ganbench.report import X`` keeps working.
 """
@@ -42,8 +42,8 @@ from .boards import SHOWN, Board, build_boards, fmt_interval, fmt_published
 from .figures import PNG_MAGIC, board_plots, board_samples, curves_plot, metric_plot
 from .html import CSP, CSS, html_report
 from .markdown import markdown, md_escape
-from .significance import (EXACT_MAX_N, LABELS, MIN_SEEDS, TESTS, Comparison, compare, holm, mannwhitney_pvalue,
-                           min_pvalue, pairwise)
+from .significance import (EXACT_MAX_N, LABELS, MIN_SEEDS, TESTS, LossComparison, compare_seeds, holm,
+                           mannwhitney_pvalue, min_pvalue, pairwise)
 
 FORMATS = ("md", "html", "csv", "parquet")
 
@@ -83,6 +83,6 @@ def write_report(results_dir: str | Path, out: str | Path | None = None, formats
     return Report(md, files)
 
 
-__all__ = ["TESTS", "FORMATS", "MIN_SEEDS", "mannwhitney_pvalue", "min_pvalue", "compare", "holm", "Comparison",
-           "pairwise", "Board", "build_boards", "fmt_interval", "fmt_published", "md_escape", "markdown",
-           "metric_plot", "curves_plot", "board_plots", "board_samples", "html_report", "Report", "write_report"]
+__all__ = ["TESTS", "FORMATS", "MIN_SEEDS", "mannwhitney_pvalue", "min_pvalue", "compare_seeds", "holm",
+           "LossComparison", "pairwise", "Board", "build_boards", "fmt_interval", "fmt_published", "md_escape",
+           "markdown", "metric_plot", "curves_plot", "board_plots", "board_samples", "html_report", "Report", "write_report"]

@@ -17,7 +17,7 @@ from ..metrics import MIN_SAMPLES
 from ..published import SINGLE_SETTING, Published, published_excluded, published_for
 from ..results import DIRECTIONS, SUMMARY_STATUSES, summarize
 from .columns import SAMPLE_SIZE_SLACK
-from .significance import LABELS, Comparison, pairwise
+from .significance import LABELS, LossComparison, pairwise
 
 
 @dataclass
@@ -28,7 +28,7 @@ class Board:
     metric: str
     rows: pd.DataFrame                  # summary rows, best first
     runs: pd.DataFrame                  # every run of the board (all statuses)
-    comparison: Comparison
+    comparison: LossComparison
     shown: list[str]                    # metric columns with at least one value
     floor: dict[str, str] = field(default_factory=dict)
     provenance: dict[str, str] = field(default_factory=dict)

@@ -36,8 +36,9 @@ def min_pvalue(n1: int, n2: int, test: str = "mannwhitney") -> float:
     return 0.0 if min(n1, n2) >= 2 else 1.0
 
 
-def compare(x: Any, y: Any, test: str = "mannwhitney") -> tuple[float, int]:
-    """(two-sided p, direction): direction +1 when ``x`` tends to be larger than ``y``, -1 smaller, 0 neither."""
+def compare_seeds(x: Any, y: Any, test: str = "mannwhitney") -> tuple[float, int]:
+    """Two entries' per-seed values ``x`` and ``y``: (two-sided p, direction); direction +1 when ``x`` tends to
+    be larger than ``y``, -1 smaller, 0 neither."""
     from scipy import stats
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     if test == "mannwhitney":
@@ -55,7 +56,7 @@ holm = stats_.holm  # one implementation, shared with the regression gate
 
 
 @dataclass
-class Comparison:
+class LossComparison:
     """Pairwise outcomes for ``entries`` (row vs column): 'win', 'tie', 'loss', 'n/a', '' on the diagonal."""
     entries: list[str]
     outcome: dict[tuple[str, str], str]
@@ -85,7 +86,7 @@ class Comparison:
 
 
 def pairwise(values: dict[str, Any], higher_is_better: bool, test: str = "mannwhitney", alpha: float = 0.05,
-             metric: str = "fid", label: str | None = None) -> Comparison:
+             metric: str = "fid", label: str | None = None) -> LossComparison:
     """Test every pair of ``values`` (entry -> per-seed values); ``label`` names the metric in the explanation
     (default ``LABELS``; boards pass ``FD_DINOv2-L`` for FID on DINOv2 features).
 
@@ -111,7 +112,7 @@ def pairwise(values: dict[str, Any], higher_is_better: bool, test: str = "mannwh
         if min(na, nb) < MIN_SEEDS or min_pvalue(na, nb, test) >= alpha:  # p < alpha is out of reach
             outcome[(a, b)] = outcome[(b, a)] = "n/a"
             continue
-        p, sign = compare(vals[a], vals[b], test)
+        p, sign = compare_seeds(vals[a], vals[b], test)
         testable.append((a, b))
         raw.append(p)
         signs.append(sign)
@@ -124,9 +125,9 @@ def pairwise(values: dict[str, Any], higher_is_better: bool, test: str = "mannwh
         else:
             outcome[(a, b)] = outcome[(b, a)] = "tie"
     if len(entries) < 2:
-        return Comparison(entries, outcome, p_adj, "no data", "Only one loss: nothing to compare.")
+        return LossComparison(entries, outcome, p_adj, "no data", "Only one loss: nothing to compare.")
     if not any(len(v) for v in vals.values()):
-        return Comparison(entries, outcome, p_adj, "no data", f"No {metric_name} values to compare.")
+        return LossComparison(entries, outcome, p_adj, "no data", f"No {metric_name} values to compare.")
     name = "Mann–Whitney U (two-sided)" if test == "mannwhitney" else "Welch's t-test (two-sided)"
     m, pairs = len(testable), len(entries) * (len(entries) - 1) // 2
     if not testable or min(m * b for b in bounds) >= alpha:  # Holm multiplies the smallest p by m
@@ -135,12 +136,12 @@ def pairwise(values: dict[str, Any], higher_is_better: bool, test: str = "mannwh
         seeds = f"{min(ns)}" if min(ns) == max(ns) else f"{min(ns)} to {max(ns)}"
         need = (f"{name} at α = {alpha:g} needs ≥ {_seeds_needed(alpha, pairs, test)} seeds per loss"
                 + (f" across {pairs} Holm-corrected pairs" if pairs > 1 else ""))
-        return Comparison(entries, outcome, p_adj, "too few seeds", f"{metric_name} values per "
+        return LossComparison(entries, outcome, p_adj, "too few seeds", f"{metric_name} values per "
                           f"loss: {seeds} seeds; {need}. The order below is by mean only.")
     n_sig = sum(c == "win" for c in outcome.values())
     text = f"{name}, Holm-corrected over {m} pairs, α = {alpha:g}: {n_sig} of {m} pairs differ significantly"
     text += f" ({pairs - m} pairs with too few seeds)." if pairs > m else "."
-    return Comparison(entries, outcome, p_adj, "significant" if n_sig else "not significant", text)
+    return LossComparison(entries, outcome, p_adj, "significant" if n_sig else "not significant", text)
 
 
 def _seeds_needed(alpha: float, m: int, test: str) -> int:

@@ -1,4 +1,5 @@
-"""``ganbench baseline`` and ``ganbench check``: the CI regression gate (API in ganbench/regression/).
+"""``ganbench check``: the CI regression gate, a suite's new seeds against a baseline written by
+``ganbench baseline`` (commands/baseline.py; API in ganbench/regression/).
 
 Exit codes of ``check``: 0 every gated metric within its rule, 1 a regression or a baseline
 configuration missing from the results, 2 unusable input (baseline, rule, provenance mismatch).
@@ -11,34 +12,11 @@ from collections import Counter
 from pathlib import Path
 
 from .. import regression as R
-from ..io import input_file, output_file
-
-
-def cmd_baseline(args: argparse.Namespace) -> int:
-    from .shared import UsageError
-    if args.out is not None:
-        output_file(args.out, "--out")  # checked before the results are read
-    baseline, notes = R.make_baseline(args.results)
-    out = args.out
-    if out is None:
-        suites = sorted({c["suite"] for c in baseline["configs"].values()})
-        if len(suites) != 1:
-            raise UsageError(f"{args.results} holds runs of suites {', '.join(suites)}; name the file with --out")
-        from ..runner import DEFAULT_RESULTS
-        out = DEFAULT_RESULTS / "baselines" / f"{suites[0]}.json"
-    R.write_baseline(baseline, output_file(out, "--out"))
-    for note in notes:
-        print(f"note: {note}")
-    n_runs = sum(len(c["seeds"]) for c in baseline["configs"].values())
-    print(f"wrote {out}: {len(baseline['configs'])} configurations, {n_runs} runs")
-    for key, c in sorted(baseline["configs"].items()):
-        shown = ", ".join(f"{n} {s['mean']:.4g}" for n, s in sorted(c["metrics"].items()) if n in ("fid", "modes"))
-        print(f"  {key}: {shown}")
-    return 0
+from ..io import input_file
+from .shared import UsageError, integer, parse_seeds
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .shared import UsageError
     if (args.suite is None) == (args.results is None):
         raise UsageError("check needs a SUITE to run or --results DIR to compare, not both and not neither")
     if args.results is not None and (args.set or args.out):
@@ -50,7 +28,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     baseline = R.load_baseline(args.baseline)  # bad baseline, rules or seed counts: stop before minutes of training
     rules = R.resolve_rules(R.parse_rules(args.fail) if args.fail else None, baseline)
     results = Path(args.results) if args.results is not None else _run(args, baseline, rules)
-    comparison = R.compare(baseline, R.collect(results), rules, args.allow_provenance_mismatch, args.alpha)
+    comparison = R.compare_to_baseline(baseline, R.collect(results), rules, args.allow_provenance_mismatch, args.alpha)
     print(R.render_text(comparison))
     for path in R.write_summary(R.render_markdown(comparison, args.baseline), args.summary):
         print(f"summary: {path}")
@@ -58,7 +36,6 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, baseline: dict, rules: tuple) -> Path:
-    from .shared import parse_seeds
     from ..suite_loader import load_suite
     from ..runner import DEFAULT_RESULTS, run_suite
     suite = load_suite(args.suite, overrides=args.set, seeds=parse_seeds(args.seeds))
@@ -72,12 +49,6 @@ def _run(args: argparse.Namespace, baseline: dict, rules: tuple) -> Path:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from .shared import integer  # every integer flag: int64, else a usage error
-    b = subparsers.add_parser("baseline", help="record a results directory's metrics as a regression baseline")
-    b.add_argument("results", metavar="RESULTS_DIR", help="results of a suite run (e.g. results/ci)")
-    b.add_argument("--out", help="baseline file (default results/baselines/<suite>.json)")
-    b.set_defaults(func=cmd_baseline)
-
     c = subparsers.add_parser("check", help="run a suite (or read results) and test it against a baseline",
                               description="Tests, per configuration and gated metric, whether the new seeds are "
                                           "worse than the baseline's (one-sided exact Mann-Whitney U, Holm-corrected, "
