@@ -21,8 +21,11 @@ from torch import nn
 from . import feature_cache
 from . import metrics as M
 from . import modes as modes_mod
+from .catalogue import CATALOGUE, EVALUATIONS, FLOOR_EVALUATIONS
 from .config import EvalConfig, RunConfig
 from .data import Dataset, get_dataset
+from .evaluations import Protocol, run_evaluations
+from .evaluations import PR_K, is_splits, mode_metrics  # noqa: F401  (public here before evaluations owned them)
 from .io import CorruptFileError, atomic_write_json, load_checkpoint, read_json
 from .models import build_models, device_of, sobol_latents
 from .registry import one_line
@@ -99,62 +102,17 @@ def real_features(ds: Dataset, split: str, extractor: Any, n: int, batch_size: i
 
 # ---------------------------------------------------------------- metrics
 
-PR_K = 3  # neighbours of improved precision/recall (Kynkäänniemi et al. 2019)
-
-
-def is_splits(n: int) -> int:
-    """Inception Score splits of ``n`` samples: 10 (the protocol's) while each split keeps 100 samples."""
-    return min(10, max(1, n // 100))
-
-
 def compute_metrics(real: dict[str, Any], fake: dict[str, Any], ds: Dataset, extractor: Any,
                     cfg: EvalConfig, fake_samples: Optional[np.ndarray] = None,
                     fake_sobol: Optional[dict[str, Any]] = None) -> dict[str, Any]:
-    """Every metric in ``cfg.metrics`` that applies to this data; keys are flat names. FID∞ is taken on
+    """Every evaluation in ``cfg.metrics`` that applies to this data; keys are flat names. FID∞ is taken on
     ``fake_sobol`` (fakes of quasi-random latents, the reference protocol) when given, else on ``fake``."""
     rf, ff = real["features"], fake["features"]
-    wanted = set(cfg.metrics)
-    out: dict[str, Any] = {}
-    if "fid" in wanted:
-        out["fid"] = M.fid(rf, ff)
-    if "kid" in wanted:
-        size = min(cfg.kid_subset_size, len(rf), len(ff))
-        out["kid"], out["kid_std"] = M.kid(rf, ff, subsets=cfg.kid_subsets, subset_size=size, seed=0)
-        out["kid_subset_size"] = size
-    if "is" in wanted and fake.get("logits") is not None:
-        out["is"], out["is_std"] = M.inception_score(fake["logits"], splits=is_splits(len(ff)))
-    if "pr" in wanted:
-        if min(len(rf), len(ff)) > PR_K:
-            out["precision"], out["recall"] = M.precision_recall(rf, ff, k=PR_K)
-    if "fid_inf" in wanted:
-        r = M.fid_infinity(rf, ff if fake_sobol is None else fake_sobol["features"])
-        out["fid_inf"], out["fid_inf_ns"] = r["fid_inf"], r["ns"]  # the N fitted (a list: not a table column)
-    if "ndb" in wanted:
-        r = modes_mod.ndb(rf, ff, seed=0)
-        out["ndb"], out["ndb_over_k"] = r["ndb"], r["ndb_over_k"]
-    if "modes" in wanted:
-        out.update(mode_metrics(ds, extractor, fake, fake_samples, real))
-    out.update(feature_space_metrics(rf, ff, wanted))
+    protocol = Protocol(kid_subsets=cfg.kid_subsets, kid_subset_size=cfg.kid_subset_size, fake_sobol=fake_sobol,
+                        dataset=ds, extractor=extractor, fake_samples=fake_samples)
+    out = run_evaluations([e for e in EVALUATIONS if e in cfg.metrics], real, fake, protocol)
     if len(rf) > 1 and len(ff) > 1 and modes_mod.spread(rf) > 0:
         out["spread_ratio"] = modes_mod.spread_ratio(rf, ff)
-    return out
-
-
-def feature_space_metrics(rf: np.ndarray, ff: np.ndarray, wanted: set[str] | list[str]) -> dict[str, Any]:
-    """Density/coverage, CMMD and the Vendi score of the generated set, where ``wanted`` asks for them.
-
-    CMMD is meant for CLIP features (Jayasumana et al. 2024); on any other space it is an RBF-kernel MMD of
-    that space, and the provenance's extractor says which."""
-    from .cmmd import cmmd
-    from .density_coverage import DEFAULT_K, density_coverage
-    from .vendi import vendi_score
-    out: dict[str, Any] = {}
-    if "density_coverage" in wanted and len(rf) > DEFAULT_K:
-        out["density"], out["coverage"] = density_coverage(rf, ff, k=DEFAULT_K)
-    if "cmmd" in wanted:
-        out["cmmd"] = cmmd(rf, ff)
-    if "vendi" in wanted:
-        out["vendi"] = vendi_score(ff)
     return out
 
 
@@ -164,45 +122,23 @@ def sample_count_warnings(values: dict[str, Any], n_real: int, n_fake: int) -> l
             f"{need:,} of each" for name, need in M.MIN_SAMPLES.items() if name in values and min(n_real, n_fake) < need]
 
 
-def mode_metrics(ds: Dataset, extractor: Any, fake: dict[str, Any], fake_samples: Optional[np.ndarray],
-                 real: dict[str, Any]) -> dict[str, Any]:
-    if ds.kind == "points" and ds.centers is not None:
-        pts = fake_samples if fake_samples is not None else fake["features"]
-        r = modes_mod.mixture_modes(pts, ds.centers.numpy(), ds.std)
-        return {"modes": r["modes"], "n_modes": ds.n_modes, "hq_fraction": r["hq_fraction"],
-                "reverse_kl": r["reverse_kl"]}
-    # Classifier modes: digits (10 classes) and stacked-digits (the extractor's joint logits over the
-    # 1000 channel-digit tuples), against the dataset's reference: uniform (stacked-digits, as the published
-    # Stacked MNIST code, with a perfect generator's floor at this sample count) or the real labels' histogram.
-    if ds.n_classes and fake.get("logits") is not None and fake["logits"].shape[1] == ds.n_classes \
-            and real.get("labels") is not None:
-        labels = fake["logits"].argmax(axis=1)
-        if ds.mode_kl_reference == "uniform":
-            r = modes_mod.classifier_modes(labels, ds.n_classes)
-            return {"modes": r["modes"], "n_modes": ds.n_classes, "kl": r["kl"],
-                    "kl_floor": modes_mod.uniform_kl_floor(len(labels), ds.n_classes)}
-        r = modes_mod.classifier_modes(labels, ds.n_classes, real_labels=real["labels"])
-        return {"modes": r["modes"], "n_modes": ds.n_classes, "kl": r["kl"]}
-    return {}
+# The floor records each metric and its spread over subsets or splits; not protocol details such as
+# kid_subset_size (there min(eval.kid_subset_size, n_each)).
+_FLOOR_KEYS = frozenset(k for m in CATALOGUE if m.floor for k in (m.name, f"{m.name}_std"))
 
 
 def real_floor(real: dict[str, Any], cfg: EvalConfig) -> dict[str, Any]:
-    """The same metrics between two disjoint halves of the real set: the best a generator can hope for at N/2."""
+    """The same metrics between two disjoint halves of the real set: the best a generator can hope for at N/2.
+    IS compares no two sets: its floor is the IS of every real sample."""
     rf = real["features"]
     h = len(rf) // 2
     if h < 4:
         return {}
-    a, b = rf[:h], rf[h:2 * h]
-    out: dict[str, Any] = {"n_each": h}
-    if "fid" in cfg.metrics:
-        out["fid"] = M.fid(a, b)
-    if "kid" in cfg.metrics:
-        out["kid"], out["kid_std"] = M.kid(a, b, subsets=cfg.kid_subsets, subset_size=min(cfg.kid_subset_size, h))
-    if "pr" in cfg.metrics and h > PR_K:
-        out["precision"], out["recall"] = M.precision_recall(a, b, k=PR_K)
-    if "is" in cfg.metrics and real.get("logits") is not None:
-        out["is"], out["is_std"] = M.inception_score(real["logits"], splits=is_splits(len(rf)))
-    return out
+    # the second half carries every real logit: IS (of one set) is taken on all of them, as before the halves
+    first, second = {"features": rf[:h]}, {"features": rf[h:2 * h], "logits": real.get("logits")}
+    protocol = Protocol(kid_subsets=cfg.kid_subsets, kid_subset_size=cfg.kid_subset_size)
+    values = run_evaluations([e for e in FLOOR_EVALUATIONS if e in cfg.metrics], first, second, protocol)
+    return {"n_each": h} | {k: v for k, v in values.items() if k in _FLOOR_KEYS}
 
 
 # ---------------------------------------------------------------- provenance

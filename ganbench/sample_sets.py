@@ -13,7 +13,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from .catalogue import SET_EVALUATIONS
 from .data.local_files import IMAGE_SUFFIXES
+from .evaluations import Protocol, run_evaluations
 from .registry import ConfigError
 
 
@@ -107,23 +109,10 @@ def compute_set_metrics(real: torch.Tensor | None, fake: torch.Tensor, features:
 
 def _set_metrics(r: dict[str, Any] | None, f: dict[str, Any], n_fake: int, ex: Any, metrics: list[str],
                  real_stats: Any) -> dict[str, Any]:
-    from . import metrics as M
-    from .evaluate import PR_K, feature_space_metrics, is_splits, sample_count_warnings, versions
-    from .reference_stats import fid_against
-    out: dict[str, Any] = {}
-    if "fid" in metrics:
-        out["fid"] = fid_against(real_stats, f["features"]) if real_stats is not None else M.fid(r["features"], f["features"])
-    if "kid" in metrics:
-        size = min(1000, len(r["features"]), len(f["features"]))
-        out["kid"], out["kid_std"] = M.kid(r["features"], f["features"], subset_size=size)
-    if "pr" in metrics:
-        out["precision"], out["recall"] = M.precision_recall(r["features"], f["features"], k=PR_K)
-    if "is" in metrics and f.get("logits") is not None:
-        out["is"], out["is_std"] = M.inception_score(f["logits"], splits=is_splits(n_fake))
-    if "fid_inf" in metrics:
-        out["fid_inf"] = M.fid_infinity(r["features"], f["features"])["fid_inf"]
-    if r is not None:
-        out.update(feature_space_metrics(r["features"], f["features"], metrics))
+    from .evaluate import sample_count_warnings, versions
+    # KID as metrics.kid's defaults (100 subsets of at most 1,000); too few samples for precision/recall is an error
+    protocol = Protocol(real_stats=real_stats, strict_pr=True)
+    out = run_evaluations([e for e in SET_EVALUATIONS if e in metrics], r, f, protocol)
     n_real = len(r["features"]) if r is not None else (real_stats.provenance or {}).get("n")
     prov = {"features": ex.name, "extractor": ex.info(), "weights_sha256": ex.weights_sha256, "n_real": n_real,
             "n_fake": n_fake, "versions": versions()}

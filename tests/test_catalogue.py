@@ -6,8 +6,8 @@ import math
 import pytest
 
 from ganbench import aggregate, config, metrics, results, suite_loader
-from ganbench.catalogue import (BY_NAME, CATALOGUE, EVALUATIONS, LABELS, MIN_SAMPLES, RANGES, SET_EVALUATIONS, SHOWN,
-                                directions)
+from ganbench.catalogue import (BY_NAME, CATALOGUE, EVALUATIONS, FLOOR_EVALUATIONS, LABELS, LOGITS_EVALUATIONS,
+                                MIN_SAMPLES, RANGES, SET_EVALUATIONS, SHOWN, directions)
 from ganbench.commands.evaluate import SET_METRICS
 from ganbench.regression.rules import HIGHER_IS_BETTER
 from ganbench.report import boards, significance
@@ -23,6 +23,16 @@ def test_entries_pinned():
     assert RANGES["modes"] == (0.0, "K") and RANGES["is"] == (1.0, math.inf) and RANGES["kid"] == (-math.inf, math.inf)
     assert MIN_SAMPLES == {"density": 10_000, "coverage": 10_000, "cmmd": 30_000, "vendi": 1_000}
     assert LABELS["fid_inf"] == "FID∞" and LABELS["reverse_kl"] == "rev-KL"
+    assert {m.name for m in CATALOGUE if m.needs_logits} == {"is", "kl"}
+    # the floor of metrics.json since it has had one
+    assert {m.name for m in CATALOGUE if m.floor} == {"fid", "kid", "is", "precision", "recall"}
+
+
+def test_evaluation_lists_by_need():
+    assert FLOOR_EVALUATIONS == ("fid", "kid", "is", "pr")
+    assert LOGITS_EVALUATIONS == ("is",)  # "modes" also counts the modes of points, without logits
+    for evaluation in EVALUATIONS:  # an evaluation is on the floor for all its metrics or for none
+        assert len({m.floor for m in CATALOGUE if m.evaluation == evaluation}) == 1, evaluation
 
 
 def test_every_table_derives_from_the_catalogue():

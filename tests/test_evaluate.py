@@ -192,3 +192,22 @@ def test_protocol_constants_of_precision_recall_and_is():
     from ganbench.evaluate import PR_K, is_splits
     assert PR_K == 3
     assert [is_splits(n) for n in (1, 99, 100, 250, 999, 1000, 50_000)] == [1, 1, 1, 2, 9, 10, 10]
+
+
+def test_real_floor_compares_two_halves_and_takes_is_on_every_real_logit():
+    from ganbench import metrics as M
+    from ganbench.config import EvalConfig
+    from ganbench.evaluate import real_floor
+    rng = np.random.default_rng(0)
+    real = {"features": rng.normal(size=(401, 3)), "logits": rng.normal(size=(401, 10))}  # odd: the last is left out
+    cfg = EvalConfig(metrics=("fid", "kid", "is", "pr", "modes", "vendi"), kid_subsets=3, kid_subset_size=1000)
+    floor = real_floor(real, cfg)
+    a, b = real["features"][:200], real["features"][200:400]
+    assert set(floor) == {"n_each", "fid", "kid", "kid_std", "is", "is_std", "precision", "recall"}  # no subset size
+    assert floor["n_each"] == 200 and floor["fid"] == M.fid(a, b)
+    assert (floor["kid"], floor["kid_std"]) == M.kid(a, b, subsets=3, subset_size=200, seed=0)
+    assert (floor["precision"], floor["recall"]) == M.precision_recall(a, b, k=3)
+    assert (floor["is"], floor["is_std"]) == M.inception_score(real["logits"], splits=4)  # all 401: 4 splits
+    assert set(real_floor({"features": real["features"]}, cfg)) == {"n_each", "fid", "kid", "kid_std", "precision",
+                                                                   "recall"}  # no logits, no IS
+    assert real_floor({"features": real["features"][:7]}, cfg) == {}  # halves of 3: too few for a floor

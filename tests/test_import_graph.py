@@ -17,7 +17,7 @@ LAYERS: list[tuple[str, ...]] = [
      "ganbench.suite_loader"),
     ("ganbench.plugins",),
     ("ganbench.models", "ganbench.losses", "ganbench.data", "ganbench.features", "ganbench.reference_stats",
-     "ganbench.feature_cache", "ganbench.plots", "ganbench.published"),
+     "ganbench.feature_cache", "ganbench.evaluations", "ganbench.plots", "ganbench.published"),
     ("ganbench.metrics", "ganbench.modes", "ganbench.density_coverage", "ganbench.cmmd", "ganbench.vendi",
      "ganbench.feature_spaces", "ganbench.aggregate", "ganbench.stats", "ganbench.stability", "ganbench.results"),
     ("ganbench.config", "ganbench.io"),
@@ -64,8 +64,8 @@ GRAPH = {m: imports(m) for m in MODULES}
 
 
 def layer(module: str) -> int:
-    best = max(((len(p), i) for i, group in enumerate(LAYERS) for p in group
-                if module == p or module.startswith(p + ".")), default=None)
+    best = max(((len(p), i) for i, group in enumerate(LAYERS) for p in group  # the root names only itself
+                if module == p or (p != "ganbench" and module.startswith(p + "."))), default=None)
     assert best is not None, f"{module} is in no layer of LAYERS: add it (and to docs/architecture.md)"
     return best[1]
 
@@ -105,9 +105,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str]:
 
 
 def test_the_import_graph_has_no_cycle():
-    # a package's __init__ importing its own parts is how a package re-exports: not a cycle of concepts
-    graph = {m: {d for d in deps if not d.startswith(m + ".")} for m, deps in GRAPH.items()}
-    assert find_cycle(graph) == [], " -> ".join(find_cycle(graph))
+    assert find_cycle(GRAPH) == [], " -> ".join(find_cycle(GRAPH))
 
 
 def test_the_cycle_finder_finds_a_planted_cycle():

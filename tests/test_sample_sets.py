@@ -47,3 +47,28 @@ def test_metrics_cli_with_a_malicious_npy_exits_2_and_runs_nothing(tmp_path, cap
                "--features", "identity", "--metrics", "fid"])
     assert rc == 2 and not marker.exists()
     assert "evil.npy: cannot read the array" in capsys.readouterr().err
+
+
+def test_set_metrics_take_metrics_kid_defaults_and_report_the_subset_size_and_fid_inf_ns():
+    import torch
+    from ganbench import metrics as M
+    from ganbench.sample_sets import compute_set_metrics
+    rng = np.random.default_rng(0)
+    real, fake = rng.normal(size=(300, 2)), rng.normal(size=(200, 2)) + 0.3
+    out = compute_set_metrics(torch.from_numpy(real).float(), torch.from_numpy(fake).float(), "identity",
+                              ["fid", "kid", "pr", "fid_inf"])["metrics"]
+    r, f = real.astype(np.float32).astype(np.float64), fake.astype(np.float32).astype(np.float64)  # as loaded
+    assert (out["kid"], out["kid_std"], out["kid_subset_size"]) == (*M.kid(r, f, subsets=100, subset_size=200), 200)
+    assert out["fid_inf_ns"][-1] == 200 and out["fid"] == M.fid(r, f)
+    assert list(out) == ["fid", "kid", "kid_std", "kid_subset_size", "precision", "recall", "fid_inf", "fid_inf_ns"]
+
+
+def test_set_metrics_refuse_precision_recall_on_too_few_samples_but_leave_density_out():
+    import torch
+    from ganbench.sample_sets import compute_set_metrics
+    rng = np.random.default_rng(0)
+    real, fake = torch.from_numpy(rng.normal(size=(50, 2))).float(), torch.from_numpy(rng.normal(size=(3, 2))).float()
+    with pytest.raises(ConfigError, match=r"fake features needs at least 4 samples"):
+        compute_set_metrics(real, fake, "identity", ["fid", "pr"])
+    out = compute_set_metrics(real[:5], real, "identity", ["fid", "density_coverage"])["metrics"]
+    assert set(out) == {"fid"}  # k-NN radii need more than 5 reals: left out, as before the catalogue dispatch
