@@ -25,7 +25,6 @@ from .catalogue import CATALOGUE, EVALUATIONS, FLOOR_EVALUATIONS
 from .config import EvalConfig, RunConfig
 from .data import Dataset, get_dataset
 from .evaluations import Protocol, run_evaluations
-from .evaluations import PR_K, is_splits, mode_metrics  # noqa: F401  (public here before evaluations owned them)
 from .io import CorruptFileError, atomic_write_json, load_checkpoint, read_json
 from .models import build_models, device_of, sobol_latents
 from .registry import one_line

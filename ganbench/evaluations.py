@@ -45,9 +45,10 @@ class Protocol:
     dataset: Any = None              # the run's Dataset: the mode diagnostics need its modes or classes
     extractor: Any = None
     fake_samples: Optional[np.ndarray] = None  # the generated points themselves (mixture modes)
-    # ganbench metrics: too few samples for k-NN precision/recall is the user's error (the metric's own
-    # ValueError); a run leaves precision/recall out instead, as it leaves out what does not apply to its data
-    strict_pr: bool = False
+    # ganbench metrics: too few samples for a k-NN metric (precision/recall, density/coverage) is the user's
+    # error (the metric's own ValueError, naming what it needs); a run leaves the metric out instead, as it
+    # leaves out what does not apply to its data
+    strict: bool = False
 
 
 def fid(real: Optional[Record], fake: Record, p: Protocol) -> dict[str, Any]:
@@ -70,7 +71,7 @@ def inception_score(real: Record, fake: Record, p: Protocol) -> dict[str, Any]:
 
 def precision_recall(real: Record, fake: Record, p: Protocol) -> dict[str, Any]:
     rf, ff = real["features"], fake["features"]
-    if min(len(rf), len(ff)) <= PR_K and not p.strict_pr:
+    if min(len(rf), len(ff)) <= PR_K and not p.strict:
         return {}
     precision, recall = M.precision_recall(rf, ff, k=PR_K)
     return {"precision": precision, "recall": recall}
@@ -82,7 +83,7 @@ def fid_infinity(real: Record, fake: Record, p: Protocol) -> dict[str, Any]:
 
 
 def density_coverage(real: Record, fake: Record, p: Protocol) -> dict[str, Any]:
-    if len(real["features"]) <= DEFAULT_K:  # k-NN radii need more than k reals
+    if len(real["features"]) <= DEFAULT_K and not p.strict:  # k-NN radii need more than k reals
         return {}
     density, coverage = density_coverage_of(real["features"], fake["features"], k=DEFAULT_K)
     return {"density": density, "coverage": coverage}
@@ -104,11 +105,10 @@ def ndb(real: Record, fake: Record, p: Protocol) -> dict[str, Any]:
 
 
 def modes(real: Record, fake: Record, p: Protocol) -> dict[str, Any]:
-    return mode_metrics(p.dataset, p.extractor, fake, p.fake_samples, real)
+    return mode_metrics(p.dataset, fake, p.fake_samples, real)
 
 
-def mode_metrics(ds: Any, extractor: Any, fake: Record, fake_samples: Optional[np.ndarray],
-                 real: Record) -> dict[str, Any]:
+def mode_metrics(ds: Any, fake: Record, fake_samples: Optional[np.ndarray], real: Record) -> dict[str, Any]:
     """Modes of a point mixture (from the samples) or of a labelled set (from the extractor's class logits);
     nothing for data without either."""
     if ds.kind == "points" and ds.centers is not None:

@@ -111,7 +111,7 @@ def _set_metrics(r: dict[str, Any] | None, f: dict[str, Any], n_fake: int, ex: A
                  real_stats: Any) -> dict[str, Any]:
     from .evaluate import sample_count_warnings, versions
     # KID as metrics.kid's defaults (100 subsets of at most 1,000); too few samples for precision/recall is an error
-    protocol = Protocol(real_stats=real_stats, strict_pr=True)
+    protocol = Protocol(real_stats=real_stats, strict=True)
     out = run_evaluations([e for e in SET_EVALUATIONS if e in metrics], r, f, protocol)
     n_real = len(r["features"]) if r is not None else (real_stats.provenance or {}).get("n")
     prov = {"features": ex.name, "extractor": ex.info(), "weights_sha256": ex.weights_sha256, "n_real": n_real,

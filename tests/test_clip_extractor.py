@@ -9,7 +9,7 @@ import torch
 open_clip = pytest.importorskip("open_clip")
 
 from ganbench.features import clip_extractor, get_extractor  # noqa: E402
-from ganbench.features.base import sha256_file  # noqa: E402
+from ganbench.io import sha256_file  # noqa: E402
 from ganbench.io import CorruptFileError  # noqa: E402
 from ganbench.registry import ConfigError  # noqa: E402
 

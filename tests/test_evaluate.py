@@ -158,19 +158,19 @@ def test_eval_real_stats_missing_file_fails_when_the_suite_loads(tmp_path):
 
 def test_stacked_digits_mode_kl_is_against_uniform_with_the_perfect_generator_floor():
     from ganbench.data import get_dataset
-    from ganbench.evaluate import mode_metrics
+    from ganbench.evaluations import mode_metrics
     from ganbench.modes import classifier_modes, uniform_kl_floor
     ds = get_dataset("stacked-digits")
     labels = np.random.default_rng(0).integers(0, 1000, 2600)
     logits = np.full((2600, 1000), -5.0)
     logits[np.arange(2600), labels] = 5.0
     skewed_real = np.repeat(np.arange(1000), np.arange(1000) % 3 + 1)  # a real histogram far from uniform
-    out = mode_metrics(ds, None, {"logits": logits}, None, {"labels": skewed_real})
+    out = mode_metrics(ds, {"logits": logits}, None, {"labels": skewed_real})
     assert out["kl"] == pytest.approx(classifier_modes(labels, 1000)["kl"], rel=1e-12)  # uniform reference
     assert out["kl_floor"] == pytest.approx(uniform_kl_floor(2600, 1000), rel=1e-12)
     assert out["n_modes"] == 1000  # (at 2.6 samples a mode the floor, 0.213, is above the (K-1)/2N = 0.192 limit)
     digits = get_dataset("digits")  # classes of a labelled set keep the real histogram as reference
-    ten = mode_metrics(digits, None, {"logits": logits[:, :10]}, None, {"labels": skewed_real[:100] % 10})
+    ten = mode_metrics(digits, {"logits": logits[:, :10]}, None, {"labels": skewed_real[:100] % 10})
     assert "kl_floor" not in ten
 
 
@@ -189,7 +189,7 @@ def test_fid_inf_is_taken_on_fakes_of_sobol_latents():
 
 
 def test_protocol_constants_of_precision_recall_and_is():
-    from ganbench.evaluate import PR_K, is_splits
+    from ganbench.evaluations import PR_K, is_splits
     assert PR_K == 3
     assert [is_splits(n) for n in (1, 99, 100, 250, 999, 1000, 50_000)] == [1, 1, 1, 2, 9, 10, 10]
 

@@ -93,7 +93,7 @@ def test_precision_recall_left_out_on_too_few_samples_unless_strict():
     few = {"features": fake["features"][:PR_K]}
     assert EVALUATIONS["pr"](real, few, p) == {}
     with pytest.raises(ValueError, match=r"fake features needs at least 4 samples"):
-        EVALUATIONS["pr"](real, few, Protocol(strict_pr=True))
+        EVALUATIONS["pr"](real, few, Protocol(strict=True))
     out = EVALUATIONS["pr"](real, fake, p)
     assert (out["precision"], out["recall"]) == M.precision_recall(real["features"], fake["features"], k=PR_K)
 

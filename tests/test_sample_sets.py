@@ -63,12 +63,15 @@ def test_set_metrics_take_metrics_kid_defaults_and_report_the_subset_size_and_fi
     assert list(out) == ["fid", "kid", "kid_std", "kid_subset_size", "precision", "recall", "fid_inf", "fid_inf_ns"]
 
 
-def test_set_metrics_refuse_precision_recall_on_too_few_samples_but_leave_density_out():
+def test_set_metrics_refuse_k_nn_metrics_on_too_few_samples():
     import torch
     from ganbench.sample_sets import compute_set_metrics
     rng = np.random.default_rng(0)
     real, fake = torch.from_numpy(rng.normal(size=(50, 2))).float(), torch.from_numpy(rng.normal(size=(3, 2))).float()
     with pytest.raises(ConfigError, match=r"fake features needs at least 4 samples"):
         compute_set_metrics(real, fake, "identity", ["fid", "pr"])
-    out = compute_set_metrics(real[:5], real, "identity", ["fid", "density_coverage"])["metrics"]
-    assert set(out) == {"fid"}  # k-NN radii need more than 5 reals: left out, as before the catalogue dispatch
+    # asked for and undefined at this size: said, never silently left out of the table
+    with pytest.raises(ConfigError, match=r"density_coverage needs more than k=5 real samples for k-NN radii, got 5"):
+        compute_set_metrics(real[:5], real, "identity", ["fid", "density_coverage"])
+    assert set(compute_set_metrics(real[:6], real, "identity", ["fid", "density_coverage"])["metrics"]) == \
+        {"fid", "density", "coverage"}

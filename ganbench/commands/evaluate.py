@@ -86,13 +86,14 @@ def cmd_metrics(args: argparse.Namespace) -> int:
         from ..io import jsonable
         print(json.dumps(jsonable(out), indent=2, sort_keys=True))
     else:
-        for k, v in out["metrics"].items():
-            name = metric_label(k, k, args.features)  # FID on DINOv2 features prints as FD_DINOv2-L
-            print(f"{name:<12} {v:.6g}" if isinstance(v, float) else f"{name:<12} {v}")
         prov = out["provenance"]
-        print(f"features     {prov['features']} (n_real={prov['n_real']}, n_fake={prov['n_fake']})")
+        rows = [(metric_label(k, k, args.features), f"{v:.6g}" if isinstance(v, float) else str(v))  # FD_DINOv2-L
+                for k, v in out["metrics"].items()]
+        rows.append(("features", f"{prov['features']} (n_real={prov['n_real']}, n_fake={prov['n_fake']})"))
         if stats is not None:
-            print(f"real stats   {prov['real_stats']}")
-        for w in out["warnings"]:
-            print(f"warning      {w}")
+            rows.append(("real stats", str(prov["real_stats"])))
+        rows += [("warning", w) for w in out["warnings"]]
+        width = max(12, *(len(label) for label, _ in rows))  # kid_subset_size and FD_DINOv2-L keep the column
+        for label, text in rows:
+            print(f"{label:<{width}} {text}")
     return 0

@@ -1,7 +1,7 @@
 """The ``Extractor`` base class, the ``EXTRACTORS`` registry and what every extractor shares.
 
-``get_extractor`` and ``default_extractor_for`` pick an extractor; ``sha256_file`` (from ``ganbench.io``)
-and ``recorded_sha256`` hash weights files; ``WEIGHTS_DIR`` / ``DIGITS_WEIGHTS`` locate the weights shipped in ``ganbench/weights/``.
+``get_extractor`` and ``default_extractor_for`` pick an extractor; ``recorded_sha256``
+reads a weights file's recorded hash (``io.sha256_file`` computes one); ``WEIGHTS_DIR`` / ``DIGITS_WEIGHTS`` locate the weights shipped in ``ganbench/weights/``.
 """
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..io import sha256_file
 from ..registry import ConfigError, Registry
 
 EXTRACTORS: Registry["Extractor"] = Registry("feature extractor")

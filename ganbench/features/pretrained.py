@@ -18,7 +18,8 @@ from torch import Tensor
 from ..feature_spaces import FEATURE_SPACES
 from ..io import CorruptFileError
 from ..registry import ConfigError
-from .base import Extractor, first_file, searched, sha256_file
+from .base import Extractor, first_file, searched
+from ..io import sha256_file
 
 
 def hf_hub_cache() -> Path:
