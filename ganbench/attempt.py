@@ -19,7 +19,7 @@ import torch
 from filelock import FileLock, Timeout
 
 from .config import RunConfig
-from .io import CorruptFileError, atomic_write_json, atomic_write_text, load_checkpoint, read_json
+from .files import CorruptFileError, atomic_write_json, atomic_write_text, load_checkpoint, read_json
 from .registry import one_line
 from .results import ATTEMPTS, CHECKPOINT, CONFIG, ERROR, HISTORY, LOCK, METRICS, STATUS, read_history, read_metrics
 
@@ -258,7 +258,7 @@ def _move_aside(path: Path) -> Path:
 
 
 def _remove_stale_temp_files(run_dir: Path) -> None:
-    # ganbench.io writes ".<name>.<random>.tmp" then renames it; a process killed in between leaves the temp
+    # ganbench.files writes ".<name>.<random>.tmp" then renames it; a process killed in between leaves the temp
     # file behind. Only the lock holder writes in a run directory, so any such file here is an orphan.
     for p in run_dir.glob(".*.tmp"):
         try:

@@ -13,7 +13,7 @@ import sys
 # importable from here.
 from .commands.shared import (EXIT_BAD_INPUT, EXIT_FAIL, EXIT_OK, HEADLINE, INT64_MAX,  # noqa: F401
                               UsageError, integer, outcome_row, parse_seeds, run_line, run_summary)
-from .io import CorruptFileError
+from .files import CorruptFileError
 from .registry import ConfigError
 
 # ---------------------------------------------------------------- commands

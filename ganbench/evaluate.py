@@ -25,7 +25,7 @@ from .catalogue import CATALOGUE, EVALUATIONS, FLOOR_EVALUATIONS
 from .config import EvalConfig, RunConfig
 from .data import Dataset, get_dataset
 from .evaluations import Protocol, run_evaluations
-from .io import CorruptFileError, atomic_write_json, load_checkpoint, read_json
+from .files import CorruptFileError, atomic_write_json, load_checkpoint, read_json
 from .models import build_models, device_of, sobol_latents
 from .registry import one_line
 from .version import __version__

@@ -20,7 +20,7 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from .io import atomic_write_bytes
+from .files import atomic_write_bytes
 
 ENV = "GANBENCH_CACHE"
 FIELDS = ("features", "logits", "labels", "samples")  # absent ones are stored as empty arrays

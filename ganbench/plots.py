@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from .io import atomic_write_bytes  # noqa: E402
+from .files import atomic_write_bytes  # noqa: E402
 from .models import device_of  # noqa: E402
 
 

@@ -21,7 +21,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .io import atomic_write_bytes
+from .files import atomic_write_bytes
 from .metrics import _stats_pair, feature_stats, fid_from_stats
 from .registry import ConfigError
 from .version import __version__

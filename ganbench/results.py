@@ -42,7 +42,7 @@ import pandas as pd
 from .aggregate import seed_interval, with_worst
 from .catalogue import directions
 from .config import architecture, config_hash
-from .io import CorruptFileError, atomic_write_bytes, read_json
+from .files import CorruptFileError, atomic_write_bytes, read_json
 from .modes import failed_to_cover, perfect_generator
 
 CONFIG, HISTORY, CHECKPOINT, STATUS, METRICS, SAMPLES = (

@@ -33,7 +33,7 @@ from typing import Any, Callable, Optional
 from . import executors
 from .attempt import RunOutcome, run_group, run_one, worker_id  # noqa: F401  one run's attempt, re-exported
 from .config import RunConfig, SuiteConfig, safe_name
-from .io import CorruptFileError, output_dir, read_json
+from .files import CorruptFileError, output_dir, read_json
 from .registry import ConfigError
 from .results import ATTEMPTS, CONFIG, LOCK, is_finished, run_dir_for  # noqa: F401  ATTEMPTS, LOCK re-exported
 

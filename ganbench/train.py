@@ -23,7 +23,7 @@ from torch import nn
 
 from .config import OptimConfig, RunConfig
 from .data import Dataset, get_dataset
-from .io import atomic_torch_save, atomic_write_json, atomic_write_text, load_checkpoint
+from .files import atomic_torch_save, atomic_write_json, atomic_write_text, load_checkpoint
 from .losses import Loss, get_loss
 from .models import build_models, generate, pack_samples
 from .registry import one_line

@@ -20,7 +20,7 @@ from ganbench.batched import (BatchedBatchNorm1d, BatchedGAN, BatchedLinear, Bat
                               unstack_optimizer_state, unstack_state)
 from ganbench.config import DataConfig, EvalConfig, LossConfig, ModelConfig, OptimConfig, RunConfig, TrainConfig
 from ganbench.data import get_dataset
-from ganbench.io import load_checkpoint
+from ganbench.files import load_checkpoint
 from ganbench.models import Maxout, build_models
 from ganbench.registry import ConfigError
 from ganbench.train import build_gan, load_state, read_history, seed_for, train, train_step

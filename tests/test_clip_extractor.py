@@ -9,8 +9,8 @@ import torch
 open_clip = pytest.importorskip("open_clip")
 
 from ganbench.features import clip_extractor, get_extractor  # noqa: E402
-from ganbench.io import sha256_file  # noqa: E402
-from ganbench.io import CorruptFileError  # noqa: E402
+from ganbench.files import sha256_file  # noqa: E402
+from ganbench.files import CorruptFileError  # noqa: E402
 from ganbench.registry import ConfigError  # noqa: E402
 
 TINY = "ganbench-test-tiny-clip"  # ViT-B/32's layout, two narrow layers: quick to build on two CPU cores

@@ -268,7 +268,7 @@ def test_every_writer_and_reader_agrees_on_the_config_hash(tmp_path):
     regression gate's keys all meet on it, computed from the RunConfig or from config.json as stored."""
     from ganbench.config import config_hash
     from ganbench.external import run_id_for
-    from ganbench.io import atomic_write_json, read_json
+    from ganbench.files import atomic_write_json, read_json
     from ganbench.regression import collect
     from ganbench.results import load_results
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from ganbench.config import ConfigError, RunConfig, SuiteConfig, safe_name
 from ganbench.suite_loader import load_suite, parse_suite
-from ganbench.io import jsonable
+from ganbench.files import jsonable
 
 NAMES = ["ring8", "grid25", "digits", "stacked-digits", "folder", "mlp", "dcgan", "infogan", "sndcgan", "ns",
          "hinge", "wgan", "wgan-gp", "lsgan", "dragan", "adam", "rmsprop", "test", "train", "fid", "kid", "pr",

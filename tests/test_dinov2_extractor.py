@@ -9,8 +9,8 @@ import torch
 timm = pytest.importorskip("timm")
 
 from ganbench.features import get_extractor  # noqa: E402
-from ganbench.features.base import sha256_file  # noqa: E402
-from ganbench.io import CorruptFileError  # noqa: E402
+from ganbench.files import sha256_file  # noqa: E402
+from ganbench.files import CorruptFileError  # noqa: E402
 from ganbench.registry import ConfigError  # noqa: E402
 
 

@@ -11,7 +11,7 @@ import torch
 from ganbench.suite_loader import parse_suite
 from ganbench.evaluate import evaluate_run, make_training_evaluator
 from ganbench.feature_cache import cache_dir
-from ganbench.io import jsonable
+from ganbench.files import jsonable
 from ganbench.runner import run_one
 from ganbench.train import train
 

@@ -10,7 +10,7 @@ import torch
 from ganbench.config import ConfigError
 from ganbench.suite_loader import load_suite, parse_suite
 from ganbench.executors import _ray_resources, _rebuild, run_ray, threads_per_worker
-from ganbench.io import load_checkpoint, read_json
+from ganbench.files import load_checkpoint, read_json
 from ganbench.runner import ATTEMPTS, run_suite
 
 

@@ -29,7 +29,7 @@ from ganbench.data import DATASETS, get_dataset
 from ganbench.evaluate import load_generator
 from ganbench.external import evaluate_generator, load_external
 from ganbench.features import EXTRACTORS
-from ganbench.io import read_json
+from ganbench.files import read_json
 from ganbench.losses import LOSSES, DOut, get_loss
 from ganbench.models import MODELS
 from ganbench.registry import ConfigError

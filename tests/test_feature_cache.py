@@ -11,7 +11,7 @@ from ganbench.cli import main
 from ganbench.data import get_dataset
 from ganbench.evaluate import real_features
 from ganbench.features import get_extractor
-from ganbench.io import read_json
+from ganbench.files import read_json
 from ganbench.results import find_run_dirs
 
 GEN_MODULE = '''

@@ -23,7 +23,7 @@ from ganbench.data import get_dataset
 from ganbench.features import (DIGITS_WEIGHTS, EXTRACTORS, INCEPTION_ENV, INCEPTION_FILE, ClassifierExtractor,
                                classify_channels, default_extractor_for, find_inception_weights, get_extractor,
                                recorded_sha256, register_with_torch_fidelity, sha256_file, train_extractor)
-from ganbench.io import CorruptFileError
+from ganbench.files import CorruptFileError
 from ganbench.registry import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]

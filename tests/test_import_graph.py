@@ -20,7 +20,7 @@ LAYERS: list[tuple[str, ...]] = [
      "ganbench.feature_cache", "ganbench.evaluations", "ganbench.plots", "ganbench.published"),
     ("ganbench.metrics", "ganbench.modes", "ganbench.density_coverage", "ganbench.cmmd", "ganbench.vendi",
      "ganbench.feature_spaces", "ganbench.aggregate", "ganbench.stats", "ganbench.stability", "ganbench.results"),
-    ("ganbench.config", "ganbench.io"),
+    ("ganbench.config", "ganbench.files"),
     ("ganbench.registry", "ganbench.catalogue", "ganbench.version"),
 ]
 

@@ -19,7 +19,7 @@ from ganbench.cli import main
 from ganbench.suite_loader import parse_suite
 from ganbench.data import DATASETS, get_dataset
 from ganbench.features import EXTRACTORS, get_extractor
-from ganbench.io import read_json
+from ganbench.files import read_json
 from ganbench.losses import LOSSES, DOut, Loss, get_loss
 from ganbench.models import MODELS, Generator, build_models
 from ganbench.registry import ConfigError

@@ -16,7 +16,7 @@ import pytest
 
 from ganbench import cli
 from ganbench import regression as R
-from ganbench.io import atomic_write_json
+from ganbench.files import atomic_write_json
 from ganbench.regression.calibration import SABOTAGES
 from ganbench.registry import ConfigError
 from ganbench.results import find_run_dirs

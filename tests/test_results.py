@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ganbench.io import CorruptFileError
+from ganbench.files import CorruptFileError
 from ganbench.aggregate import seed_interval
 from ganbench.results import DIRECTIONS, config_hash, export_table, load_results, read_table, summarize
 

@@ -15,7 +15,7 @@ import torch
 from filelock import FileLock
 
 from ganbench.suite_loader import load_suite
-from ganbench.io import load_checkpoint, read_json
+from ganbench.files import load_checkpoint, read_json
 from ganbench.results import HISTORY
 from ganbench.runner import ATTEMPTS, LOCK
 
@@ -111,7 +111,7 @@ def test_kill_9_mid_suite_then_rerun_gives_the_uninterrupted_numbers(tmp_path):
 WRITER = textwrap.dedent("""
     import os, sys, time
     from pathlib import Path
-    from ganbench.io import atomic_write_bytes
+    from ganbench.files import atomic_write_bytes
     target, ready = Path(sys.argv[1]), Path(sys.argv[2])
     atomic_write_bytes(target, b"old complete content")
     def stall(fd):

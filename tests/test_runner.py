@@ -13,7 +13,7 @@ from filelock import FileLock
 from ganbench.cli import main
 from ganbench.config import ConfigError, SuiteConfig
 from ganbench.suite_loader import parse_suite
-from ganbench.io import CorruptFileError, atomic_torch_save, load_checkpoint, read_json
+from ganbench.files import CorruptFileError, atomic_torch_save, load_checkpoint, read_json
 from ganbench.losses import LOSSES
 from ganbench.results import run_dir_for
 from ganbench.runner import ATTEMPTS, LOCK, is_finished, results_dir_for, run_one, run_suite, worker_id

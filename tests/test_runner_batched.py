@@ -9,7 +9,7 @@ from filelock import FileLock
 
 from ganbench import batched
 from ganbench.suite_loader import parse_suite
-from ganbench.io import read_json
+from ganbench.files import read_json
 from ganbench.results import run_dir_for
 from ganbench.runner import ATTEMPTS, LOCK, run_group, run_one, run_suite
 from ganbench.train import read_history

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from ganbench.suite_loader import parse_suite
-from ganbench.io import load_checkpoint
+from ganbench.files import load_checkpoint
 from ganbench.losses import LOSSES
 from ganbench.train import build_gan, frozen, train, train_step
 
@@ -156,7 +156,7 @@ def test_max_grad_norm_clips_both_networks_before_their_step(max_norm):
     (b"step,d_loss,g_loss\n1,0.5,0.7\n10,0.4,0.3", r"history\.csv: line 3 is truncated or malformed"),  # cut mid-line
 ])
 def test_broken_history_raises_naming_the_file(tmp_path, content, message):
-    from ganbench.io import CorruptFileError
+    from ganbench.files import CorruptFileError
     from ganbench.train import read_history
     (tmp_path / "history.csv").write_bytes(content)
     with pytest.raises(CorruptFileError, match=message):

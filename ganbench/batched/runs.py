@@ -9,7 +9,7 @@ import torch
 
 from ..config import RunConfig
 from ..data import Dataset, get_dataset
-from ..io import atomic_write_json, load_checkpoint
+from ..files import atomic_write_json, load_checkpoint
 from ..registry import ConfigError
 from ..results import CHECKPOINT, CONFIG
 from ..train import (GAN, Evaluator, RunRecord, TrainResult, build_gan, evaluate_in_eval_mode, load_state,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .. import regression as R
-from ..io import output_file
+from ..files import output_file
 from .shared import UsageError
 
 

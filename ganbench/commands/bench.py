@@ -6,7 +6,7 @@ import sys
 import tomllib
 from typing import Any
 
-from ..io import atomic_write_text, output_file
+from ..files import atomic_write_text, output_file
 from ..registry import ConfigError
 
 

@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 from .. import regression as R
-from ..io import input_file
+from ..files import input_file
 from .shared import UsageError, integer, parse_seeds
 
 

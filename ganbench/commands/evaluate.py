@@ -83,7 +83,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     out = compute_set_metrics(real, fake, args.features, wanted, batch_size=args.batch_size, real_stats=stats,
                               **params)
     if args.json:
-        from ..io import jsonable
+        from ..files import jsonable
         print(json.dumps(jsonable(out), indent=2, sort_keys=True))
     else:
         prov = out["provenance"]

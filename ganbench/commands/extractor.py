@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import Any
 
-from ..io import output_file
+from ..files import output_file
 from ..registry import ConfigError
 
 

@@ -9,7 +9,7 @@ import argparse
 from pathlib import Path
 
 from .shared import EXIT_OK, UsageError
-from ..io import output_dir
+from ..files import output_dir
 
 
 def parse_formats(text: str) -> list[str]:

@@ -9,7 +9,7 @@ import argparse
 import re
 from typing import Any
 
-from ..io import CorruptFileError
+from ..files import CorruptFileError
 from ..registry import ConfigError
 
 EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2

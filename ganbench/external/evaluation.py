@@ -16,7 +16,7 @@ from torch import nn
 
 from ..config import MAX_SEED, EvalConfig, build_section, config_hash, plain, run_name
 from ..data import get_dataset
-from ..io import atomic_write_json, atomic_write_text
+from ..files import atomic_write_json, atomic_write_text
 from ..models import device_of
 from ..modes import MIN_SPREAD_RATIO
 from ..registry import ConfigError

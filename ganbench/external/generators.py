@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..io import sha256_file
+from ..files import sha256_file
 from ..models import LATENTS, Generator
 from ..plugins import IMPORT_PATH, import_object
 from ..registry import ConfigError, check_signature, one_line

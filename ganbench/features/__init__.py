@@ -42,7 +42,7 @@ Importing this package registers every built-in extractor and re-exports the pub
 from __future__ import annotations
 
 # Each extractor module registers its extractor in EXTRACTORS when it is imported.
-from ..io import sha256_file
+from ..files import sha256_file
 from .base import (DIGITS_WEIGHTS, EXTRACTORS, WEIGHTS_DIR, Extractor, default_extractor_for, get_extractor,
                    recorded_sha256)
 from .classifier_extractor import (CLASSIFIER_FORMAT, EVAL_CHUNK, HIDDEN, RESIZE, ClassifierExtractor, ClassifierNet,

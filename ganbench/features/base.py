@@ -1,7 +1,7 @@
 """The ``Extractor`` base class, the ``EXTRACTORS`` registry and what every extractor shares.
 
 ``get_extractor`` and ``default_extractor_for`` pick an extractor; ``recorded_sha256``
-reads a weights file's recorded hash (``io.sha256_file`` computes one); ``WEIGHTS_DIR`` / ``DIGITS_WEIGHTS`` locate the weights shipped in ``ganbench/weights/``.
+reads a weights file's recorded hash (``files.sha256_file`` computes one); ``WEIGHTS_DIR`` / ``DIGITS_WEIGHTS`` locate the weights shipped in ``ganbench/weights/``.
 """
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..io import CorruptFileError
+from ..files import CorruptFileError
 from ..registry import ConfigError
 from .base import DIGITS_WEIGHTS, EXTRACTORS, Extractor, recorded_sha256
 

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from ..config import MAX_SEED
 from ..data import get_dataset
-from ..io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from ..files import atomic_write_bytes, atomic_write_json, atomic_write_text
 from ..registry import ConfigError
 from .classifier_extractor import CLASSIFIER_FORMAT, HIDDEN, ClassifierNet, classifier_arch
 

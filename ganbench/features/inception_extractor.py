@@ -12,10 +12,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..io import CorruptFileError
+from ..files import CorruptFileError
 from ..registry import ConfigError
 from .base import EXTRACTORS, Extractor, first_file, searched
-from ..io import sha256_file
+from ..files import sha256_file
 
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"
 INCEPTION_SHA256_PREFIX = "6726825d"  # torch-fidelity puts the start of the file's sha256 in its name

@@ -16,10 +16,10 @@ import torch
 from torch import Tensor
 
 from ..feature_spaces import FEATURE_SPACES
-from ..io import CorruptFileError
+from ..files import CorruptFileError
 from ..registry import ConfigError
 from .base import Extractor, first_file, searched
-from ..io import sha256_file
+from ..files import sha256_file
 
 
 def hf_hub_cache() -> Path:

@@ -11,7 +11,7 @@ import datetime
 from pathlib import Path
 from typing import Any
 
-from ..io import atomic_write_json, read_json
+from ..files import atomic_write_json, read_json
 from ..registry import ConfigError
 from .comparison import RECOMMENDED_SEEDS
 from .measured import Measured, _mean, _name_of, _number, _std, collect

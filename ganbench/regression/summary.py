@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 from typing import Optional
 
-from ..io import atomic_write_text
+from ..files import atomic_write_text
 from .comparison import TEST_NAME, GateResult, Row
 
 HEADER = ("configuration", "metric", "baseline", "now", "delta", "margin", "p", "verdict")

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Iterable, Optional
 
-from ..io import atomic_write_json
+from ..files import atomic_write_json
 from ..registry import ConfigError
 from ..results import find_run_dirs, run_dir_for
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from ..io import atomic_write_text
+from ..files import atomic_write_text
 from ..results import export_table, load_results, summarize
 # SHOWN, PNG_MAGIC, CSS, CSP, LABELS and EXACT_MAX_N are not in __all__, but the single-file module had them,
 # so they stay importable from here.

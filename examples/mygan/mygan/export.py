@@ -14,7 +14,7 @@ import torch
 from ganbench.config import RunConfig
 from ganbench.data import get_dataset
 from ganbench.evaluate import load_generator
-from ganbench.io import read_json
+from ganbench.files import read_json
 
 
 def export(run_dir: str | Path, out: str | Path) -> Path:

@@ -1,9 +1,9 @@
-"""ganbench.io: the checks of paths a user gives for output and input (atomic writes are pinned by their users)."""
+"""ganbench.files: the checks of paths a user gives for output and input (atomic writes are pinned by their users)."""
 from __future__ import annotations
 
 import pytest
 
-from ganbench.io import input_file, output_dir, output_file
+from ganbench.files import input_file, output_dir, output_file
 from ganbench.registry import ConfigError
 
 
@@ -58,7 +58,7 @@ def test_unwritable_and_unreadable_paths(open_tmp, unprivileged):
 
 def test_sha256_file_is_the_files_sha256_read_in_blocks(tmp_path):
     import hashlib
-    from ganbench.io import sha256_file
+    from ganbench.files import sha256_file
     data = bytes(range(256)) * 5000  # over one 1 MiB block
     (tmp_path / "w.bin").write_bytes(data)
     assert sha256_file(tmp_path / "w.bin") == hashlib.sha256(data).hexdigest()
