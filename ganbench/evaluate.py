@@ -101,14 +101,14 @@ def real_features(ds: Dataset, split: str, extractor: Any, n: int, batch_size: i
 
 # ---------------------------------------------------------------- metrics
 
-def compute_metrics(real: dict[str, Any], fake: dict[str, Any], ds: Dataset, extractor: Any,
-                    cfg: EvalConfig, fake_samples: Optional[np.ndarray] = None,
+def compute_metrics(real: dict[str, Any], fake: dict[str, Any], ds: Dataset, cfg: EvalConfig,
+                    fake_samples: Optional[np.ndarray] = None,
                     fake_sobol: Optional[dict[str, Any]] = None) -> dict[str, Any]:
     """Every evaluation in ``cfg.metrics`` that applies to this data; keys are flat names. FID∞ is taken on
     ``fake_sobol`` (fakes of quasi-random latents, the reference protocol) when given, else on ``fake``."""
     rf, ff = real["features"], fake["features"]
     protocol = Protocol(kid_subsets=cfg.kid_subsets, kid_subset_size=cfg.kid_subset_size, fake_sobol=fake_sobol,
-                        dataset=ds, extractor=extractor, fake_samples=fake_samples)
+                        dataset=ds, fake_samples=fake_samples)
     out = run_evaluations([e for e in EVALUATIONS if e in cfg.metrics], real, fake, protocol)
     if len(rf) > 1 and len(ff) > 1 and modes_mod.spread(rf) > 0:
         out["spread_ratio"] = modes_mod.spread_ratio(rf, ff)
@@ -203,7 +203,7 @@ def measure_generator(G: nn.Module, ds: Dataset, cfg: EvalConfig, seed: int = 0,
     fake = generated_features(G, extractor, cfg.n_samples, seed, cfg.batch_size, keep_samples=ds.kind == "points")
     sobol = (generated_features(G, extractor, cfg.n_samples, seed, cfg.batch_size, quasi_random=True)
              if "fid_inf" in cfg.metrics else None)
-    values = compute_metrics(real, fake, ds, extractor, cfg, fake_samples=fake["samples"], fake_sobol=sobol)
+    values = compute_metrics(real, fake, ds, cfg, fake_samples=fake["samples"], fake_sobol=sobol)
     prov = provenance(ds, extractor, cfg, real["n"], cfg.n_samples, seed, device_of(G))
     if sobol is not None:
         prov["fid_inf_latents"] = "scrambled Sobol (torch.quasirandom.SobolEngine), inverse normal CDF / affine"
@@ -233,7 +233,7 @@ def make_training_evaluator(run: RunConfig) -> Optional[Callable[[int, nn.Module
                                       keep_samples=ds.kind == "points")
         except FloatingPointError:
             return {"fid": float("nan")}
-        vals = compute_metrics(real, fake, ds, extractor, small, fake_samples=fake["samples"])
+        vals = compute_metrics(real, fake, ds, small, fake_samples=fake["samples"])
         return {k: float(v) for k, v in vals.items() if k in ("fid", "modes", "hq_fraction", "reverse_kl", "kl",
                                                            "spread_ratio") and v is not None}
     return evaluate_now

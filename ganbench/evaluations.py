@@ -43,7 +43,6 @@ class Protocol:
     real_stats: Any = None           # a ReferenceStats: FID against them instead of the real features
     fake_sobol: Optional[Record] = None  # fakes of quasi-random latents: FID∞'s protocol (else the fakes)
     dataset: Any = None              # the run's Dataset: the mode diagnostics need its modes or classes
-    extractor: Any = None
     fake_samples: Optional[np.ndarray] = None  # the generated points themselves (mixture modes)
     # ganbench metrics: too few samples for a k-NN metric (precision/recall, density/coverage) is the user's
     # error (the metric's own ValueError, naming what it needs); a run leaves the metric out instead, as it
