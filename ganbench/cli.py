@@ -14,7 +14,7 @@ import sys
 from .commands.shared import (EXIT_BAD_INPUT, EXIT_FAIL, EXIT_OK, HEADLINE, INT64_MAX,  # noqa: F401
                               UsageError, integer, outcome_row, parse_seeds, run_line, run_summary)
 from .files import CorruptFileError
-from .registry import ConfigError
+from .registry import ConfigError, one_line
 
 # ---------------------------------------------------------------- commands
 
@@ -87,11 +87,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except (ConfigError, CorruptFileError, UsageError, FileNotFoundError) as e:
-        print(f"ganbench: error: {one_line(e)}", file=sys.stderr)
+        print(f"ganbench: error: {message_line(e)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as e:  # a path the user gave: unreadable, read-only, a folder where a file belongs, ...
         where = " -> ".join(str(f) for f in (e.filename, e.filename2) if f is not None)
-        print(f"ganbench: error: {where + ': ' if where else ''}{e.strerror or one_line(e)}", file=sys.stderr)
+        print(f"ganbench: error: {where + ': ' if where else ''}{e.strerror or message_line(e)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("ganbench: interrupted", file=sys.stderr)
@@ -99,12 +99,14 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # a bug: one line still, the traceback on request
         if os.environ.get("GANBENCH_DEBUG"):
             raise
-        print(f"ganbench: internal error: {type(e).__name__}: {one_line(e)} "
+        print(f"ganbench: internal error: {one_line(e)} "
               f"(a bug in ganbench; GANBENCH_DEBUG=1 shows the traceback)", file=sys.stderr)
         return EXIT_FAIL
 
 
-def one_line(e: BaseException) -> str:
+def message_line(e: BaseException) -> str:
+    """An error's message on one line, without its type (our own errors are written for people);
+    ``registry.one_line`` adds the type, for errors raised by other libraries."""
     return " ".join(str(e).split())
 
 

@@ -328,3 +328,24 @@ def test_commands_import_their_shared_pieces_not_cli():
         text = path.read_text()
         assert "from ..cli import" not in text and "ganbench.cli" not in text, path.name
     assert cli.integer is shared.integer and cli.UsageError is shared.UsageError and cli.EXIT_BAD_INPUT == 2
+
+
+def test_a_bug_is_one_line_naming_the_error_type_once_and_exit_1(monkeypatch, capsys):
+    import ganbench.cli as cli_module
+
+    def broken(args):
+        raise RuntimeError("boom\n  at line 2")
+    monkeypatch.setattr(cli_module, "cmd_ls", broken)
+    monkeypatch.delenv("GANBENCH_DEBUG", raising=False)
+    assert main(["ls", "losses"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == ("ganbench: internal error: RuntimeError: boom at line 2 "
+                   "(a bug in ganbench; GANBENCH_DEBUG=1 shows the traceback)")
+    monkeypatch.setenv("GANBENCH_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="boom"):
+        main(["ls", "losses"])
+
+
+def test_bad_input_is_its_message_without_a_type(tmp_path, capsys):
+    assert main(["run", str(tmp_path / "nosuch.toml")]) == 2
+    assert one_line_error(capsys).startswith("ganbench: error: suite file ")

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..registry import ConfigError
+from ..registry import ConfigError, one_line
 from .base import DATASETS, SPLITS
 from .images import ImageSet, _check_size, _stratified_split
 
@@ -59,7 +59,7 @@ def _read_cifar_batch(path: Path) -> dict:
         with open(path, "rb") as fh:
             entry = _CifarUnpickler(fh, encoding="latin1").load()  # the CIFAR-10 python format is a pickle
     except Exception as e:  # any unpickling failure (refused global, truncation, garbage) means "not a batch"
-        raise ConfigError(f"{path}: not a CIFAR-10 batch ({type(e).__name__}: {e}); only numpy arrays, dicts, "
+        raise ConfigError(f"{path}: not a CIFAR-10 batch ({one_line(e)}); only numpy arrays, dicts, "
                           f"lists, strings, bytes and numbers are read") from None
     if not isinstance(entry, dict) or "data" not in entry or "labels" not in entry:
         raise ConfigError(f"{path}: not a CIFAR-10 batch (expected a dict with 'data' and 'labels')")

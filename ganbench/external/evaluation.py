@@ -19,7 +19,7 @@ from ..data import get_dataset
 from ..files import atomic_write_json, atomic_write_text
 from ..models import device_of
 from ..modes import MIN_SPREAD_RATIO
-from ..registry import ConfigError
+from ..registry import ConfigError, one_line
 from ..suite_loader import build_named
 from ..results import CONFIG, METRICS, SAMPLES, STATUS, run_dir_for
 from .generators import ExternalGenerator, load_external
@@ -119,7 +119,7 @@ def _write_run(run_dir: Path, result: dict[str, Any], G: ExternalGenerator, ds: 
         save_samples(G, ds, run_dir / SAMPLES, seed=seed, title=G.source["name"])
         (run_dir / "samples.error.txt").unlink(missing_ok=True)  # of an earlier figure that failed
     except Exception as e:  # a figure must never cost an evaluation
-        atomic_write_text(run_dir / "samples.error.txt", f"{type(e).__name__}: {e}\n")
+        atomic_write_text(run_dir / "samples.error.txt", one_line(e) + "\n")
     atomic_write_json(run_dir / METRICS, result)
 
 

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..files import CorruptFileError
-from ..registry import ConfigError
+from ..registry import ConfigError, one_line
 from .base import DIGITS_WEIGHTS, EXTRACTORS, Extractor, recorded_sha256
 
 CLASSIFIER_FORMAT = "ganbench-classifier-v1"
@@ -117,7 +117,7 @@ def _read_classifier(path: Path, expected_sha256: str | None) -> tuple[Classifie
         net = ClassifierNet(**obj["arch"])
         net.load_state_dict(obj["state_dict"])
     except Exception as e:  # truncated zip, foreign object, wrong keys: all mean "unusable"
-        raise CorruptFileError(f"{path}: not a ganbench classifier ({type(e).__name__}: {e})".replace("\n", " ")) from None
+        raise CorruptFileError(f"{path}: not a ganbench classifier ({one_line(e)})") from None
     return net.eval().requires_grad_(False), dict(obj.get("meta", {})), sha
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..config import config_hash
-from ..registry import ConfigError
+from ..registry import ConfigError, one_line
 from ..results import find_run_dirs, read_run
 from .rules import HIGHER_IS_BETTER
 
@@ -83,7 +83,7 @@ def collect(results_dir: str | Path) -> dict[str, Measured]:
         try:
             key, seed = config_key(cfg), int(cfg["seed"])
         except (KeyError, TypeError, ValueError) as e:
-            raise ConfigError(f"{d / 'config.json'}: not a ganbench run config ({type(e).__name__}: {e})") from None
+            raise ConfigError(f"{d / 'config.json'}: not a ganbench run config ({one_line(e)})") from None
         m = out.setdefault(key, Measured(key, {k: v for k, v in cfg.items() if k not in ("seed", "suite")},
                                          str(cfg.get("suite"))))
         if seed in m.run_ids:
