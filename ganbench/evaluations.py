@@ -19,8 +19,8 @@ import numpy as np
 from . import metrics as M
 from . import modes as modes_mod
 from .catalogue import LOGITS_EVALUATIONS
-from .cmmd import cmmd as cmmd_of
-from .density_coverage import DEFAULT_K, density_coverage as density_coverage_of
+from .cmmd import cmmd
+from .density_coverage import DEFAULT_K, density_coverage
 from .reference_stats import fid_against
 from .vendi import vendi_score
 
@@ -50,25 +50,25 @@ class Protocol:
     strict: bool = False
 
 
-def fid(real: Optional[Record], fake: Record, p: Protocol) -> dict[str, Any]:
+def _fid(real: Optional[Record], fake: Record, p: Protocol) -> dict[str, Any]:
     if p.real_stats is not None:
         return {"fid": fid_against(p.real_stats, fake["features"])}
     return {"fid": M.fid(real["features"], fake["features"])}
 
 
-def kid(real: Record, fake: Record, p: Protocol) -> dict[str, Any]:
+def _kid(real: Record, fake: Record, p: Protocol) -> dict[str, Any]:
     rf, ff = real["features"], fake["features"]
     size = min(p.kid_subset_size, len(rf), len(ff))
     value, std = M.kid(rf, ff, subsets=p.kid_subsets, subset_size=size, seed=0)
     return {"kid": value, "kid_std": std, "kid_subset_size": size}
 
 
-def inception_score(real: Record, fake: Record, p: Protocol) -> dict[str, Any]:
+def _inception_score(real: Record, fake: Record, p: Protocol) -> dict[str, Any]:
     value, std = M.inception_score(fake["logits"], splits=is_splits(len(fake["logits"])))
     return {"is": value, "is_std": std}
 
 
-def precision_recall(real: Record, fake: Record, p: Protocol) -> dict[str, Any]:
+def _precision_recall(real: Record, fake: Record, p: Protocol) -> dict[str, Any]:
     rf, ff = real["features"], fake["features"]
     if min(len(rf), len(ff)) <= PR_K and not p.strict:
         return {}
@@ -76,34 +76,34 @@ def precision_recall(real: Record, fake: Record, p: Protocol) -> dict[str, Any]:
     return {"precision": precision, "recall": recall}
 
 
-def fid_infinity(real: Record, fake: Record, p: Protocol) -> dict[str, Any]:
+def _fid_infinity(real: Record, fake: Record, p: Protocol) -> dict[str, Any]:
     r = M.fid_infinity(real["features"], (p.fake_sobol or fake)["features"])
     return {"fid_inf": r["fid_inf"], "fid_inf_ns": r["ns"]}  # the N fitted (a list: not a table column)
 
 
-def density_coverage(real: Record, fake: Record, p: Protocol) -> dict[str, Any]:
+def _density_coverage(real: Record, fake: Record, p: Protocol) -> dict[str, Any]:
     if len(real["features"]) <= DEFAULT_K and not p.strict:  # k-NN radii need more than k reals
         return {}
-    density, coverage = density_coverage_of(real["features"], fake["features"], k=DEFAULT_K)
+    density, coverage = density_coverage(real["features"], fake["features"], k=DEFAULT_K)
     return {"density": density, "coverage": coverage}
 
 
-def cmmd(real: Record, fake: Record, p: Protocol) -> dict[str, Any]:
+def _cmmd(real: Record, fake: Record, p: Protocol) -> dict[str, Any]:
     """CMMD is meant for CLIP features (Jayasumana et al. 2024); on any other space it is an RBF-kernel MMD of
     that space, and the provenance's extractor says which."""
-    return {"cmmd": cmmd_of(real["features"], fake["features"])}
+    return {"cmmd": cmmd(real["features"], fake["features"])}
 
 
-def vendi(real: Record, fake: Record, p: Protocol) -> dict[str, Any]:
+def _vendi(real: Record, fake: Record, p: Protocol) -> dict[str, Any]:
     return {"vendi": vendi_score(fake["features"])}
 
 
-def ndb(real: Record, fake: Record, p: Protocol) -> dict[str, Any]:
+def _ndb(real: Record, fake: Record, p: Protocol) -> dict[str, Any]:
     r = modes_mod.ndb(real["features"], fake["features"], seed=0)
     return {"ndb": r["ndb"], "ndb_over_k": r["ndb_over_k"]}
 
 
-def modes(real: Record, fake: Record, p: Protocol) -> dict[str, Any]:
+def _modes(real: Record, fake: Record, p: Protocol) -> dict[str, Any]:
     return mode_metrics(p.dataset, fake, p.fake_samples, real)
 
 
@@ -130,9 +130,11 @@ def mode_metrics(ds: Any, fake: Record, fake_samples: Optional[np.ndarray], real
     return {}
 
 
+# The table is the API: each function is reached through its catalogue evaluation name (they are private so that
+# none shadows the metric function of the same name in metrics, cmmd, density_coverage or modes).
 EVALUATIONS: dict[str, Callable[[Optional[Record], Record, Protocol], dict[str, Any]]] = {
-    "fid": fid, "kid": kid, "is": inception_score, "pr": precision_recall, "fid_inf": fid_infinity,
-    "density_coverage": density_coverage, "cmmd": cmmd, "vendi": vendi, "modes": modes, "ndb": ndb,
+    "fid": _fid, "kid": _kid, "is": _inception_score, "pr": _precision_recall, "fid_inf": _fid_infinity,
+    "density_coverage": _density_coverage, "cmmd": _cmmd, "vendi": _vendi, "modes": _modes, "ndb": _ndb,
 }
 
 

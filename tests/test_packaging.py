@@ -23,6 +23,20 @@ def test_packages_re_export_no_private_names(init):
     assert private == [], f"{init.relative_to(ROOT)} re-exports {private}"
 
 
+def test_no_two_modules_define_the_same_public_name():
+    # one name, one thing (issue 18): evaluate_generator, Comparison, compare and the evaluation table's
+    # fid/kid/... each meant two different functions. Allowed: each command module's register(subparsers)
+    # protocol, and the main() of the two console entry points.
+    allowed = {"register", "main"}
+    where: dict[str, list[str]] = {}
+    for path in sorted((ROOT / "ganbench").rglob("*.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith("_"):
+                where.setdefault(node.name, []).append(str(path.relative_to(ROOT)))
+    twice = {name: paths for name, paths in where.items() if len(paths) > 1 and name not in allowed}
+    assert twice == {}
+
+
 def test_bundled_suites_live_in_the_package_and_load_by_name():
     assert SUITES_DIR.parent == Path(load_suite.__code__.co_filename).parent  # inside ganbench/, not beside it
     names = sorted(p.stem for p in SUITES_DIR.glob("*.toml"))

@@ -12,8 +12,9 @@ from scipy import stats
 
 from ganbench.cli import main
 from ganbench.published import PACGAN_ARCHITECTURE, PUBLISHED, published_for
-from ganbench.report import (build_boards, compare_seeds, fmt_interval, holm, html_report, mannwhitney_pvalue,
-                             markdown, md_escape, min_pvalue, pairwise, write_report)
+from ganbench.report import (build_boards, compare_seeds, fmt_interval, holm, html_report, markdown, md_escape,
+                             pairwise, smallest_pvalue, write_report)
+from ganbench.stats import mannwhitney_pvalue  # two-sided by default, as the leaderboard's tests
 from ganbench.aggregate import seed_interval
 from ganbench.results import load_results
 from test_results import write_run
@@ -42,8 +43,8 @@ def test_mannwhitney_by_hand():
     # ties at 3 vs 3 cannot beat the tie-free bound (scipy's normal approximation says 0.072 here)
     assert mannwhitney_pvalue([1, 1, 2], [4, 4, 5]) == pytest.approx(0.1, rel=1e-15)
     assert mannwhitney_pvalue([1, 2, 3], [1, 2, 3]) == 1.0
-    assert (min_pvalue(2, 2), min_pvalue(3, 3), min_pvalue(4, 4)) == pytest.approx((1 / 3, 0.1, 2 / 70), rel=1e-15)
-    assert min_pvalue(3, 3, "welch") == 0.0 and min_pvalue(1, 3, "welch") == 1.0
+    assert (smallest_pvalue(2, 2), smallest_pvalue(3, 3), smallest_pvalue(4, 4)) == pytest.approx((1 / 3, 0.1, 2 / 70), rel=1e-15)
+    assert smallest_pvalue(3, 3, "welch") == 0.0 and smallest_pvalue(1, 3, "welch") == 1.0
 
 
 def test_mannwhitney_large_samples_use_the_normal_approximation():
@@ -376,7 +377,7 @@ def test_cli_report_bad_input_exits_2(tmp_path, capsys):
 def test_write_report_api_checks_formats(tmp_path):
     with pytest.raises(ValueError, match=r"format\(s\) docx not known; accepted: md, html, csv, parquet"):
         write_report(tmp_path, formats=["docx"])
-    assert math.isfinite(min_pvalue(30, 31))
+    assert math.isfinite(smallest_pvalue(30, 31))
 
 
 def test_report_of_a_non_numeric_metric(tmp_path, capsys):

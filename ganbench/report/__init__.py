@@ -43,7 +43,7 @@ from .figures import PNG_MAGIC, board_plots, board_samples, curves_plot, metric_
 from .html import CSP, CSS, html_report
 from .markdown import markdown, md_escape
 from .significance import (EXACT_MAX_N, LABELS, MIN_SEEDS, TESTS, LossComparison, compare_seeds, holm,
-                           mannwhitney_pvalue, min_pvalue, pairwise)
+                           pairwise, smallest_pvalue)
 
 FORMATS = ("md", "html", "csv", "parquet")
 
@@ -83,6 +83,6 @@ def write_report(results_dir: str | Path, out: str | Path | None = None, formats
     return Report(md, files)
 
 
-__all__ = ["TESTS", "FORMATS", "MIN_SEEDS", "mannwhitney_pvalue", "min_pvalue", "compare_seeds", "holm",
+__all__ = ["TESTS", "FORMATS", "MIN_SEEDS", "smallest_pvalue", "compare_seeds", "holm",
            "LossComparison", "pairwise", "Board", "build_boards", "fmt_interval", "fmt_published", "md_escape",
            "markdown", "metric_plot", "curves_plot", "board_plots", "board_samples", "html_report", "Report", "write_report"]

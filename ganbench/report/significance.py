@@ -24,12 +24,7 @@ MIN_SEEDS = 3        # below this a spread across seeds is a guess, whatever the
 EXACT_MAX_N = stats_.EXACT_MAX_N  # pooled runs up to which Mann–Whitney is exact
 
 
-def mannwhitney_pvalue(x: Any, y: Any) -> float:
-    """Two-sided Mann–Whitney U p-value: exact (with ties) for up to ``EXACT_MAX_N`` values, else normal."""
-    return stats_.mannwhitney_pvalue(x, y, "two-sided")
-
-
-def min_pvalue(n1: int, n2: int, test: str = "mannwhitney") -> float:
+def smallest_pvalue(n1: int, n2: int, test: str = "mannwhitney") -> float:
     """The smallest two-sided p-value ``test`` can give at sizes n1, n2 (0: no bound below alpha)."""
     if test == "mannwhitney":
         return stats_.min_pvalue(n1, n2, "two-sided")
@@ -43,7 +38,7 @@ def compare_seeds(x: Any, y: Any, test: str = "mannwhitney") -> tuple[float, int
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     if test == "mannwhitney":
         u1 = stats.rankdata(np.concatenate([x, y]))[:len(x)].sum() - len(x) * (len(x) + 1) / 2
-        return mannwhitney_pvalue(x, y), int(np.sign(u1 - len(x) * len(y) / 2))
+        return stats_.mannwhitney_pvalue(x, y, "two-sided"), int(np.sign(u1 - len(x) * len(y) / 2))
     if test == "welch":
         with warnings.catch_warnings():  # constant groups warn about precision; their nan p is handled below
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -109,14 +104,14 @@ def pairwise(values: dict[str, Any], higher_is_better: bool, test: str = "mannwh
     testable, raw, signs, bounds = [], [], [], []
     for a, b in combinations(entries, 2):
         na, nb = len(vals[a]), len(vals[b])
-        if min(na, nb) < MIN_SEEDS or min_pvalue(na, nb, test) >= alpha:  # p < alpha is out of reach
+        if min(na, nb) < MIN_SEEDS or smallest_pvalue(na, nb, test) >= alpha:  # p < alpha is out of reach
             outcome[(a, b)] = outcome[(b, a)] = "n/a"
             continue
         p, sign = compare_seeds(vals[a], vals[b], test)
         testable.append((a, b))
         raw.append(p)
         signs.append(sign)
-        bounds.append(min_pvalue(na, nb, test))
+        bounds.append(smallest_pvalue(na, nb, test))
     for (a, b), p, sign in zip(testable, holm(raw), signs):
         p_adj[(a, b)] = p_adj[(b, a)] = float(p)
         better_a = sign > 0 if higher_is_better else sign < 0
@@ -146,6 +141,6 @@ def pairwise(values: dict[str, Any], higher_is_better: bool, test: str = "mannwh
 
 def _seeds_needed(alpha: float, m: int, test: str) -> int:
     n = MIN_SEEDS
-    while test == "mannwhitney" and m * min_pvalue(n, n, test) >= alpha and 2 * n <= EXACT_MAX_N:
+    while test == "mannwhitney" and m * smallest_pvalue(n, n, test) >= alpha and 2 * n <= EXACT_MAX_N:
         n += 1
     return n
