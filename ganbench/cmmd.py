@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .metrics import _BLOCK_ELEMENTS, _pair, _sq_dists
+from .metrics import BLOCK_ELEMENTS, check_feature_pair, squared_distances
 
 SIGMA = 10.0    # the reference's _SIGMA
 SCALE = 1000.0  # the reference's _SCALE
@@ -35,10 +35,10 @@ def _unit_rows(x: np.ndarray, name: str) -> np.ndarray:
 def _rbf_mean(x: np.ndarray, y: np.ndarray, gamma: float) -> float:
     """mean_{i,j} exp(−γ‖xᵢ − yⱼ‖²), in row blocks of at most 2²³ entries."""
     y_sq = np.einsum("ij,ij->i", y, y)
-    rows = max(1, _BLOCK_ELEMENTS // y.shape[0])
+    rows = max(1, BLOCK_ELEMENTS // y.shape[0])
     total = 0.0
     for lo in range(0, x.shape[0], rows):
-        d2 = _sq_dists(x[lo:lo + rows], y, y_sq)
+        d2 = squared_distances(x[lo:lo + rows], y, y_sq)
         d2 *= -gamma
         total += float(np.exp(d2, out=d2).sum())
     return total / (x.shape[0] * y.shape[0])
@@ -46,7 +46,7 @@ def _rbf_mean(x: np.ndarray, y: np.ndarray, gamma: float) -> float:
 
 def cmmd(real: Any, fake: Any, sigma: float = SIGMA, scale: float = SCALE) -> float:
     """CMMD between real and fake CLIP embeddings (rows L2-normalised first), float64, ≥ 0."""
-    a, b = _pair(real, fake, min_n=1)
+    a, b = check_feature_pair(real, fake, min_n=1)
     if not (np.isfinite(sigma) and sigma > 0):
         raise ValueError(f"cmmd sigma must be a positive finite number, got {sigma!r}")
     a, b = _unit_rows(a, "real features"), _unit_rows(b, "fake features")

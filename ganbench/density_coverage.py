@@ -17,24 +17,24 @@ from typing import Any
 
 import numpy as np
 
-from .metrics import _BLOCK_ELEMENTS, _int, _kth_radius_sq, _pair, _sq_dists
+from .metrics import BLOCK_ELEMENTS, check_int, kth_radius_sq, check_feature_pair, squared_distances
 
 DEFAULT_K = 5  # the paper's choice (Sec. 4: k = 5 with 10,000 real and fake samples)
 
 
 def density_coverage(real: Any, fake: Any, k: int = DEFAULT_K) -> tuple[float, float]:
     """(density, coverage) of ``fake`` against ``real`` features with k-NN balls around the reals."""
-    k = _int("density_coverage k", k, 1)
-    a, b = _pair(real, fake, min_n=1)
+    k = check_int("density_coverage k", k, 1)
+    a, b = check_feature_pair(real, fake, min_n=1)
     if a.shape[0] <= k:
         raise ValueError(f"density_coverage needs more than k={k} real samples for k-NN radii, got {a.shape[0]}")
     a_sq = np.einsum("ij,ij->i", a, a)
-    rows = max(1, _BLOCK_ELEMENTS // a.shape[0])
-    radius_sq = _kth_radius_sq(a, a_sq, k, rows)
+    rows = max(1, BLOCK_ELEMENTS // a.shape[0])
+    radius_sq = kth_radius_sq(a, a_sq, k, rows)
     inside = 0  # Σ_j Σ_i 1[Y_j ∈ B(Xᵢ)]
     nearest_fake_sq = np.full(a.shape[0], np.inf)
     for lo in range(0, b.shape[0], rows):  # fake×real blocks: one pass serves both sums
-        d2 = _sq_dists(b[lo:lo + rows], a, a_sq)
+        d2 = squared_distances(b[lo:lo + rows], a, a_sq)
         inside += int((d2 < radius_sq[None, :]).sum())
         np.minimum(nearest_fake_sq, d2.min(axis=0), out=nearest_fake_sq)
     return inside / (k * b.shape[0]), float((nearest_fake_sq < radius_sq).mean())

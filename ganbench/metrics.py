@@ -49,7 +49,7 @@ KEY_VENDI = "vendi"         # ganbench.vendi
 METRICS: dict[str, bool] = directions("features")
 
 # Distance blocks in precision_recall hold at most this many float64s (64 MiB), whatever the set sizes.
-_BLOCK_ELEMENTS = 1 << 23
+BLOCK_ELEMENTS = 1 << 23
 
 
 # ---------------------------------------------------------------- input checks
@@ -63,7 +63,7 @@ def _to_numpy(x: Any, name: str) -> np.ndarray:
         raise ValueError(f"{name} must be a numeric array or tensor, got {type(x).__name__} ({e})") from None
 
 
-def _features(x: Any, name: str, min_n: int = 2) -> np.ndarray:
+def check_features(x: Any, name: str, min_n: int = 2) -> np.ndarray:
     a = _to_numpy(x, name)
     if a.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array (samples, features), got shape {a.shape}")
@@ -75,21 +75,21 @@ def _features(x: Any, name: str, min_n: int = 2) -> np.ndarray:
     return a
 
 
-def _pair(real: Any, fake: Any, min_n: int = 2) -> tuple[np.ndarray, np.ndarray]:
-    a, b = _features(real, "real features", min_n), _features(fake, "fake features", min_n)
+def check_feature_pair(real: Any, fake: Any, min_n: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    a, b = check_features(real, "real features", min_n), check_features(fake, "fake features", min_n)
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"real and fake features must have the same feature dimension, "
                          f"got real shape {a.shape} and fake shape {b.shape}")
     return a, b
 
 
-def _int(name: str, value: Any, minimum: int) -> int:
+def check_int(name: str, value: Any, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 
 
-def _stats_pair(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any) -> tuple[np.ndarray, ...]:
+def check_stats_pair(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any) -> tuple[np.ndarray, ...]:
     out = []
     for name, v, ndim in (("mu1", mu1, 1), ("sigma1", sigma1, 2), ("mu2", mu2, 1), ("sigma2", sigma2, 2)):
         a = _to_numpy(v, name)
@@ -118,7 +118,7 @@ def _stats_pair(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any) -> tuple[np.ndarra
 
 def feature_stats(x: Any) -> tuple[np.ndarray, np.ndarray]:
     """Mean and unbiased covariance (``np.cov(x, rowvar=False)``) of features, float64."""
-    a = _features(x, "features")
+    a = check_features(x, "features")
     mu = a.mean(axis=0)
     xc = a - mu
     sigma = xc.T @ xc  # numpy routes Aᵀ·A to syrk: half the flops, exactly symmetric
@@ -194,7 +194,7 @@ def _tr_sqrt_stats(sigma1: np.ndarray, sigma2: np.ndarray) -> float:
 
 def fid_from_stats(mu1: Any, sigma1: Any, mu2: Any, sigma2: Any) -> float:
     """Fréchet distance ‖μ₁−μ₂‖² + Tr(Σ₁ + Σ₂ − 2(Σ₁Σ₂)^½) between two Gaussians, float64, ≥ 0."""
-    m1, s1, m2, s2 = _stats_pair(mu1, sigma1, mu2, sigma2)
+    m1, s1, m2, s2 = check_stats_pair(mu1, sigma1, mu2, sigma2)
     diff = m1 - m2
     value = diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * _tr_sqrt_stats(s1, s2)
     return max(float(value), 0.0)  # exact FID is ≥ 0; rounding may dip a hair below
@@ -213,7 +213,7 @@ def fid(real: Any, fake: Any) -> float:
     otherwise a covariance is singular and the trace term is computed exactly as the nuclear
     norm of X₁ᶜ X₂ᶜᵀ / √((n₁−1)(n₂−1)), which is also cheaper.
     """
-    a, b = _pair(real, fake)
+    a, b = check_feature_pair(real, fake)
     d = a.shape[1]
     if min(a.shape[0], b.shape[0]) - 1 >= d:
         return fid_from_stats(*feature_stats(a), *feature_stats(b))
@@ -242,11 +242,11 @@ def fid_infinity(real: Any, fake: Any, ns: Sequence[int] | None = None, seed: in
     N). The reference makes its fakes from scrambled Sobol latents: ``evaluate`` does (``models.sobol_latents``).
     Returns ``{"fid_inf": intercept, "slope": slope, "ns": list[int], "fids": list[float]}``.
     """
-    a, b = _pair(real, fake)
+    a, b = check_feature_pair(real, fake)
     n_fake, d = b.shape
     if ns is None:
         ns = fid_infinity_ns(n_fake)
-    ns_list = [_int("fid_infinity ns entry", n, 2) for n in ns]
+    ns_list = [check_int("fid_infinity ns entry", n, 2) for n in ns]
     if len(set(ns_list)) < 2 or max(ns_list) > n_fake:
         raise ValueError(f"fid_infinity ns must hold at least 2 distinct sample counts in [2, {n_fake}] "
                          f"(the number of fakes), got {ns_list}")
@@ -318,9 +318,9 @@ def kid(real: Any, fake: Any, subsets: int = 100, subset_size: int = 1000, seed:
     over ``subsets`` pairs of subsets, each drawn without replacement from ``default_rng(seed)``
     (real indices, then fake indices). Same estimator as torch-fidelity's ``kid_features_to_metric``,
     which draws its indices from ``RandomState(rng_seed)`` instead. May be slightly negative."""
-    a, b = _pair(real, fake)
-    subsets = _int("kid subsets", subsets, 1)
-    subset_size = _int("kid subset_size", subset_size, 2)
+    a, b = check_feature_pair(real, fake)
+    subsets = check_int("kid subsets", subsets, 1)
+    subset_size = check_int("kid subset_size", subset_size, 2)
     if subset_size > a.shape[0] or subset_size > b.shape[0]:
         raise ValueError(f"kid subset_size={subset_size} is larger than a feature set (real: {a.shape[0]} "
                          f"samples, fake: {b.shape[0]} samples); use subset_size <= {min(a.shape[0], b.shape[0])}")
@@ -343,8 +343,8 @@ def inception_score(logits: Any, splits: int = 10) -> tuple[float, float]:
     (ddof=0) — torch-fidelity's ``isc_features_to_metric`` with ``shuffle=False``; torch-fidelity
     shuffles by default (RandomState(2020) permutation), so permute the rows the same way to match.
     """
-    splits = _int("inception_score splits", splits, 1)
-    z = _features(logits, "logits", min_n=splits)
+    splits = check_int("inception_score splits", splits, 1)
+    z = check_features(logits, "logits", min_n=splits)
     log_p = log_softmax(z, axis=1)
     p = np.exp(log_p)
     n = z.shape[0]
@@ -361,7 +361,7 @@ def inception_score(logits: Any, splits: int = 10) -> tuple[float, float]:
 
 # ---------------------------------------------------------------- precision / recall
 
-def _sq_dists(x: np.ndarray, y: np.ndarray, y_sq: np.ndarray) -> np.ndarray:
+def squared_distances(x: np.ndarray, y: np.ndarray, y_sq: np.ndarray) -> np.ndarray:
     d2 = x @ y.T
     d2 *= -2.0
     d2 += np.einsum("ij,ij->i", x, x)[:, None]
@@ -369,11 +369,11 @@ def _sq_dists(x: np.ndarray, y: np.ndarray, y_sq: np.ndarray) -> np.ndarray:
     return np.maximum(d2, 0.0, out=d2)  # cancellation can leave tiny negatives
 
 
-def _kth_radius_sq(x: np.ndarray, x_sq: np.ndarray, k: int, rows: int) -> np.ndarray:
+def kth_radius_sq(x: np.ndarray, x_sq: np.ndarray, k: int, rows: int) -> np.ndarray:
     """Squared distance to the (k+1)-th nearest point of the set, the point itself being the first."""
     out = np.empty(x.shape[0])
     for lo in range(0, x.shape[0], rows):
-        d2 = _sq_dists(x[lo:lo + rows], x, x_sq)
+        d2 = squared_distances(x[lo:lo + rows], x, x_sq)
         out[lo:lo + rows] = np.partition(d2, k, axis=1)[:, k]
     return out
 
@@ -387,15 +387,15 @@ def precision_recall(real: Any, fake: Any, k: int = 3) -> tuple[float, float]:
     the boundary is inside, as in torch-fidelity's ``prc``. Distances are computed in float64 blocks
     of at most 2²³ entries, so memory stays bounded for 50k×2048 features.
     """
-    k = _int("precision_recall k", k, 1)
-    a, b = _pair(real, fake, min_n=k + 1)
+    k = check_int("precision_recall k", k, 1)
+    a, b = check_feature_pair(real, fake, min_n=k + 1)
     a_sq, b_sq = np.einsum("ij,ij->i", a, a), np.einsum("ij,ij->i", b, b)
-    r_real = _kth_radius_sq(a, a_sq, k, max(1, _BLOCK_ELEMENTS // a.shape[0]))
-    r_fake = _kth_radius_sq(b, b_sq, k, max(1, _BLOCK_ELEMENTS // b.shape[0]))
+    r_real = kth_radius_sq(a, a_sq, k, max(1, BLOCK_ELEMENTS // a.shape[0]))
+    r_fake = kth_radius_sq(b, b_sq, k, max(1, BLOCK_ELEMENTS // b.shape[0]))
     fake_in, real_in = np.zeros(b.shape[0], bool), np.zeros(a.shape[0], bool)
-    rows = max(1, _BLOCK_ELEMENTS // a.shape[0])
+    rows = max(1, BLOCK_ELEMENTS // a.shape[0])
     for lo in range(0, b.shape[0], rows):  # one pass over fake×real distances serves both directions
-        d2 = _sq_dists(b[lo:lo + rows], a, a_sq)
+        d2 = squared_distances(b[lo:lo + rows], a, a_sq)
         fake_in[lo:lo + rows] = (d2 <= r_real[None, :]).any(axis=1)
         real_in |= (d2 <= r_fake[lo:lo + rows, None]).any(axis=0)
     return float(fake_in.mean()), float(real_in.mean())

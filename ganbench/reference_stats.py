@@ -22,7 +22,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .files import atomic_write_bytes
-from .metrics import _stats_pair, feature_stats, fid_from_stats
+from .metrics import check_stats_pair, feature_stats, fid_from_stats
 from .registry import ConfigError
 from .version import __version__
 
@@ -91,7 +91,7 @@ def load_reference_stats(path: str | Path) -> ReferenceStats:
         raise ConfigError(f"{p}: mu of shape {mu.shape} and sigma of shape {sigma.shape}; expected mu (d,) and "
                           f"sigma (d, d) with d >= 1")
     try:  # the checks fid_from_stats makes: numeric, finite, symmetric, no negative variance
-        mu, sigma, _, _ = _stats_pair(mu, sigma, mu, sigma)
+        mu, sigma, _, _ = check_stats_pair(mu, sigma, mu, sigma)
     except ValueError as e:
         raise ConfigError(f"{p}: {str(e).replace('mu1', 'mu').replace('sigma1', 'sigma')}") from None
     prov = None

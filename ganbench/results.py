@@ -243,17 +243,19 @@ def _metric_columns(m: dict[str, Any], path: Path) -> dict[str, Any]:
     return row
 
 
-def _number(v: Any) -> Optional[float]:
+def finite_or_none(v: Any) -> Optional[float]:
+    """A metric value read from JSON as a float, or None where it is not a finite number (JSON null is how a
+    non-finite metric is written)."""
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
 
 
 def _coverage_columns(row: dict[str, Any]) -> dict[str, Any]:
     """``failed_to_cover`` and the perfect-generator floors of one run (absent where they do not apply)."""
     out: dict[str, Any] = {}
-    modes, k = _number(row.get("modes")), _number(row.get("n_modes"))
+    modes, k = finite_or_none(row.get("modes")), finite_or_none(row.get("n_modes"))
     if modes is not None and k is not None and k >= 1:
         out["failed_to_cover"] = failed_to_cover(modes, k)
-    hq, n_fake = _number(row.get("hq_fraction")), _number(row.get("n_fake"))
+    hq, n_fake = finite_or_none(row.get("hq_fraction")), finite_or_none(row.get("n_fake"))
     if hq is not None and n_fake is not None and k is not None and k >= 1:
         perfect = perfect_generator(int(round(hq * n_fake)), int(k))
         out["modes_perfect"], out["reverse_kl_perfect"] = perfect["modes"], perfect["reverse_kl"]

@@ -14,12 +14,12 @@ from typing import Any
 import numpy as np
 import scipy.linalg as sl
 
-from .metrics import _features
+from .metrics import check_features
 
 
 def vendi_score(features: Any) -> float:
     """Vendi score (order q = 1, cosine-similarity kernel) of one feature set, float64, in [1, N]."""
-    x = _features(features, "features", min_n=1)
+    x = check_features(features, "features", min_n=1)
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     if (norms == 0).any():
         raise ValueError(f"vendi_score: {int((norms == 0).sum())} all-zero feature rows; the cosine kernel "

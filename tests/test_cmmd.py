@@ -48,7 +48,7 @@ def test_blocks_give_the_same_answer(monkeypatch):
     rng = np.random.default_rng(3)
     x, y = rng.standard_normal((70, 5)), rng.standard_normal((60, 5))
     whole = cmmd(x, y)
-    monkeypatch.setattr(c, "_BLOCK_ELEMENTS", 100)
+    monkeypatch.setattr(c, "BLOCK_ELEMENTS", 100)
     assert cmmd(x, y) == pytest.approx(whole, rel=1e-12)
 
 

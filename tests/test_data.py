@@ -128,7 +128,7 @@ def test_digits_split_is_fixed_and_stratified():
     # round-half-up(0.25 · class count) per class; counts 178 182 177 183 181 182 181 179 174 180.
     assert torch.bincount(ds.labels("test")).tolist() == [45, 46, 44, 46, 45, 46, 45, 45, 44, 45]
     y = load_digits().target
-    train, test = gdata.images._stratified_split(y, 0.25)
+    train, test = gdata.images.stratified_split(y, 0.25)
     assert hashlib.sha256(test.astype("<i8").tobytes()).hexdigest() == (
         "70a619239214155a76b7f7c3093372ba5df3ee88533b987c93e4b428e9431185")  # shipped weights depend on it
     assert len(np.intersect1d(train, test)) == 0 and len(train) + len(test) == 1797
@@ -139,7 +139,7 @@ def test_digits_values_scaled_to_minus_one_one_exactly():
     from sklearn.datasets import load_digits
 
     ds = get_dataset("digits")
-    train, _ = gdata.images._stratified_split(load_digits().target, 0.25)
+    train, _ = gdata.images.stratified_split(load_digits().target, 0.25)
     raw = torch.as_tensor(load_digits().images[train], dtype=torch.float32).unsqueeze(1)
     x = ds.data("train")
     assert x.dtype == torch.float32

@@ -44,7 +44,7 @@ def test_blocks_give_the_same_answer(monkeypatch):
     rng = np.random.default_rng(0)
     real, fake = rng.standard_normal((120, 4)), rng.standard_normal((90, 4))
     whole = density_coverage(real, fake)
-    monkeypatch.setattr(dc, "_BLOCK_ELEMENTS", 500)  # 4 rows per block
+    monkeypatch.setattr(dc, "BLOCK_ELEMENTS", 500)  # 4 rows per block
     assert density_coverage(real, fake) == whole
 
 

@@ -117,3 +117,13 @@ def test_the_bottom_imports_nothing_of_ganbench():
     for m in ("ganbench.registry", "ganbench.catalogue", "ganbench.version"):
         assert GRAPH[m] == set(), f"{m} imports {GRAPH[m]}"
     assert GRAPH["ganbench.config"] <= {"ganbench.registry", "ganbench.catalogue"}
+
+
+def test_no_module_imports_another_modules_private_name():
+    # a helper two modules share is a public name of its owner (issue 18: external used config's _build_named)
+    private = sorted(f"{module} imports {name}" for module, path in MODULES.items()
+                     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                     if isinstance(node, ast.ImportFrom) for name in (a.name for a in node.names)
+                     if name.startswith("_") and not name.startswith("__")
+                     and (node.level or (node.module or "").startswith("ganbench")))
+    assert private == [], "\n".join(private)

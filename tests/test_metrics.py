@@ -193,7 +193,7 @@ def test_precision_recall_blocks_do_not_change_the_result(monkeypatch):
     rng = np.random.default_rng(6)
     real, fake = rng.standard_normal((257, 8)), rng.standard_normal((131, 8)) + 0.3
     whole = precision_recall(real, fake)
-    monkeypatch.setattr(M, "_BLOCK_ELEMENTS", 1000)  # a few rows per block, ragged last block
+    monkeypatch.setattr(M, "BLOCK_ELEMENTS", 1000)  # a few rows per block, ragged last block
     assert precision_recall(real, fake) == whole
 
 

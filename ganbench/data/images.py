@@ -16,7 +16,7 @@ RESIZE = "bilinear (torch interpolate, align_corners=False, antialias=True)"  # 
 DIGITS_TEST_SHARE = 0.25  # fixed forever: the shipped digits classifier was trained on this split
 
 
-def _check_size(name: str, size: int, accepted: tuple[int, ...]) -> int:
+def check_size(name: str, size: int, accepted: tuple[int, ...]) -> int:
     if size not in accepted:
         raise ConfigError(f"dataset {name!r}: size {size!r} is not supported; "
                           f"accepted: {', '.join(map(str, accepted))}")
@@ -83,7 +83,7 @@ class ImageSet(Dataset):
         return {**super().info(), **self._extra}
 
 
-def _stratified_split(y: np.ndarray, test_share: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def stratified_split(y: np.ndarray, test_share: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Per class, a seeded permutation; the first round-half-up(share·count) items go to test.
 
     numpy's legacy ``RandomState`` is used because its stream is frozen across numpy versions (NEP 19),
@@ -106,7 +106,7 @@ def _digits_arrays() -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     bunch = load_digits()
     images = torch.as_tensor(bunch.images.astype(np.uint8)).unsqueeze(1)  # 0..16 grey levels, [1797, 1, 8, 8]
     y = np.asarray(bunch.target)
-    train, test = _stratified_split(y, DIGITS_TEST_SHARE)
+    train, test = stratified_split(y, DIGITS_TEST_SHARE)
     labels = torch.as_tensor(y, dtype=torch.long)
     return ({"train": images[train], "test": images[test]}, {"train": labels[train], "test": labels[test]})
 
@@ -117,7 +117,7 @@ DIGITS_SPLIT = "stratified by class, seed 0 (numpy RandomState), test share 0.25
 @DATASETS.register("digits", "scikit-learn's bundled 8x8 digits (1797 images, 10 classes), 1x8x8 in [-1,1]")
 def digits(size: int = 8) -> ImageSet:
     images, labels = _digits_arrays()
-    return ImageSet("digits", {"size": size}, images, labels, 16.0, _check_size("digits", size, (8, 16, 32)), 10,
+    return ImageSet("digits", {"size": size}, images, labels, 16.0, check_size("digits", size, (8, 16, 32)), 10,
                     extra={"source": "sklearn.datasets.load_digits", "split": DIGITS_SPLIT})
 
 

@@ -12,7 +12,7 @@ import torch
 
 from ..registry import ConfigError, one_line
 from .base import DATASETS, SPLITS
-from .images import ImageSet, _check_size, _stratified_split
+from .images import ImageSet, check_size, stratified_split
 
 # ---------------------------------------------------------------- torchvision sets, read from local files
 
@@ -86,7 +86,7 @@ def _download(name: str, cls_name: str, root: Path) -> None:
 
 
 def _mnist_like(name: str, folder: str, root: str | None, size: int, download: bool) -> ImageSet:
-    _check_size(name, size, (16, 28, 32, 64))
+    check_size(name, size, (16, 28, 32, 64))
     base = _data_root(root)
     raw = base / folder / "raw"  # torchvision's layout, so a torchvision download is found as is
 
@@ -124,7 +124,7 @@ def fashion_mnist(root: str | None = None, size: int = 28, download: bool = Fals
 
 @DATASETS.register("cifar10", "CIFAR-10 from the local python pickle batches, 3x32x32 in [-1,1]")
 def cifar10(root: str | None = None, size: int = 32, download: bool = False) -> ImageSet:
-    _check_size("cifar10", size, (16, 32, 64))
+    check_size("cifar10", size, (16, 32, 64))
     base = _data_root(root)
     folder = base / "cifar-10-batches-py"
     names = [f for split in SPLITS for f in CIFAR_FILES[split]]
@@ -194,7 +194,7 @@ def folder(root: str, size: int = 64, channels: int = 3, test_fraction: float = 
     labels = None if class_names is None else torch.tensor([class_names.index(r[0]) for r in rel])
     y = np.zeros(len(files), dtype=np.int64) if labels is None else labels.numpy()
     if test_fraction > 0:
-        train, test = _stratified_split(y, test_fraction)
+        train, test = stratified_split(y, test_fraction)
         if len(train) == 0 or len(test) == 0:
             raise ConfigError(f"dataset 'folder': test_fraction {test_fraction} of {len(files)} images "
                               f"leaves an empty split")

@@ -14,7 +14,8 @@ from typing import Any
 from ..files import atomic_write_json, read_json
 from ..registry import ConfigError
 from .comparison import RECOMMENDED_SEEDS
-from .measured import Measured, _mean, _name_of, _number, _std, collect
+from ..results import finite_or_none
+from .measured import Measured, collect, exact_mean, name_of_key, sample_std
 from .rules import HIGHER_IS_BETTER
 
 BASELINE_FORMAT, BASELINE_VERSION = "ganbench-baseline", 2
@@ -51,9 +52,9 @@ def baseline_of(measured: dict[str, Measured], results_dir: str | Path) -> tuple
                 notes.append(f"{key}: {name} undefined for seed {', '.join(map(str, undefined))}: recorded as "
                              f"the worst outcome")
             metrics[name] = {"values": values, "n": len(values), "n_defined": len(finite),
-                             "mean": _mean(finite) if finite else None, "std": _std(finite)}
+                             "mean": exact_mean(finite) if finite else None, "std": sample_std(finite)}
         configs[key] = {"dataset": m.config["data"]["name"], "model": m.config["model"]["name"],
-                        "label": _name_of(key).split("/", 2)[2], "config_hash": key.rsplit("@", 1)[1],
+                        "label": name_of_key(key).split("/", 2)[2], "config_hash": key.rsplit("@", 1)[1],
                         "suite": m.suite, "config": m.config, "provenance": m.provenance, "seeds": seeds,
                         "run_ids": [m.run_ids[s] for s in seeds], "metrics": metrics}
     used = sorted({n for c in configs.values() for n in c["metrics"]})
@@ -99,8 +100,8 @@ def load_baseline(path: str | Path) -> dict[str, Any]:
         for name, s in c["metrics"].items():
             values = s.get("values") if isinstance(s, dict) else None
             ok = isinstance(values, list) and len(values) == len(c["seeds"]) >= MIN_BASELINE_SEEDS \
-                and all(v is None or _number(v) is not None for v in values) \
-                and (s.get("std") is None or _number(s["std"]) is not None)
+                and all(v is None or finite_or_none(v) is not None for v in values) \
+                and (s.get("std") is None or finite_or_none(s["std"]) is not None)
             if not ok:
                 raise _bad(path, f"configs[{key!r}].metrics[{name!r}] needs 'values': one finite number or null per "
                                  f"seed, ≥ {MIN_BASELINE_SEEDS} seeds")

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..registry import ConfigError
 from ..stats import holm, mannwhitney_pvalue, min_pvalue, worst_first
-from .measured import COMPARABLE, ENVIRONMENT, Measured, _name_of
+from .measured import COMPARABLE, ENVIRONMENT, Measured, name_of_key
 from .rules import Rule, resolve_rules
 
 DEFAULT_ALPHA = 0.01   # family-wise false-alarm rate of one check, over all its gated tests
@@ -100,8 +100,8 @@ def match_configs(baseline: dict[str, Any], measured: dict[str, Measured]) -> tu
     left_b = [k for k in baseline["configs"] if k not in pairs]
     left_m = [k for k in measured if k not in pairs.values()]
     for k in left_b:
-        same_b = [x for x in left_b if _name_of(x) == _name_of(k)]
-        same_m = [x for x in left_m if _name_of(x) == _name_of(k)]
+        same_b = [x for x in left_b if name_of_key(x) == name_of_key(k)]
+        same_m = [x for x in left_m if name_of_key(x) == name_of_key(k)]
         if len(same_b) == 1 and len(same_m) == 1:
             pairs[k] = same_m[0]
             diff = config_diff(baseline["configs"][k]["config"], measured[same_m[0]].config)

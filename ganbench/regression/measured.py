@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 from ..config import config_hash
 from ..registry import ConfigError, one_line
-from ..results import find_run_dirs, read_run
+from ..results import find_run_dirs, finite_or_none, read_run
 from .rules import HIGHER_IS_BETTER
 
 COMPARABLE = ("extractor", "weights_sha256", "n_real", "n_fake", "split")  # differ: numbers not comparable
@@ -20,24 +20,18 @@ def config_key(config: dict[str, Any]) -> str:
     return f"{config['data']['name']}/{config['model']['name']}/{label}@{config_hash(config)}"
 
 
-def _name_of(key: str) -> str:
+def name_of_key(key: str) -> str:
     return key.rsplit("@", 1)[0]
 
 
-def _number(v: Any) -> Optional[float]:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        return None  # JSON null is how a non-finite metric was written
-    return float(v)
-
-
-def _mean(values: list[float]) -> float:
+def exact_mean(values: list[float]) -> float:
     return math.fsum(values) / len(values)  # exactly rounded: baseline and check agree to the bit
 
 
-def _std(values: list[float]) -> Optional[float]:
+def sample_std(values: list[float]) -> Optional[float]:
     if len(values) < 2:
         return None
-    mu = _mean(values)
+    mu = exact_mean(values)
     return math.sqrt(math.fsum((v - mu) ** 2 for v in values) / (len(values) - 1))
 
 
@@ -108,5 +102,5 @@ def collect(results_dir: str | Path) -> dict[str, Measured]:
             raise ConfigError(f"{root}: seeds of {key} were evaluated differently ({f} {m.provenance[f]!r} vs "
                               f"{prov[f]!r} in {d.name}); rerun them")
         m.provenance = m.provenance or prov
-        m.seeds[seed] = {k: _number(v) for k, v in mj["metrics"].items() if k in HIGHER_IS_BETTER}
+        m.seeds[seed] = {k: finite_or_none(v) for k, v in mj["metrics"].items() if k in HIGHER_IS_BETTER}
     return out

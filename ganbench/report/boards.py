@@ -180,7 +180,7 @@ def fmt_published(value: float, err: Optional[float]) -> str:
     return f"{value:g}" if err is None else f"{value:g} ± {err:g}"
 
 
-def _cells(board: Board, row: dict[str, Any], rank: int) -> list[str]:
+def row_cells(board: Board, row: dict[str, Any], rank: int) -> list[str]:
     """The leaderboard cells of one loss, as plain text (the renderers escape them)."""
     rec = board.comparison.record(row["loss"])
     extra = ", ".join(f"{row[f'n_{s}']} {s}" for s in ("failed", "incomplete", "corrupt") if row[f"n_{s}"])
@@ -248,7 +248,7 @@ def sample_warnings(board: Board) -> list[str]:
     return out
 
 
-def _header(board: Board) -> list[str]:
+def header_cells(board: Board) -> list[str]:
     n_modes = _distinct(board.runs["n_modes"]) if "n_modes" in board.runs else []
     of = {"modes": f" (of {n_modes[0]:g})"} if len(n_modes) == 1 else {}
     arrows = [f"{label(board, m)}{of.get(m, '')} {'↑' if DIRECTIONS[m] else '↓'}" for m in board.shown]
@@ -256,7 +256,7 @@ def _header(board: Board) -> list[str]:
     return ["#", "loss"] + arrows + perfect + _share_columns(board) + ["seeds", "W/T/L"]
 
 
-def _published_cells(board: Board) -> tuple[list[str], list[list[str]]]:
+def published_cells(board: Board) -> tuple[list[str], list[list[str]]]:
     metrics = [m for m in SHOWN if any(m in p.values for p in board.published)]
     head = ["method"] + [LABELS[m] for m in metrics] + ["like-for-like ganbench run", "source"]
     rows = []
@@ -267,7 +267,7 @@ def _published_cells(board: Board) -> tuple[list[str], list[list[str]]]:
     return head, rows
 
 
-def _verdict_line(board: Board) -> str:
+def verdict_line(board: Board) -> str:
     direction = "higher" if DIRECTIONS[board.metric] else "lower"
     v = board.comparison.verdict
     status = {"too few seeds": "not significant / too few seeds", "not significant": "not significant",
@@ -276,7 +276,7 @@ def _verdict_line(board: Board) -> str:
             f"Ranking: {status}. {board.comparison.explanation}")
 
 
-def _excluded(board: Board) -> list[str]:
+def excluded_runs(board: Board) -> list[str]:
     bad = board.runs[~board.runs["status"].isin(SUMMARY_STATUSES)]
     return [f"{r.run_id}: {r.status}" + (f" ({r.reason})" if isinstance(r.reason, str) and r.reason else "")
             for r in bad.itertuples()]

@@ -9,8 +9,8 @@ from typing import Any, Iterable
 import pandas as pd
 
 from ..version import __version__
-from .boards import (Board, _cells, _excluded, _header, _published_cells, _verdict_line, label, sample_size_note,
-                     sample_warnings)
+from .boards import (Board, excluded_runs, header_cells, label, published_cells, row_cells, sample_size_note,
+                     sample_warnings, verdict_line)
 from .columns import NOTES, definitions_for
 from .figures import board_plots, board_samples
 
@@ -86,8 +86,8 @@ def _board_html(b: Board, with_plots: bool) -> str:
     c = b.comparison
     cls = {"significant": "significant", "too few seeds": "too-few"}.get(c.verdict, "")
     parts = [f'<section id="{_e(b.anchor)}"><h2>{_e(b.title)}</h2>',
-             f'<p class="verdict {cls}">{_e(_verdict_line(b))}</p>',
-             _html_table(_header(b), [_cells(b, r, i + 1) for i, r in enumerate(b.rows.to_dict("records"))],
+             f'<p class="verdict {cls}">{_e(verdict_line(b))}</p>',
+             _html_table(header_cells(b), [row_cells(b, r, i + 1) for i, r in enumerate(b.rows.to_dict("records"))],
                          "leaderboard")]
     note = sample_size_note(b)
     if note:
@@ -100,14 +100,14 @@ def _board_html(b: Board, with_plots: bool) -> str:
     if b.provenance["comparable"] != "yes":
         parts.append('<p class="note"><strong>Not comparable with published numbers</strong> '
                      "(features or weights not the standard ones).</p>")
-    ex = _excluded(b)
+    ex = excluded_runs(b)
     if ex:
         parts.append('<p class="note">Not in the summaries: ' + _e("; ".join(ex)) + "</p>")
     parts += [f"<h3>Pairwise: win / tie / loss on {_e(label(b, b.metric))}</h3>",
               '<p class="note">Row vs column; win = the row is significantly better '
               "(Holm-adjusted p &lt; α); n/a = too few seeds to test.</p>", _matrix_html(b)]
     if b.published:
-        head, rows = _published_cells(b)
+        head, rows = published_cells(b)
         protocols = {p.source.cite: p.source.protocol for p in b.published}
         parts += ['<h3>Published reference <span class="badge">published</span></h3>',
                   _html_table(head, rows, "published", left=(0, -1))]
@@ -137,7 +137,7 @@ def html_report(boards: list[Board], df: pd.DataFrame, title: str = "ganbench re
                  for r in df[runs_cols].itertuples(index=False)]
     runs_table = _html_table([c.replace("_", " ") for c in runs_cols], runs_rows, "runs", (0, 1, 2, 3, 4, -1))
     body = "\n".join(_board_html(b, with_plots) for b in boards) or "<p>No finished runs.</p>"
-    defined = definitions_for([_header(b) for b in boards])
+    defined = definitions_for([header_cells(b) for b in boards])
     columns = ("<section id=\"columns\"><h2>Columns</h2><dl>"
                + "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in defined) + "</dl>"
                + "".join(f'<p class="note">{_e(n)}</p>' for n in NOTES) + "</section>") if defined else ""

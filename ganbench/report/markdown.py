@@ -5,7 +5,8 @@ import html
 import re
 from typing import Any
 
-from .boards import Board, _cells, _excluded, _header, _published_cells, _verdict_line, sample_size_note, sample_warnings
+from .boards import (Board, excluded_runs, header_cells, published_cells, row_cells, sample_size_note, sample_warnings,
+                     verdict_line)
 from .columns import NOTES, definitions_for
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|])")
@@ -24,13 +25,13 @@ def _md_table(head: list[str], rows: list[list[str]]) -> list[str]:
 
 def markdown(boards: list[Board], title: str = "ganbench leaderboard") -> str:
     lines = [f"# {md_escape(title)}", ""]
-    defined = definitions_for([_header(b) for b in boards])
+    defined = definitions_for([header_cells(b) for b in boards])
     if defined:  # once per page, not once per board
         lines += ["Columns:", ""] + [f"- **{md_escape(k)}**: {md_escape(v)}" for k, v in defined]
         lines += [""] + [md_escape(n) for n in NOTES] + [""]
     for b in boards:
-        lines += [f"## {md_escape(b.title)}", "", md_escape(_verdict_line(b)), ""]
-        lines += _md_table(_header(b), [_cells(b, r, i + 1) for i, r in enumerate(b.rows.to_dict("records"))])
+        lines += [f"## {md_escape(b.title)}", "", md_escape(verdict_line(b)), ""]
+        lines += _md_table(header_cells(b), [row_cells(b, r, i + 1) for i, r in enumerate(b.rows.to_dict("records"))])
         note = sample_size_note(b)
         if note:
             lines += ["", md_escape(note)]
@@ -43,10 +44,10 @@ def markdown(boards: list[Board], title: str = "ganbench leaderboard") -> str:
         if b.provenance["comparable"] != "yes":
             lines += ["", "**Not comparable with published numbers** (features or weights not the standard ones)."]
         if b.published:
-            lines += ["", "Published reference rows (not ganbench runs):", ""] + _md_table(*_published_cells(b))
+            lines += ["", "Published reference rows (not ganbench runs):", ""] + _md_table(*published_cells(b))
         for note in b.notes:
             lines += ["", md_escape(note)]
-        ex = _excluded(b)
+        ex = excluded_runs(b)
         if ex:
             lines += ["", "Not in the summaries: " + md_escape("; ".join(ex))]
         lines.append("")
