@@ -14,7 +14,7 @@ import sys
 from .commands.shared import (EXIT_BAD_INPUT, EXIT_FAIL, EXIT_OK, HEADLINE, INT64_MAX,  # noqa: F401
                               UsageError, integer, outcome_row, parse_seeds, run_line, run_summary)
 from .files import CorruptFileError
-from .registry import ConfigError, one_line
+from .registry import ConfigError, message_line, one_line
 
 # ---------------------------------------------------------------- commands
 
@@ -102,12 +102,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ganbench: internal error: {one_line(e)} "
               f"(a bug in ganbench; GANBENCH_DEBUG=1 shows the traceback)", file=sys.stderr)
         return EXIT_FAIL
-
-
-def message_line(e: BaseException) -> str:
-    """An error's message on one line, without its type (our own errors are written for people);
-    ``registry.one_line`` adds the type, for errors raised by other libraries."""
-    return " ".join(str(e).split())
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
 from .config import RunConfig
-from .registry import ConfigError, one_line
+from .registry import ConfigError, message_line, one_line
 from .version import __version__
 from .results import is_finished
 from .suite_loader import run_from_dict
@@ -259,7 +259,7 @@ def _ray_init(ray: Any, address: Optional[str]) -> None:
         ray.init(address=address, logging_level=logging.WARNING)
     except (ConnectionError, ValueError) as e:
         raise ConfigError(f"--ray-address {address!r}: cannot join a Ray cluster there "
-                          f"({' '.join(str(e).split())})") from None
+                          f"({message_line(e)})") from None
 
 
 def run_ray(jobs: list[Job], address: Optional[str] = None, threads: int = 1,

@@ -23,6 +23,12 @@ def one_line(e: BaseException) -> str:
     return " ".join(f"{type(e).__name__}: {e}".split())
 
 
+def message_line(e: BaseException) -> str:
+    """An error's message on one line, without its type: for our own errors (written for people) and for
+    messages whose type the surrounding text already says."""
+    return " ".join(str(e).split())
+
+
 @dataclass(frozen=True)
 class Entry(Generic[T]):
     name: str

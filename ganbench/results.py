@@ -44,6 +44,7 @@ from .catalogue import directions
 from .config import architecture, config_hash
 from .files import CorruptFileError, atomic_write_bytes, read_json
 from .modes import failed_to_cover, perfect_generator
+from .registry import message_line
 
 CONFIG, HISTORY, CHECKPOINT, STATUS, METRICS, SAMPLES = (
     "config.json", "history.csv", "checkpoint.pt", "status.json", "metrics.json", "samples.png")
@@ -155,7 +156,7 @@ def read_history(path: Path) -> list[dict[str, Any]]:
         rows = list(reader)
         header = reader.fieldnames or []
     except (UnicodeDecodeError, csv.Error) as e:
-        raise CorruptFileError(f"{path}: not a readable CSV file ({' '.join(str(e).split())}); "
+        raise CorruptFileError(f"{path}: not a readable CSV file ({message_line(e)}); "
                                f"delete it to retrain") from None
     if "step" not in header:
         raise CorruptFileError(f"{path}: no 'step' column{' (the file is empty)' if not text else ''}; "

@@ -16,7 +16,7 @@ import torch
 from .catalogue import SET_EVALUATIONS
 from .data.local_files import IMAGE_SUFFIXES
 from .evaluations import Protocol, run_evaluations
-from .registry import ConfigError
+from .registry import ConfigError, message_line
 
 
 def _from_array(a: np.ndarray, where: str) -> torch.Tensor:
@@ -79,7 +79,7 @@ def load_samples(path: str | Path, where: str = "") -> torch.Tensor:
         else:
             raise ConfigError(f"{label}: unknown format {p.suffix!r}; accepted: .npy, .npz or an image folder")
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:  # truncated, garbage or not an array at all
-        raise ConfigError(f"{label}: cannot read the array ({' '.join(str(e).split())})") from None
+        raise ConfigError(f"{label}: cannot read the array ({message_line(e)})") from None
     return _from_array(a, label)
 
 
@@ -104,7 +104,7 @@ def compute_set_metrics(real: torch.Tensor | None, fake: torch.Tensor, features:
     try:
         return _set_metrics(r, f, len(fake), ex, metrics, real_stats)
     except ValueError as e:  # the sets are the user's input: "needs at least 4 samples" and the like
-        raise ConfigError(" ".join(str(e).split())) from None
+        raise ConfigError(message_line(e)) from None
 
 
 def _set_metrics(r: dict[str, Any] | None, f: dict[str, Any], n_fake: int, ex: Any, metrics: list[str],

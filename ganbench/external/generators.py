@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from ..files import sha256_file
 from ..models import LATENTS, Generator
 from ..plugins import IMPORT_PATH, import_object
-from ..registry import ConfigError, check_signature, one_line
+from ..registry import ConfigError, check_signature, message_line, one_line
 
 __all__ = ["ExternalGenerator", "load_external"]
 
@@ -188,7 +188,7 @@ def _from_class(path: Path, cls_path: str, init_args: dict[str, Any]) -> nn.Modu
     try:
         result = net.load_state_dict(state, strict=False)
     except RuntimeError as e:  # shape mismatches
-        raise ConfigError(f"{path}: does not fit {cls_path!r}: {' '.join(str(e).split())}") from None
+        raise ConfigError(f"{path}: does not fit {cls_path!r}: {message_line(e)}") from None
     if result.missing_keys or result.unexpected_keys:
         raise ConfigError(f"{path}: does not fit {cls_path!r}: missing keys {result.missing_keys[:5]}, "
                           f"unexpected keys {result.unexpected_keys[:5]}")
