@@ -153,10 +153,13 @@ class RunConfig:
         return run_name(self.data.name, self.model.name, self.label, self.seed, self.config_hash())
 
     @staticmethod
-    def from_dict(d: dict[str, Any], where: str = "config.json") -> "RunConfig":
+    def from_dict(d: dict[str, Any], where: str = "config.json",
+                  named: Callable[[str, Any, str], NamedConfig] | None = None) -> "RunConfig":
         """A run from ``to_dict``'s layout (config.json, a worker's copy), every key and value checked; the
-        data/model/loss names are not looked up in their registries (``suite_loader.run_from_dict`` does)."""
-        return build_run(d, where, suite=d.get("suite", "suite"), seed=d.get("seed", 0))
+        data/model/loss names are looked up in their registries only with ``named``
+        (``suite_loader.run_from_dict`` passes its ``build_named``)."""
+        return build_run(d, where, suite=d.get("suite", "suite"), seed=d.get("seed", 0),
+                         named=named or named_section)
 
 
 @dataclass(frozen=True)

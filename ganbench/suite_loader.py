@@ -69,7 +69,7 @@ def build_named(section: str, table: Any, where: str) -> NamedConfig:
 def run_from_dict(d: dict[str, Any], where: str = "config.json") -> RunConfig:
     """``RunConfig.from_dict`` with the names checked as a suite's are (a plugin's import path loaded, an
     external generator's config.json refused): how a worker or an evaluation rebuilds a stored run."""
-    return build_run(d, where, suite=d.get("suite", "suite"), seed=d.get("seed", 0), named=build_named)
+    return RunConfig.from_dict(d, where, named=build_named)
 
 
 def _merge(defaults: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
@@ -165,6 +165,7 @@ def parse_suite(doc: dict[str, Any], path: str = "<suite>", overrides: list[str]
     parsed_overrides = [parse_override(o) for o in overrides or []]
     out: list[RunConfig] = []
     seen: dict[str, int] = {}
+    stats_checked: set[str] = set()  # each statistics file read once, however many runs name it
     for i, run in enumerate(runs):
         where = f"{path}: runs[{i}]"
         for variant in _expand(run, where):
@@ -175,11 +176,12 @@ def parse_suite(doc: dict[str, Any], path: str = "<suite>", overrides: list[str]
                 run_seeds = seeds
             for seed in run_seeds:
                 cfg = build_run(merged, where, suite=name, seed=seed, named=build_named)
-                if cfg.eval.real_stats:  # a missing or unreadable statistics file fails at load, not after training
-                    try:
+                if cfg.eval.real_stats and cfg.eval.real_stats not in stats_checked:
+                    try:  # a missing or unreadable statistics file fails at load, not after training
                         load_reference_stats(cfg.eval.real_stats)
                     except ConfigError as e:
                         raise ConfigError(f"{where}: eval.real_stats: {e}") from None
+                    stats_checked.add(cfg.eval.real_stats)
                 if cfg.run_id in seen:
                     raise ConfigError(f"{where} duplicates runs[{seen[cfg.run_id]}] (same configuration and seed {seed})")
                 seen[cfg.run_id] = i

@@ -211,3 +211,17 @@ def test_real_floor_compares_two_halves_and_takes_is_on_every_real_logit():
     assert set(real_floor({"features": real["features"]}, cfg)) == {"n_each", "fid", "kid", "kid_std", "precision",
                                                                    "recall"}  # no logits, no IS
     assert real_floor({"features": real["features"][:7]}, cfg) == {}  # halves of 3: too few for a floor
+
+
+def test_a_suite_reads_its_statistics_file_once_however_many_runs_name_it(tmp_path, monkeypatch):
+    import numpy as np
+    from ganbench import suite_loader
+    np.savez(tmp_path / "s.npz", mu=np.zeros(2), sigma=np.eye(2))
+    reads = []
+    real_load = suite_loader.load_reference_stats
+    monkeypatch.setattr(suite_loader, "load_reference_stats", lambda p: reads.append(p) or real_load(p))
+    doc = {"suite": {"name": "t", "seeds": [0, 1, 2]},
+           "defaults": {"data": {"name": "ring8"}, "model": {"name": "mlp", "hidden": 16, "depth": 2},
+                        "eval": {"real_stats": str(tmp_path / "s.npz")}},
+           "runs": [{"loss": [{"name": "ns"}, {"name": "hinge"}]}]}
+    assert len(parse_suite(doc).runs) == 6 and reads == [str(tmp_path / "s.npz")]
