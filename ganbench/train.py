@@ -1,8 +1,10 @@
 """Training: the GAN algorithm (``train_step``) and a run's life cycle (``train``).
 
-``train_step`` is the loop users know: n_critic discriminator updates, each on
-a fresh real batch and fresh latents (penalties and weight clipping as the
-loss asks), then one generator update. ``train`` seeds every source of
+``train_step`` is, by default (``train.updates = "alternating"``), the loop users know: n_critic discriminator
+updates, each on a fresh real batch and fresh latents (penalties and weight clipping as the loss asks), then
+one generator update on fresh latents against the updated D. With ``"simultaneous"`` (ALI's ``ali_algorithm``,
+which PacGAN trains with) one step takes D's and G's gradients at the current parameters on one real batch and
+one set of latents, then applies both updates. ``train`` seeds every source of
 randomness from the run seed, logs ``history.csv``, writes checkpoints that
 hold everything needed to continue bit-for-bit (models, optimisers, EMA, RNG
 states), and records divergence instead of raising.
@@ -21,7 +23,8 @@ from typing import Any, Callable, Iterator, Optional
 import torch
 from torch import nn
 
-from .config import OptimConfig, RunConfig
+from .batch_norm import PopulationStats, population_stats, use_pacgan_batch_norm
+from .config import OptimConfig, RunConfig, check_updates
 from .data import Dataset, get_dataset
 from .files import atomic_torch_save, atomic_write_json, atomic_write_text, load_checkpoint
 from .losses import Loss, get_loss
@@ -47,6 +50,13 @@ def clip_gradients(module: nn.Module, max_norm: Optional[float]) -> None:
     logged, so history.csv shows the norm the loss produced, not the clipped one."""
     if max_norm is not None:
         torch.nn.utils.clip_grad_norm_(module.parameters(), max_norm)
+
+
+@torch.no_grad()
+def clip_weights(module: nn.Module, clip: float) -> None:
+    """WGAN's weight clipping of D after its update."""
+    for p in module.parameters():
+        p.clamp_(-clip, clip)
 
 
 def grad_norm(module: nn.Module) -> float:
@@ -94,13 +104,50 @@ class GAN:
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     max_grad_norm: Optional[float] = None  # each network's gradient clipped to this total norm before its step
     pack: int = 1                      # PacGAN: D judges ``pack`` samples at once, so a step draws batch·pack
+    updates: str = "alternating"       # or "simultaneous": both gradients at the current parameters (n_critic 1)
+    bn_population: Optional[PopulationStats] = None  # PacGAN's update of G's batch-norm statistics, or torch's
+
+
+def _bn_capture(gan: GAN) -> contextlib.AbstractContextManager[None]:
+    """Around the G forward whose batch statistics move G's population statistics (PacGAN's rule)."""
+    return gan.bn_population.capture() if gan.bn_population is not None else contextlib.nullcontext()
+
+
+def _step_stats(loss: Loss, d_loss: torch.Tensor, g_loss: torch.Tensor, penalty: torch.Tensor, d_real: Any,
+                d_fake: Any, stats: dict[str, float], log: bool) -> dict[str, float]:
+    stats["d_loss"] = float(d_loss.detach())
+    stats["g_loss"] = float(g_loss.detach())
+    if log:
+        stats["penalty"] = float(penalty.detach())
+        stats["d_real"] = float(d_real.score.detach().mean())
+        stats["d_fake"] = float(d_fake.score.detach().mean())
+        # D "accuracy" with the sign of the raw score as its decision (0 is the boundary for every loss here
+        # except lsgan, whose boundary is 0.5).
+        thr = 0.5 if loss.name == "lsgan" else 0.0
+        stats["d_acc_real"] = float((d_real.score > thr).float().mean())
+        stats["d_acc_fake"] = float((d_fake.score < thr).float().mean())
+    return stats
+
+
+def _finish_step(gan: GAN) -> None:
+    """After both updates: G's population statistics (PacGAN's rule), then the EMA copy."""
+    if gan.bn_population is not None:
+        gan.bn_population.update()
+    if gan.ema is not None:
+        update_ema(gan.ema, gan.G, gan.ema_decay)
 
 
 def train_step(gan: GAN, log: bool = False) -> dict[str, float]:
-    """One generator update preceded by ``n_critic`` discriminator updates.
+    """One step of ``gan.updates``: alternating (``n_critic`` D updates, then one G update) or simultaneous.
 
     Statistics that cost extra work (gradient norms, accuracies) are computed only when ``log``.
     """
+    if gan.updates == "simultaneous":
+        return _simultaneous_step(gan, log)
+    return _alternating_step(gan, log)
+
+
+def _alternating_step(gan: GAN, log: bool) -> dict[str, float]:
     G, D, loss, gen, m = gan.G, gan.D, gan.loss, gan.generator, gan.pack
     n = gan.batch_size * m  # D sees batch_size inputs of m samples each (packed alike for reals and fakes)
     stats: dict[str, float] = {}
@@ -118,11 +165,10 @@ def train_step(gan: GAN, log: bool = False) -> dict[str, float]:
         clip_gradients(D, gan.max_grad_norm)
         gan.opt_d.step()
         if loss.clip is not None:
-            with torch.no_grad():
-                for p in D.parameters():
-                    p.clamp_(-loss.clip, loss.clip)
+            clip_weights(D, loss.clip)
     with frozen(D):  # G's step needs no gradient for D's weights: skipping them saves a third of D's backward
-        fake = pack_samples(generate(G, G.sample_latent(n, gen).to(gan.device), m), m)
+        with _bn_capture(gan):
+            fake = pack_samples(generate(G, G.sample_latent(n, gen).to(gan.device), m), m)
         d_fake_g = D(fake)
         if loss.needs_real_for_g:
             real_g = D(pack_samples(gan.sample_real(n, gen).to(gan.device, non_blocking=True), m))
@@ -135,20 +181,39 @@ def train_step(gan: GAN, log: bool = False) -> dict[str, float]:
         stats["g_grad_norm"] = grad_norm(G)
     clip_gradients(G, gan.max_grad_norm)
     gan.opt_g.step()
-    if gan.ema is not None:
-        update_ema(gan.ema, G, gan.ema_decay)
-    stats["d_loss"] = float(d_loss.detach())
-    stats["g_loss"] = float(g_loss.detach())
+    _finish_step(gan)
+    return _step_stats(loss, d_loss, g_loss, penalty, d_real, d_fake, stats, log)
+
+
+def _simultaneous_step(gan: GAN, log: bool) -> dict[str, float]:
+    """ALI's ``ali_algorithm``: one real batch and one set of latents; D's gradient of ``d_loss + penalty`` and G's
+    of ``g_loss`` both taken at the current parameters (each loss reaching only its own network's weights), then
+    both updates applied."""
+    G, D, loss, gen, m = gan.G, gan.D, gan.loss, gan.generator, gan.pack
+    n = gan.batch_size * m
+    stats: dict[str, float] = {}
+    real = pack_samples(gan.sample_real(n, gen).to(gan.device, non_blocking=True), m)
+    with _bn_capture(gan):
+        fake = pack_samples(generate(G, G.sample_latent(n, gen).to(gan.device), m), m)
+    d_real, d_fake = D(real), D(fake)
+    d_loss = loss.d_loss(d_real, d_fake)
+    penalty = loss.penalty(D, real, fake, generator=gen)  # taken at detached points: D's alone
+    g_loss = loss.g_loss(d_fake, d_real)
+    gan.opt_d.zero_grad(set_to_none=True)
+    gan.opt_g.zero_grad(set_to_none=True)
+    (d_loss + penalty).backward(inputs=list(D.parameters()), retain_graph=True)
+    g_loss.backward(inputs=list(G.parameters()))
     if log:
-        stats["penalty"] = float(penalty.detach())
-        stats["d_real"] = float(d_real.score.detach().mean())
-        stats["d_fake"] = float(d_fake.score.detach().mean())
-        # D "accuracy" with the sign of the raw score as its decision (0 is the boundary for every loss here
-        # except lsgan, whose boundary is 0.5).
-        thr = 0.5 if loss.name == "lsgan" else 0.0
-        stats["d_acc_real"] = float((d_real.score > thr).float().mean())
-        stats["d_acc_fake"] = float((d_fake.score < thr).float().mean())
-    return stats
+        stats["d_grad_norm"] = grad_norm(D)
+        stats["g_grad_norm"] = grad_norm(G)
+    clip_gradients(D, gan.max_grad_norm)
+    clip_gradients(G, gan.max_grad_norm)
+    gan.opt_d.step()
+    gan.opt_g.step()
+    if loss.clip is not None:
+        clip_weights(D, loss.clip)
+    _finish_step(gan)
+    return _step_stats(loss, d_loss, g_loss, penalty, d_real, d_fake, stats, log)
 
 
 def build_gan(run: RunConfig, dataset: Dataset | None = None) -> GAN:
@@ -158,6 +223,9 @@ def build_gan(run: RunConfig, dataset: Dataset | None = None) -> GAN:
     G, D = build_models(run.model.name, ds.shape, **run.model.params)
     G, D = G.to(device), D.to(device)
     loss = get_loss(run.loss.name, **run.loss.params)
+    check_updates(run.train, loss.n_critic, f"run {run.label!r}")
+    if run.train.bn_stats == "pacgan":
+        use_pacgan_batch_norm(G)
     opt_g = make_optimizer(G.parameters(), run.optim.lr_g, run.optim)
     opt_d = make_optimizer(D.parameters(), run.optim.lr_d, run.optim)
     gen = torch.Generator(device=device).manual_seed(seed_for(run.seed, "train"))
@@ -169,7 +237,8 @@ def build_gan(run: RunConfig, dataset: Dataset | None = None) -> GAN:
     return GAN(G=G, D=D, loss=loss, opt_g=opt_g, opt_d=opt_d, sample_real=ds.train_sampler(seed_for(run.seed, "data")),
                generator=gen, n_critic=run.train.n_critic or loss.n_critic, batch_size=run.train.batch_size,
                ema=ema, ema_decay=run.train.ema or 0.999, device=device, pack=getattr(D, "pack", 1),
-               max_grad_norm=run.train.max_grad_norm)
+               max_grad_norm=run.train.max_grad_norm, updates=run.train.updates,
+               bn_population=population_stats(G, run.train.bn_stats))  # after the EMA copy: its hooks stay G's
 
 
 def seed_for(seed: int, purpose: str) -> int:
