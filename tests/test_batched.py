@@ -181,6 +181,34 @@ def test_members_match_sequential_runs_in_float64(float64, loss, model, params, 
                 assert b[key][k] == pytest.approx(value, rel=1e-9, abs=1e-9), (i, key)
 
 
+@pytest.mark.parametrize("loss, model, params, train_kw", [
+    ("ns", {"pack": 2, "d_maxout": 5, "init": "pacgan"}, {}, {"bn_stats": "pacgan", "ema": 0.9}),  # PacGAN's protocol
+    ("wgan-gp", {}, {}, {}),                                # penalty at interpolates, drawn after the latents
+    ("dragan", {"pack": 2, "batch_norm": False}, {}, {}),   # penalty on packed reals
+    ("feature-matching", {"pack": 2}, {}, {}),              # D(real)'s features in G's loss
+    ("rsgan", {}, {}, {"bn_stats": "pacgan"}),              # D(real)'s scores in G's loss
+    ("wgan", {}, {"r1_gamma": 1.0, "r2_gamma": 0.5}, {}),   # clipping; R1, R2
+    ("ns", {"pack": 2}, {}, {"updates": "alternating", "bn_stats": "pacgan"}),  # PacGAN's statistics, alternating
+])
+def test_simultaneous_members_match_sequential_runs_in_float64(float64, loss, model, params, train_kw):
+    kw = {"updates": "simultaneous", "n_critic": 1, **train_kw}
+    runs = [run_cfg(s, loss, model=model, loss_params=params, data={"n_train": 500}, **kw) for s in SEEDS]
+    seq, seq_stats, bgan, b_stats = sequential_and_batched(runs, 30, double=True, log_every=10)
+    assert bgan.updates == runs[0].train.updates
+    for k, gan in enumerate(seq):
+        member = bgan.sync_member(k)
+        for (name, a), (_, b) in zip(params_of(gan), params_of(member)):  # running statistics included
+            torch.testing.assert_close(b.double(), a.double(), rtol=0, atol=1e-9, msg=f"seed {k} {name}")
+        if gan.ema is not None:
+            for (name, a), b in zip(gan.ema.state_dict().items(), member.ema.state_dict().values()):
+                torch.testing.assert_close(b.double(), a.double(), rtol=0, atol=1e-9, msg=f"seed {k} ema {name}")
+        assert torch.equal(gan.generator.get_state(), member.generator.get_state())  # the same draws, in order
+        for i, (s, b) in enumerate(zip(seq_stats[k], b_stats)):
+            assert set(b) == set(s), i
+            for key, value in s.items():
+                assert b[key][k] == pytest.approx(value, rel=1e-9, abs=1e-9), (i, key)
+
+
 def test_members_of_a_vmapped_loss_match_sequential_runs(float64):
     # ragan's batch means must stay within each member on the vmap path too.
     runs = [run_cfg(s, "ragan") for s in SEEDS]
@@ -250,9 +278,10 @@ def test_train_batched_writes_the_files_of_sequential_runs(tmp_path):
         assert load_state(gan, cb) == 12  # loads as a normal run
 
 
-def test_resuming_batched_equals_an_uninterrupted_batched_run_and_train_continues_it(tmp_path):
-    full = [run_cfg(s, steps=10, log_every=5) for s in SEEDS[:2]]
-    half = [run_cfg(s, steps=5, log_every=5) for s in SEEDS[:2]]
+@pytest.mark.parametrize("kw", [{}, {"updates": "simultaneous", "n_critic": 1, "bn_stats": "pacgan", "ema": 0.9}])
+def test_resuming_batched_equals_an_uninterrupted_batched_run_and_train_continues_it(tmp_path, kw):
+    full = [run_cfg(s, steps=10, log_every=5, **kw) for s in SEEDS[:2]]
+    half = [run_cfg(s, steps=5, log_every=5, **kw) for s in SEEDS[:2]]
     a_dirs = [tmp_path / f"a{s}" for s in SEEDS[:2]]
     b_dirs = [tmp_path / f"b{s}" for s in SEEDS[:2]]
     train_batched(full, a_dirs)
@@ -260,11 +289,11 @@ def test_resuming_batched_equals_an_uninterrupted_batched_run_and_train_continue
     train_batched(full, b_dirs)  # continues both from step 5 with their optimiser state stacked again
     for a, b in zip(a_dirs, b_dirs):
         ca, cb = load_checkpoint(a / "checkpoint.pt"), load_checkpoint(b / "checkpoint.pt")
-        for part in ("G", "D"):
+        for part in ("G", "D") + (("ema",) if kw else ()):
             for key, value in ca[part].items():
                 assert torch.equal(cb[part][key], value), (part, key)
         assert [r["step"] for r in read_history(b / "history.csv")] == [1, 5, 10]
-    longer = run_cfg(0, steps=12, log_every=5)
+    longer = run_cfg(0, steps=12, log_every=5, **kw)
     assert train(longer, a_dirs[0]).steps == 12  # the sequential trainer continues a batched run
 
 
