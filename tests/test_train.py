@@ -307,3 +307,21 @@ def test_resume_continues_a_simultaneous_run_with_pacgan_batch_norm_exactly(tmp_
     a, b = load_checkpoint(tmp_path / "full/checkpoint.pt"), load_checkpoint(tmp_path / "resumed/checkpoint.pt")
     for part in ("G", "D", "ema"):
         assert all(torch.equal(a[part][k], b[part][k]) for k in a[part]), part
+
+
+@pytest.mark.parametrize("model, params", [("mlp", {"hidden": 8, "depth": 2}), ("dcgan", {"ngf": 4, "ndf": 4}),
+                                           ("infogan", {"z_dim": 4}), ("sndcgan", {"z_dim": 4})])
+def test_every_model_takes_simultaneous_steps_with_pacgan_batch_norm(model, params):
+    data = {"name": "ring8"} if model == "mlp" else {"name": "digits", "size": 8}
+    doc = {"suite": {"name": "t", "seeds": [0]},
+           "defaults": {"data": data, "model": {"name": model, **params, "pack": 2}, "loss": {"name": "ns"},
+                        "train": {"batch_size": 8, "updates": "simultaneous", "bn_stats": "pacgan"}}}
+    torch.manual_seed(0)
+    gan = build_gan(parse_suite(doc).runs[0])
+    bns = [m for m in gan.G.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    before = [bn.running_mean.clone() for bn in bns]
+    for _ in range(2):
+        stats = train_step(gan, log=True)
+    assert all(torch.isfinite(torch.tensor(v)) for v in stats.values())
+    assert bns and all(not torch.equal(bn.running_mean, b) for bn, b in zip(bns, before))  # 1d and 2d layers
+    assert all(bn.eps == 1e-4 and bn.momentum == 0.0 for bn in bns)
