@@ -7,6 +7,10 @@ standard deviation ``sqrt(biased var + ε)`` of each of G's m applications in th
 are averaged, then ``population ← 0.05·minibatch + 0.95·population``. Blocks' ε is 1e-4, in training and in
 inference alike, and inference divides by the population standard deviation, which starts at 1.
 
+PacGAN's metrics are taken after its training monitor has run 50 more batches of 100 latents (m chunks each)
+through G in training mode at the end of the epoch, each moving the population so: at every evaluation its
+population statistics are essentially those of the current parameters. ``refresh`` is that pass.
+
 Inside torch's layers this is: momentum 0 (a forward leaves the running statistics as they are), ``eps`` 1e-4,
 and the population standard deviation s held as ``running_var = s² − ε``, so that torch's inference
 ``(x − running_mean) / sqrt(running_var + ε)`` is Blocks' ``(x − mean) / s`` and checkpoints keep their keys.
@@ -15,7 +19,7 @@ and the population standard deviation s held as ``running_var = s² − ε``, so
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from typing import Callable, Iterator
 
 import torch
 from torch import nn
@@ -24,6 +28,7 @@ from .registry import ConfigError
 
 MOMENTUM = 0.05   # pacgan_task.py: population = minibatch·0.05 + population·0.95
 EPS = 1e-4        # Blocks' BatchNormalization default
+REFRESH_BATCHES = 50  # pacgan_task.py's training monitor: 5,000 examples in batches of 100 after every epoch
 
 
 def _is_batch_norm(m: nn.Module) -> bool:
@@ -100,6 +105,21 @@ class PopulationStats:
             population_std.lerp_(std.to(population_std.dtype), MOMENTUM)
             bn.running_var.copy_(population_std.square() - bn.eps)
             seen.clear()
+
+
+@torch.no_grad()
+def refresh(population: PopulationStats, module: nn.Module, forward: Callable[[], object]) -> None:
+    """PacGAN's end-of-epoch monitor pass: ``REFRESH_BATCHES`` calls of ``forward`` (G on a fresh batch of latents,
+    chunk by chunk) with ``module`` in training mode, each moving the population once."""
+    was_training = module.training
+    module.train()
+    try:
+        for _ in range(REFRESH_BATCHES):
+            with population.capture():
+                forward()
+            population.update()
+    finally:
+        module.train(was_training)
 
 
 def population_stats(module: nn.Module, rule: str) -> PopulationStats | None:

@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterator, Optional
 import torch
 from torch import nn
 
-from .batch_norm import PopulationStats, population_stats, use_pacgan_batch_norm
+from .batch_norm import PopulationStats, population_stats, refresh, use_pacgan_batch_norm
 from .config import OptimConfig, RunConfig, check_updates
 from .data import Dataset, get_dataset
 from .files import atomic_torch_save, atomic_write_json, atomic_write_text, load_checkpoint
@@ -83,6 +83,12 @@ def frozen(module: nn.Module) -> Iterator[None]:
 def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
     for pe, p in zip(ema.parameters(), model.parameters()):
         pe.lerp_(p, 1.0 - decay)
+    copy_buffers(ema, model)
+
+
+@torch.no_grad()
+def copy_buffers(ema: nn.Module, model: nn.Module) -> None:
+    """The EMA generator evaluates with G's own batch-norm statistics."""
     for be, b in zip(ema.buffers(), model.buffers()):
         be.copy_(b)
 
@@ -243,8 +249,30 @@ def build_gan(run: RunConfig, dataset: Dataset | None = None) -> GAN:
 
 def seed_for(seed: int, purpose: str) -> int:
     """Independent, stable streams per purpose (training, evaluation, ...) from one run seed."""
-    salt = {"train": 0, "eval": 1, "init": 2, "data": 3}[purpose]
+    salt = {"train": 0, "eval": 1, "init": 2, "data": 3, "bn": 4}[purpose]
     return (seed * 1_000_003 + salt * 7919) % (2**63 - 1)
+
+
+def refresh_generator(seed: int, step: int, device: torch.device) -> torch.Generator:
+    """The latents of the population refresh at ``step``: a stream of their own, so that training draws the same
+    whenever (and whether) evaluations refresh."""
+    return torch.Generator(device=device).manual_seed((seed_for(seed, "bn") + step) % (2**63 - 1))
+
+
+def refresh_due(run: RunConfig, step: int, evaluated: bool) -> bool:
+    """PacGAN's population refresh comes before every evaluation and at the end of training."""
+    return run.train.bn_stats == "pacgan" and (evaluated or step == run.train.steps)
+
+
+def refresh_population(gan: GAN, seed: int, step: int) -> None:
+    """PacGAN's end-of-epoch monitor pass over G's population statistics (``batch_norm.refresh``), copied to the
+    EMA generator as a step would."""
+    if gan.bn_population is None:
+        return
+    gen, n = refresh_generator(seed, step, gan.device), gan.batch_size * gan.pack
+    refresh(gan.bn_population, gan.G, lambda: generate(gan.G, gan.G.sample_latent(n, gen).to(gan.device), gan.pack))
+    if gan.ema is not None:
+        copy_buffers(gan.ema, gan.G)
 
 
 def generator_for_eval(G: nn.Module, ema: Optional[nn.Module]) -> nn.Module:
@@ -426,7 +454,10 @@ def train(run: RunConfig, run_dir: str | Path, evaluator: Optional[Evaluator] = 
             status, reason = "diverged", why
             break
         metrics = None
-        if record.eval_due(step, evaluator):
+        evaluated = record.eval_due(step, evaluator)
+        if refresh_due(run, step, evaluated):
+            refresh_population(gan, run.seed, step)
+        if evaluated:
             metrics = evaluate_in_eval_mode(evaluator, step, gan.G, gan.ema)  # type: ignore[arg-type]
         record.record(step, stats, log, metrics)
         if progress is not None:

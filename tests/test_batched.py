@@ -209,6 +209,21 @@ def test_simultaneous_members_match_sequential_runs_in_float64(float64, loss, mo
                 assert b[key][k] == pytest.approx(value, rel=1e-9, abs=1e-9), (i, key)
 
 
+def test_batched_population_refresh_equals_each_members_own(float64):
+    from ganbench.train import refresh_population
+    kw = {"updates": "simultaneous", "n_critic": 1, "bn_stats": "pacgan", "ema": 0.9}
+    runs = [run_cfg(s, model={"pack": 2}, **kw) for s in SEEDS]
+    seq, _, bgan, _ = sequential_and_batched(runs, 3, double=True)
+    for run, gan in zip(runs, seq):
+        refresh_population(gan, run.seed, 7)
+    bgan.refresh_population([run.seed for run in runs], 7)
+    for k, gan in enumerate(seq):
+        member = bgan.sync_member(k)
+        for (name, a), (_, b) in zip(list(gan.G.state_dict().items()) + list(gan.ema.state_dict().items()),
+                                     list(member.G.state_dict().items()) + list(member.ema.state_dict().items())):
+            torch.testing.assert_close(b.double(), a.double(), rtol=0, atol=1e-12, msg=f"seed {k} {name}")
+
+
 def test_members_of_a_vmapped_loss_match_sequential_runs(float64):
     # ragan's batch means must stay within each member on the vmap path too.
     runs = [run_cfg(s, "ragan") for s in SEEDS]
@@ -278,10 +293,9 @@ def test_train_batched_writes_the_files_of_sequential_runs(tmp_path):
         assert load_state(gan, cb) == 12  # loads as a normal run
 
 
-@pytest.mark.parametrize("kw", [{}, {"updates": "simultaneous", "n_critic": 1, "bn_stats": "pacgan", "ema": 0.9}])
-def test_resuming_batched_equals_an_uninterrupted_batched_run_and_train_continues_it(tmp_path, kw):
-    full = [run_cfg(s, steps=10, log_every=5, **kw) for s in SEEDS[:2]]
-    half = [run_cfg(s, steps=5, log_every=5, **kw) for s in SEEDS[:2]]
+def test_resuming_batched_equals_an_uninterrupted_batched_run_and_train_continues_it(tmp_path):
+    full = [run_cfg(s, steps=10, log_every=5) for s in SEEDS[:2]]
+    half = [run_cfg(s, steps=5, log_every=5) for s in SEEDS[:2]]
     a_dirs = [tmp_path / f"a{s}" for s in SEEDS[:2]]
     b_dirs = [tmp_path / f"b{s}" for s in SEEDS[:2]]
     train_batched(full, a_dirs)
@@ -289,12 +303,34 @@ def test_resuming_batched_equals_an_uninterrupted_batched_run_and_train_continue
     train_batched(full, b_dirs)  # continues both from step 5 with their optimiser state stacked again
     for a, b in zip(a_dirs, b_dirs):
         ca, cb = load_checkpoint(a / "checkpoint.pt"), load_checkpoint(b / "checkpoint.pt")
-        for part in ("G", "D") + (("ema",) if kw else ()):
+        for part in ("G", "D"):
             for key, value in ca[part].items():
                 assert torch.equal(cb[part][key], value), (part, key)
         assert [r["step"] for r in read_history(b / "history.csv")] == [1, 5, 10]
-    longer = run_cfg(0, steps=12, log_every=5, **kw)
+    longer = run_cfg(0, steps=12, log_every=5)
     assert train(longer, a_dirs[0]).steps == 12  # the sequential trainer continues a batched run
+
+
+def test_a_killed_batched_simultaneous_run_resumes_exactly(tmp_path):
+    kw = {"steps": 10, "log_every": 5, "checkpoint_every": 5, "updates": "simultaneous", "n_critic": 1,
+          "bn_stats": "pacgan", "ema": 0.9}
+    runs = [run_cfg(s, **kw) for s in SEEDS[:2]]
+    a_dirs, b_dirs = [tmp_path / f"a{s}" for s in SEEDS[:2]], [tmp_path / f"b{s}" for s in SEEDS[:2]]
+    train_batched(runs, a_dirs)
+
+    def kill_after_5(n, done=[]):  # noqa: B006  one list for the one run below
+        done.append(n)
+        if sum(done) > 2 * 5:
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        train_batched(runs, b_dirs, progress=kill_after_5)
+    assert {load_checkpoint(d / "checkpoint.pt")["step"] for d in b_dirs} == {5}
+    train_batched(runs, b_dirs)
+    for a, b in zip(a_dirs, b_dirs):
+        ca, cb = load_checkpoint(a / "checkpoint.pt"), load_checkpoint(b / "checkpoint.pt")
+        for part in ("G", "D", "ema"):
+            for key, value in ca[part].items():
+                assert torch.equal(cb[part][key], value), (part, key)
 
 
 def test_runs_at_different_steps_continue_one_by_one(tmp_path):

@@ -298,11 +298,28 @@ def test_build_gan_refuses_a_simultaneous_run_of_several_critic_steps():
         build_gan(run)
 
 
+class Killed(Exception):
+    pass
+
+
+def killed_after(steps):
+    """A progress callback that stops training after ``steps`` steps, as a killed process would."""
+    done = []
+
+    def progress(n):
+        done.append(n)
+        if sum(done) > steps:
+            raise Killed
+    return progress
+
+
 def test_resume_continues_a_simultaneous_run_with_pacgan_batch_norm_exactly(tmp_path):
-    over = {"model": {"pack": 2}, "bn_stats": "pacgan", "ema": 0.9}
-    train(simultaneous(steps=60, **over), tmp_path / "full")
-    train(simultaneous(steps=30, **over), tmp_path / "resumed")  # stops at 30 with a checkpoint
-    train(simultaneous(steps=60, **over), tmp_path / "resumed")
+    run = simultaneous(steps=60, model={"pack": 2}, bn_stats="pacgan", ema=0.9)
+    train(run, tmp_path / "full")
+    with pytest.raises(Killed):
+        train(run, tmp_path / "resumed", progress=killed_after(30))  # the checkpoint of step 30 stays
+    assert load_checkpoint(tmp_path / "resumed/checkpoint.pt")["step"] == 30
+    train(run, tmp_path / "resumed")
     assert history_without_wall(tmp_path / "full/history.csv") == history_without_wall(tmp_path / "resumed/history.csv")
     a, b = load_checkpoint(tmp_path / "full/checkpoint.pt"), load_checkpoint(tmp_path / "resumed/checkpoint.pt")
     for part in ("G", "D", "ema"):
@@ -325,3 +342,48 @@ def test_every_model_takes_simultaneous_steps_with_pacgan_batch_norm(model, para
     assert all(torch.isfinite(torch.tensor(v)) for v in stats.values())
     assert bns and all(not torch.equal(bn.running_mean, b) for bn, b in zip(bns, before))  # 1d and 2d layers
     assert all(bn.eps == 1e-4 and bn.momentum == 0.0 for bn in bns)
+
+
+def test_the_population_refresh_is_pacgans_monitor_pass_on_its_own_stream(float64):
+    from ganbench.train import refresh_generator, refresh_population
+    run = simultaneous(model={"pack": 2, "hidden": 3, "depth": 1}, bn_stats="pacgan", ema=0.9)
+    torch.manual_seed(0)
+    gan = build_gan(run)
+    bn, linear, train_rng = gan.G.net[1], copy.deepcopy(gan.G.net[0]), gan.generator.get_state()
+    weights = [p.detach().clone() for p in gan.G.parameters()]
+    mean, std = bn.running_mean.clone(), (bn.running_var + bn.eps).sqrt()
+    gen = refresh_generator(run.seed, 40, torch.device("cpu"))
+    for _ in range(50):  # by hand: 50 batches of 2 x 32 latents, each moving the population by 0.05
+        h = [linear(c).detach() for c in gan.G.sample_latent(64, gen).chunk(2)]
+        mean = 0.95 * mean + 0.05 * (h[0].mean(0) + h[1].mean(0)) / 2
+        std = 0.95 * std + 0.05 * ((h[0].var(0, correction=0) + 1e-4).sqrt() + (h[1].var(0, correction=0) + 1e-4).sqrt()) / 2
+    gan.G.eval()
+    refresh_population(gan, run.seed, 40)
+    assert not gan.G.training  # left as it was
+    torch.testing.assert_close(bn.running_mean, mean, rtol=0, atol=1e-13)
+    torch.testing.assert_close(bn.running_var, std ** 2 - 1e-4, rtol=0, atol=1e-13)
+    assert torch.equal(gan.ema.net[1].running_var, bn.running_var)
+    assert all(torch.equal(a, b) for a, b in zip(weights, gan.G.parameters()))
+    assert torch.equal(gan.generator.get_state(), train_rng)  # training draws nothing for it
+
+
+@pytest.mark.parametrize("bn_stats, refreshed", [("pacgan", [20, 40, 60]), ("torch", [])])
+def test_the_population_is_refreshed_before_each_evaluation_and_at_the_end(tmp_path, monkeypatch, bn_stats,
+                                                                          refreshed):
+    import ganbench.train as train_module
+    calls = []
+    inner = train_module.refresh_population
+    monkeypatch.setattr(train_module, "refresh_population", lambda gan, seed, step: (calls.append(step),
+                                                                                     inner(gan, seed, step)))
+    run = simultaneous(steps=60, bn_stats=bn_stats)
+    run = dataclasses.replace(run, eval=dataclasses.replace(run.eval, every=20))
+    seen = []
+    train(run, tmp_path / "evaluated", evaluator=lambda step, G: seen.append((step, calls[-1:])) or {})
+    assert calls == refreshed
+    assert seen == [(step, [step] if refreshed else []) for step in (20, 40, 60)]  # each evaluation after its own
+    train(run, tmp_path / "plain")  # no evaluator: only the end's refresh
+    assert calls == refreshed + refreshed[-1:]
+    a, b = load_checkpoint(tmp_path / "evaluated/checkpoint.pt"), load_checkpoint(tmp_path / "plain/checkpoint.pt")
+    statistics = ("running_mean", "running_var", "num_batches_tracked")
+    assert all(torch.equal(a[part][k], b[part][k]) for part in ("G", "D") for k in a[part]  # training untouched
+               if not k.endswith(statistics))

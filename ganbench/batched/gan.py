@@ -8,12 +8,12 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from ..batch_norm import population_stats
+from ..batch_norm import population_stats, refresh
 from ..config import RunConfig
 from ..losses import DOut, Loss
 from ..models import generate, pack_samples
 from ..registry import ConfigError
-from ..train import GAN, clip_weights, frozen, make_optimizer, update_ema
+from ..train import GAN, clip_weights, copy_buffers, frozen, make_optimizer, refresh_generator, update_ema
 from .layers import BatchedBatchNorm1d, stack_modules, stack_optimizer_state, unstack_optimizer_state, unstack_state
 
 PENALTIES = ("wgan-gp", "dragan")
@@ -201,6 +201,17 @@ class BatchedGAN:
         keys = list(stats)
         values = torch.stack([stats[k].double() for k in keys]).tolist()  # one transfer for all statistics
         return dict(zip(keys, values))
+
+    def refresh_population(self, seeds: Sequence[int], step: int) -> None:
+        """``train.refresh_population`` for every member at once, each from its own refresh stream."""
+        if self.bn_population is None:
+            return
+        gens, n = [refresh_generator(seed, step, self.device) for seed in seeds], self.bs * self.pack
+        refresh(self.bn_population, self.G, lambda: generate(
+            self.G, torch.stack([m.G.sample_latent(n, g).to(self.device) for m, g in zip(self.members, gens)]),
+            self.pack, sample_dim=1))
+        if self.ema is not None:
+            copy_buffers(self.ema, self.G)
 
     def sync_member(self, k: int, optimizers: bool = True) -> GAN:
         """Copy member ``k``'s slice of the batched models (and optimisers) into its own GAN and return it."""
