@@ -36,14 +36,6 @@ def run_cfg(seed: int, loss: str = "ns", steps: int = 50, batch: int = 16, model
                      train=TrainConfig(steps=steps, batch_size=batch, **train_kw))
 
 
-@pytest.fixture
-def float64():
-    before = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(before)
-
-
 def params_of(gan) -> list[tuple[str, torch.Tensor]]:
     return [(f"G.{k}", v) for k, v in gan.G.state_dict().items()] + [(f"D.{k}", v) for k, v in gan.D.state_dict().items()]
 
@@ -71,6 +63,22 @@ def sequential_and_batched(runs, steps, double=False, log_every=0, vmapped_loss=
         bgan.loss = dataclasses.replace(bgan.loss, member_axis=False)
     b_stats = [bgan.step(log=bool(log_every) and i % log_every == 0) for i in range(steps)]
     return seq, seq_stats, bgan, b_stats
+
+
+def assert_members_are_the_sequential_runs(seq, seq_stats, bgan, b_stats):
+    """Weights, running statistics, EMA, generator states and every logged statistic, member by member."""
+    for k, gan in enumerate(seq):
+        member = bgan.sync_member(k)
+        pairs = zip(params_of(gan), params_of(member))
+        if gan.ema is not None:
+            pairs = [*pairs, *zip(gan.ema.state_dict().items(), member.ema.state_dict().items())]
+        for (name, a), (_, b) in pairs:
+            torch.testing.assert_close(b.double(), a.double(), rtol=0, atol=1e-9, msg=f"seed {k} {name}")
+        assert torch.equal(gan.generator.get_state(), member.generator.get_state())  # the same draws, in order
+        for i, (s, b) in enumerate(zip(seq_stats[k], b_stats)):
+            assert set(b) == set(s), i
+            for key, value in s.items():
+                assert b[key][k] == pytest.approx(value, rel=1e-9, abs=1e-9), (i, key)
 
 
 # ---------------------------------------------------------------- layers and state
@@ -169,16 +177,7 @@ def test_unsupported_models_losses_and_runs_raise_one_line_errors():
 ])
 def test_members_match_sequential_runs_in_float64(float64, loss, model, params, data):
     runs = [run_cfg(s, loss, model=model, loss_params=params, data=data) for s in SEEDS]
-    seq, seq_stats, bgan, b_stats = sequential_and_batched(runs, 50, double=True, log_every=10)
-    for k, gan in enumerate(seq):
-        member = bgan.sync_member(k)
-        for (name, a), (_, b) in zip(params_of(gan), params_of(member)):
-            torch.testing.assert_close(b.double(), a.double(), rtol=0, atol=1e-9, msg=f"seed {k} {name}")
-        assert torch.equal(gan.generator.get_state(), member.generator.get_state())  # the same draws, in order
-        for i, (s, b) in enumerate(zip(seq_stats[k], b_stats)):
-            assert set(b) == set(s), i
-            for key, value in s.items():
-                assert b[key][k] == pytest.approx(value, rel=1e-9, abs=1e-9), (i, key)
+    assert_members_are_the_sequential_runs(*sequential_and_batched(runs, 50, double=True, log_every=10))
 
 
 @pytest.mark.parametrize("loss, model, params, train_kw", [
@@ -195,18 +194,7 @@ def test_simultaneous_members_match_sequential_runs_in_float64(float64, loss, mo
     runs = [run_cfg(s, loss, model=model, loss_params=params, data={"n_train": 500}, **kw) for s in SEEDS]
     seq, seq_stats, bgan, b_stats = sequential_and_batched(runs, 30, double=True, log_every=10)
     assert bgan.updates == runs[0].train.updates
-    for k, gan in enumerate(seq):
-        member = bgan.sync_member(k)
-        for (name, a), (_, b) in zip(params_of(gan), params_of(member)):  # running statistics included
-            torch.testing.assert_close(b.double(), a.double(), rtol=0, atol=1e-9, msg=f"seed {k} {name}")
-        if gan.ema is not None:
-            for (name, a), b in zip(gan.ema.state_dict().items(), member.ema.state_dict().values()):
-                torch.testing.assert_close(b.double(), a.double(), rtol=0, atol=1e-9, msg=f"seed {k} ema {name}")
-        assert torch.equal(gan.generator.get_state(), member.generator.get_state())  # the same draws, in order
-        for i, (s, b) in enumerate(zip(seq_stats[k], b_stats)):
-            assert set(b) == set(s), i
-            for key, value in s.items():
-                assert b[key][k] == pytest.approx(value, rel=1e-9, abs=1e-9), (i, key)
+    assert_members_are_the_sequential_runs(seq, seq_stats, bgan, b_stats)
 
 
 def test_batched_population_refresh_equals_each_members_own(float64):

@@ -186,14 +186,6 @@ def test_a_packed_step_draws_batch_times_pack_and_d_sees_them_packed_alike():
 
 # ---------------------------------------------------------------- simultaneous updates (ALI / PacGAN)
 
-@pytest.fixture
-def float64():
-    before = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(before)
-
-
 def simultaneous(loss="ns", loss_params=None, model=None, **train_kw):
     run = suite(model=model or {}, train={"updates": "simultaneous", "n_critic": 1, **train_kw})
     return dataclasses.replace(run, loss=type(run.loss)(name=loss, params=dict(loss_params or {})))

@@ -118,6 +118,12 @@ class BatchedGAN:
             total = total + loss.r2_gamma / 2 * (_input_grad(self.D, fake) ** 2).sum(2).mean(1)
         return total
 
+    def _d_terms(self, real: torch.Tensor, fake: torch.Tensor) -> tuple[DOut, DOut, torch.Tensor, torch.Tensor]:
+        """D's outputs, its members' losses and penalties; the penalty's noise drawn before D runs."""
+        points = self._penalty_points(real, fake)
+        d_real, d_fake = self._d_pair(real, fake)
+        return d_real, d_fake, self.loss.member_d_loss(d_real, d_fake), self._penalty(real, fake, points)
+
     def _bn_capture(self) -> contextlib.AbstractContextManager[None]:
         return self.bn_population.capture() if self.bn_population is not None else contextlib.nullcontext()
 
@@ -137,10 +143,7 @@ class BatchedGAN:
             real, z = self._reals(), self._latents()
             with torch.no_grad():
                 fake = self._fakes(z)
-            points = self._penalty_points(real, fake)
-            d_real, d_fake = self._d_pair(real, fake)
-            d_loss = loss.member_d_loss(d_real, d_fake)
-            penalty = self._penalty(real, fake, points)
+            d_real, d_fake, d_loss, penalty = self._d_terms(real, fake)
             self.opt_d.zero_grad(set_to_none=True)
             (d_loss + penalty).sum().backward()  # disjoint parameters: each member gets its own gradient
             if log and i == self.n_critic - 1:
@@ -169,10 +172,7 @@ class BatchedGAN:
         real, z = self._reals(), self._latents()
         with self._bn_capture():
             fake = self._fakes(z)
-        points = self._penalty_points(real, fake)
-        d_real, d_fake = self._d_pair(real, fake)
-        d_loss = loss.member_d_loss(d_real, d_fake)
-        penalty = self._penalty(real, fake, points)
+        d_real, d_fake, d_loss, penalty = self._d_terms(real, fake)
         g_loss = loss.member_g_loss(d_fake, d_real)
         self.opt_d.zero_grad(set_to_none=True)
         self.opt_g.zero_grad(set_to_none=True)
