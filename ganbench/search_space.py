@@ -27,13 +27,19 @@ Each trial × seed is an ordinary run: the sampled values are written into its s
 ``RunConfig.search`` (``config.SearchTag``) names the search and the trial. The seeds of a trial are the
 suite's (``[suite] seeds``, a run's ``seeds``, ``--seeds``): every trial runs on each.
 
-Reproducibility: the sampler draws points in [0, 1)^d, one dimension per searched key (ties take none)
-in sorted key order, from a generator seeded by the search's seed and the run's label (its ``name`` or loss
-name): each loss gets its own independent trials, the same wherever it appears, and the first N trials do
-not change when ``trials`` grows (both samplers are sequences), so a longer search reuses the finished
-runs. Continuous values are rounded to ``SIGNIFICANT_DIGITS`` significant digits (and kept inside the
-bounds), which makes them readable and immune to last-bit differences of ``exp`` and ``log`` between
-machines; Sobol points and PCG64 draws are exact binary fractions.
+Common points: trial i of every run draws the keys of ``[search]`` from the same point (one sequence in
+[0, 1)^d, one dimension per key, ties taking none, in sorted key order), so losses are compared trial by
+trial at the same hyperparameters (a paired design: ``budget.compare_losses`` tests the matched
+differences, which removes the spread of the metric over the space from the comparison). Keys a run adds
+(a penalty weight, a clip) come from a second sequence seeded by those keys, so runs adding the same keys
+share those points too. A run that replaces the distribution of a ``[search]`` key maps the same shared
+coordinate through its own distribution.
+
+Reproducibility: each sequence comes from a PCG64 generator seeded by the search's ``seed`` and its keys;
+the first N trials do not change when ``trials`` grows (both samplers are sequences), so a longer search
+reuses the finished runs. Continuous values are rounded to ``SIGNIFICANT_DIGITS`` significant digits (and
+kept inside the bounds), which makes them readable and immune to last-bit differences of ``exp`` and ``log``
+between machines; Sobol points and PCG64 draws are exact binary fractions.
 """
 from __future__ import annotations
 
@@ -338,21 +344,24 @@ def expand_trials(search: Optional[Search], own: Any, merged: dict[str, Any], wh
         if fixed:
             raise ConfigError(f"{where}: \"{key}\" is searched but {fixed} is also set (in [defaults], the run or "
                               f"--set); set it in one place (a one-value choice fixes a value inside a search)")
-    base = check(merged, where)
+    check(merged, where)
     for key in sorted(space):
         target = space[key].tie or key
         for value in space[target].extremes():
             check(_with_values(merged, {key: value}), f"{where}: search")
-    drawn = sorted(k for k, d in space.items() if d.tie is None)
+    shared = sorted(k for k, d in search.space.items() if d.tie is None)  # the same point for every run
+    extra = sorted(k for k, d in space.items() if d.tie is None and k not in shared)
     tied = sorted(k for k, d in space.items() if d.tie is not None)
-    identity = {"sampler": search.sampler, "seed": search.seed, "label": base.label,
+    identity = {"sampler": search.sampler, "seed": search.seed, "shared": shared,
                 "space": {k: space[k].to_dict() for k in sorted(space)}}
     space_id = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
-    units = sample_unit(search.sampler, _stable_int(search.seed, base.label), search.trials, len(drawn))
+    units = np.hstack([sample_unit(search.sampler, _stable_int(search.seed, keys), search.trials, len(keys))
+                       for keys in (shared, extra)])
     log_scale = sorted(k for k in space if space[space[k].tie or k].kind == "log_uniform")
     out = []
     for trial, row in enumerate(units):
-        values: dict[str, Value] = {k: space[k].sample(float(u)) for k, u in zip(drawn, row)}
+        values: dict[str, Value] = {k: space[k].sample(float(u)) for k, u in zip(shared + extra, row)
+                                    if space[k].tie is None}  # a run may tie a shared key: its coordinate idles
         values.update({k: values[space[k].tie] for k in tied})
         values = dict(sorted(values.items()))
         point = _with_values(merged, values)

@@ -60,28 +60,51 @@ def test_each_trial_and_seed_is_an_ordinary_run_with_its_sampled_values():
     gp = [r for r in s.runs if r.loss.name == "wgan-gp"]
     assert all(0.1 <= r.loss.params["gp_weight"] == r.search.values["loss.gp_weight"] <= 100 for r in gp)
     assert len({r.run_id for r in s.runs}) == len(s.runs)
-    # one search identity per loss; the two seeds of a trial share the configuration (they batch together)
-    assert len({r.search.space for r in ns}) == 1 and ns[0].search.space != gp[0].search.space
+    # one identity per space (ns and hinge search the same one); the two seeds of a trial share the
+    # configuration (they batch together)
+    hinge = [r for r in s.runs if r.loss.name == "hinge"]
+    assert len({r.search.space for r in ns + hinge}) == 1 and ns[0].search.space != gp[0].search.space
     assert ns[0].config_hash() == ns[1].config_hash() != ns[2].config_hash()
+
+
+def test_every_loss_draws_the_shared_keys_at_the_same_points():
+    """Trial t of every run has the same values of the [search] keys (losses compared at the same
+    hyperparameters); keys a run adds come from their own sequence, shared by runs adding the same keys."""
+    text = SUITE.replace('loss = { name = "wgan-gp" }', 'loss = [{ name = "wgan-gp" }, { name = "dragan" }]')
+    s = parse(text)
+    shared = ("optim.lr_d", "optim.lr_g", "optim.beta1", "train.n_critic")
+    points = {}
+    for r in s.runs:
+        points.setdefault(r.search.trial, set()).add(tuple(r.search.values[k] for k in shared))
+    assert all(len(p) == 1 for p in points.values()) and len(points) == 4
+    gp = {(r.loss.name, r.search.trial): r.loss.params["gp_weight"] for r in s.runs if "gp_weight" in r.loss.params}
+    assert all(gp[("wgan-gp", t)] == gp[("dragan", t)] for t in range(4))
+    assert len({gp[("dragan", t)] for t in range(4)}) == 4
+    # a run that replaces a shared distribution maps the same coordinate through its own
+    wide = text.replace('search = { "loss.gp_weight"', 'search = { "optim.beta1" = { uniform = [0.0, 0.45] }, '
+                                                       '"loss.gp_weight"')
+    halves = {(r.loss.name, r.search.trial): r.optim.betas[0] for r in parse(wide).runs}
+    assert all(halves[("wgan-gp", t)] == pytest.approx(halves[("ns", t)] / 2, abs=1e-4) for t in range(4))
 
 
 def test_the_committed_spaces_give_these_trials_on_any_machine():
     """Values written by hand from the bundled suites: a change of sampler, seeding or rounding shows here."""
     wide = load_suite("ring8-search-wide")
     first = {(r.loss.name, r.search.trial): r.search.values for r in wide.runs if r.seed == 0}
-    assert first[("minimax", 0)] == {"optim.beta1": 0.1063, "optim.lr_d": 0.0008341, "optim.lr_g": 0.0008341,
+    assert first[("minimax", 0)] == {"optim.beta1": 0.6486, "optim.lr_d": 0.0005403, "optim.lr_g": 0.0005403,
                                      "train.n_critic": 1}
-    assert first[("minimax", 1)] == {"optim.beta1": 0.51, "optim.lr_d": 0.007971, "optim.lr_g": 0.007971,
+    assert first[("minimax", 1)] == {"optim.beta1": 0.1973, "optim.lr_d": 0.002346, "optim.lr_g": 0.002346,
                                      "train.n_critic": 5}
-    assert first[("minimax", 2)] == {"optim.beta1": 0.811, "optim.lr_d": 4.996e-05, "optim.lr_g": 4.996e-05,
+    assert first[("minimax", 2)] == {"optim.beta1": 0.3064, "optim.lr_d": 0.0001659, "optim.lr_g": 0.0001659,
                                      "train.n_critic": 1}
-    assert first[("wgan", 0)] == {"loss.clip": 0.03414, "optim.beta1": 0.8517, "optim.lr_d": 0.0001194,
-                                  "optim.lr_g": 0.0001194, "train.n_critic": 1}
+    assert first[("wgan", 0)] == {"loss.clip": 0.02189, **first[("minimax", 0)]}
+    assert first[("wgan", 1)] == {"loss.clip": 0.07135, **first[("minimax", 1)]}
+    assert first[("wgan-gp", 0)] == first[("dragan", 0)] == {"loss.gp_weight": 0.5237, **first[("ns", 0)]}
     narrow = load_suite("ring8-search-narrow")
     lrs = [r.optim.lr_d for r in narrow.runs if r.loss.name == "minimax" and r.seed == 0]
-    assert lrs[:3] == [0.0003842, 0.001647, 0.002128]
+    assert lrs[:3] == [0.00138, 0.0006049, 0.0004291]
     clips = [r.loss.params["clip"] for r in narrow.runs if r.loss.name == "wgan" and r.seed == 0]
-    assert clips[:2] == [0.1052, 0.01453]
+    assert clips[:2] == [0.07825, 0.172]
     for suite in (wide, narrow):
         losses = {r.loss.name for r in suite.runs}
         assert len(losses) == 10
