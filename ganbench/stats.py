@@ -49,7 +49,12 @@ def mannwhitney_pvalue(x: Any, y: Any, alternative: str = "two-sided") -> float:
         fx, fy = _finite_ranks(x, y)
         return float(stats.mannwhitneyu(fx, fy, alternative=alternative, method="asymptotic").pvalue)
     r2, dist = _rank_sum_distribution(np.concatenate([x, y]), n1)
-    s = int(r2[:n1].sum())
+    return _tail_pvalue(dist, int(r2[:n1].sum()), alternative)
+
+
+def _tail_pvalue(dist: np.ndarray, s: int, alternative: str) -> float:
+    """The p-value of an observed statistic ``s`` under its exact null distribution ``dist`` (P of each value):
+    the upper tail for ``greater``, the lower for ``less``, twice the smaller for ``two-sided`` (capped at 1)."""
     upper, lower = float(dist[s:].sum()), float(dist[:s + 1].sum())
     if alternative == "greater":
         return min(1.0, upper)
@@ -83,15 +88,9 @@ def signed_rank_pvalue(x: Any, y: Any, alternative: str = "two-sided") -> float:
     dist = np.zeros(int(r2.sum()) + 1)  # dist[s]: probability that the positive doubled ranks sum to s
     dist[0] = 1.0
     for r in r2:
-        dist[r:] = 0.5 * dist[r:] + 0.5 * dist[:len(dist) - r].copy()
+        dist[r:] = 0.5 * dist[r:] + 0.5 * dist[:len(dist) - r]  # the right side is evaluated first
         dist[:r] *= 0.5
-    s = int(r2[d > 0].sum())
-    upper, lower = float(dist[s:].sum()), float(dist[:s + 1].sum())
-    if alternative == "greater":
-        return min(1.0, upper)
-    if alternative == "less":
-        return min(1.0, lower)
-    return min(1.0, 2 * min(upper, lower))
+    return _tail_pvalue(dist, int(r2[d > 0].sum()), alternative)
 
 
 def _finite_ranks(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
