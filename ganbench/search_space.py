@@ -58,7 +58,8 @@ from .config import (MAX_SEED, MAX_SEEDS, OptimConfig, SEARCH_ALIASES, ConfigErr
 from .registry import did_you_mean
 
 __all__ = ["Distribution", "Search", "parse_search", "run_search", "expand_trials", "sample_unit",
-           "KINDS", "SAMPLERS", "SIGNIFICANT_DIGITS", "MAX_TRIALS"]
+           "KINDS", "SAMPLERS", "SETTINGS", "SIGNIFICANT_DIGITS", "MAX_TRIALS", "SEARCHABLE_SECTIONS",
+           "SEARCHABLE_FIELDS"]
 
 KINDS = ("uniform", "log_uniform", "int_uniform", "choice", "same_as")
 SAMPLERS = ("sobol", "random")
