@@ -58,7 +58,7 @@ from .config import (MAX_SEED, MAX_SEEDS, OptimConfig, SEARCH_ALIASES, ConfigErr
 from .registry import did_you_mean
 
 __all__ = ["Distribution", "Search", "parse_search", "run_search", "expand_trials", "sample_unit",
-           "KINDS", "SAMPLERS", "SETTINGS", "SIGNIFICANT_DIGITS", "MAX_TRIALS", "SEARCHABLE_SECTIONS",
+           "KINDS", "SAMPLERS", "SETTINGS", "SIGNIFICANT_DIGITS", "MAX_TRIALS", "MAX_CHOICES", "SEARCHABLE_SECTIONS",
            "SEARCHABLE_FIELDS"]
 
 KINDS = ("uniform", "log_uniform", "int_uniform", "choice", "same_as")
@@ -66,6 +66,7 @@ SAMPLERS = ("sobol", "random")
 SETTINGS = ("trials", "seed", "sampler")
 SIGNIFICANT_DIGITS = 4
 MAX_TRIALS = MAX_SEEDS
+MAX_CHOICES = 1000
 SEARCHABLE_SECTIONS = ("model", "loss", "optim", "train")
 # Settings of how a run is logged and where it runs, not of what it learns.
 NOT_SEARCHABLE = {"train.log_every", "train.checkpoint_every", "train.tensorboard", "train.device",
@@ -139,6 +140,8 @@ def _distribution(key: str, table: dict[str, Any], where: str) -> Distribution:
     if kind == "choice":
         if not isinstance(arg, list) or not arg:
             raise ConfigError(f"{where}: choice must be a non-empty list of values, got {arg!r}")
+        if len(arg) > MAX_CHOICES:  # each choice is checked by building a run with it
+            raise ConfigError(f"{where}: choice lists {len(arg)} values; at most {MAX_CHOICES} are accepted")
         kinds = {"number" if _number(v) else type(v).__name__ for v in arg}
         if not kinds <= {"number", "str", "bool"} or len(kinds) > 1:
             raise ConfigError(f"{where}: choice values must be all numbers, all strings or all true/false, "

@@ -288,3 +288,23 @@ def test_quantiles_are_exact_fractions_at_the_boundaries():
     assert B.best_of_k_quantiles(values, 1, False, (0.025,)) == [0.0]
     assert np.quantile(values, 0.025, method="inverted_cdf") == 0.0
     assert Fraction(repr(0.025)) == Fraction(1, 40)
+
+
+@pytest.mark.slow
+def test_a_search_trains_resumes_and_reads_back(tmp_path):
+    """End to end on a tiny ring: 2 losses x 2 trials x 2 batched seeds train, a rerun skips all 8, a grown
+    search trains only its new trials, and the analysis reads the run directories."""
+    from ganbench.runner import run_suite
+    text = textwrap.dedent(SUITE).replace("trials = 3", "trials = 2").replace(
+        "train = { steps = 20, batch_size = 16 }", "train = { steps = 10, batch_size = 16, seeds_batched = true }"
+    ).replace("eval  = { n_samples = 100 }", 'eval  = { n_samples = 100, metrics = ["fid"], floor = false }')
+    suite = parse_suite(tomllib.loads(text), "s.toml")
+    out = tmp_path / "res"
+    assert {o.status for o in run_suite(suite, out, progress=False)} <= {"finished", "diverged"}
+    assert {o.status for o in run_suite(suite, out, progress=False)} == {"skipped"}
+    grown = parse_suite(tomllib.loads(text.replace("trials = 2", "trials = 3")), "s.toml")
+    statuses = [o.status for o in run_suite(grown, out, progress=False)]
+    assert statuses.count("skipped") == 8 and len(statuses) == 12
+    trials = B.trial_table(load_results(out))
+    assert len(trials) == 6 and (trials["n_seeds"] == 2).all()
+    assert len(B.budget_curve(trials)) == 6 and B.compare_losses(trials)["test"].tolist() == [B.PAIRED]

@@ -205,6 +205,7 @@ def test_a_run_may_replace_a_distribution_of_the_suite():
     ("choice = [1, 5]", 'choice = [1, "5"]', r"choice values must be all numbers, all strings or all true/false"),
     ("choice = [1, 5]", "choice = [1, 1]", r"choice names 1 twice"),
     ("choice = [1, 5]", "choice = []", r"choice must be a non-empty list"),
+    ("choice = [1, 5]", f"choice = {list(range(1, 1002))}", r"choice lists 1001 values; at most 1000 are accepted"),
     ('"train.n_critic"', '"data.std"', r"'data\.std' cannot be searched \(every trial sees the same data"),
     ('"train.n_critic"', '"loss.name"', r"'loss\.name' cannot be searched: compare loss names as a grid"),
     ('"train.n_critic"', '"optim.betas"', r'search Adam.s betas one by one as "optim\.beta1"'),
