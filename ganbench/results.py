@@ -219,7 +219,12 @@ def _search_columns(search: Any, path: Path) -> dict[str, Any]:
     log_scale = search.get("log_scale") or []
     if not isinstance(log_scale, list) or not all(isinstance(k, str) for k in log_scale):
         raise CorruptFileError(f"{path}: search.log_scale must be a list of keys, got {log_scale!r}")
-    row = {"trial": search.get("trial"), "search_space": search.get("space"), "search_log_scale": ";".join(log_scale)}
+    trial, space = search.get("trial"), search.get("space")
+    if isinstance(trial, bool) or not isinstance(trial, int) or not 0 <= trial < 2**31:
+        raise CorruptFileError(f"{path}: search.trial must be a trial index (an integer >= 0), got {trial!r}")
+    if not isinstance(space, str):
+        raise CorruptFileError(f"{path}: search.space must be the search's identity (a string), got {space!r}")
+    row = {"trial": trial, "search_space": space, "search_log_scale": ";".join(log_scale)}
     row.update({k: v for k, v in values.items() if "." in k and _scalar(v)})  # dotted: never a metric's name
     return row
 

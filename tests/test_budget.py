@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from ganbench import budget as B
+from ganbench.files import CorruptFileError
 from ganbench.results import load_results
 from ganbench.search_space import sample_unit
 from ganbench.stats import mannwhitney_pvalue, signed_rank_pvalue
@@ -237,6 +238,20 @@ def test_trials_from_run_directories(tmp_path):
     best = B.best_trials(trials).set_index("loss")
     assert best.loc["wgan-gp", "trial"] == 2 and best.loc["wgan-gp", "fid"] == 0.375
     assert math.isnan(best.loc["ns", "loss.gp_weight"]) and best.loc["wgan-gp", "loss.gp_weight"] > 0
+
+
+@pytest.mark.parametrize("field, value", [("trial", "x"), ("trial", -1), ("trial", 2**70), ("space", 3),
+                                          ("values", [1]), ("log_scale", "optim.lr_d")])
+def test_a_damaged_search_entry_is_a_corrupt_run(tmp_path, field, value):
+    write_search(tmp_path, {})
+    path = sorted(tmp_path.glob("*/config.json"))[0]
+    config = json.loads(path.read_text())
+    config["search"][field] = value
+    path.write_text(json.dumps(config))
+    with pytest.raises(CorruptFileError, match=rf"config\.json: search"):
+        load_results(tmp_path)
+    marked = load_results(tmp_path, errors="mark")
+    assert (marked["status"] == "corrupt").sum() == 1 and len(B.trial_table(marked)) == 6
 
 
 def test_sensitivity_lists_every_trial_and_key(tmp_path):
