@@ -164,7 +164,8 @@ PAGE_FACTS = """(async () => {
   const widths = await Promise.all(imgs.map(i => i.decode().then(() => i.naturalWidth, () => 0)));
   return {
     images: imgs.map((i, k) => ({alt: i.alt, width: widths[k]})),
-    boards: [...document.querySelectorAll("section[id^=board-]")].map(s => ({
+    sections: [...document.querySelectorAll("section[id]")].map(s => s.id),
+    boards: [...document.querySelectorAll("section[id^=board-], section.search, section[id^=best-trials-]")].map(s => ({
       title: s.querySelector("h2").textContent,
       losses: [...s.querySelectorAll("table.leaderboard tbody tr")].map(r => r.cells[1].textContent),
       lines: [...s.querySelectorAll("table.leaderboard tbody tr")].map(r => {  // line boxes of the name
@@ -251,7 +252,8 @@ def realistic_boards(root: Path) -> Path:
 FITS = """(() => {
   const width = document.documentElement.clientWidth;
   return {width, page: document.documentElement.scrollWidth,
-    boards: [...document.querySelectorAll("section[id^=board-]")].map(s => ({
+    sections: [...document.querySelectorAll("section[id]")].map(s => s.id),
+    boards: [...document.querySelectorAll("section[id^=board-], section.search, section[id^=best-trials-]")].map(s => ({
       title: s.querySelector("h2").textContent,
       right: Math.max(...[...s.querySelectorAll("table.leaderboard")].map(t => t.getBoundingClientRect().right)),
       scrolling: [...s.querySelectorAll(".scroll")].filter(d => d.scrollWidth > d.clientWidth).length}))};
@@ -274,6 +276,27 @@ def test_each_board_fits_a_1400_pixel_window(browser, tmp_path):
     for board in facts["boards"]:  # every column in view: no scroll bar, no cell past the window's edge
         assert board["scrolling"] == 0 and board["right"] <= facts["width"], board
     assert facts["page"] <= facts["width"]
+
+
+def test_a_search_report_in_chromium(browser, tmp_path):
+    from test_report_searches import write_search
+    path = write_report(write_search(tmp_path), out=tmp_path / "report", formats=["html"]).files["html"]
+    browser.resize(1400)
+    try:
+        browser.events.clear()
+        browser.open(path)
+        facts, fits = browser.evaluate(PAGE_FACTS), browser.evaluate(FITS)
+        browser.screenshot(ARTIFACTS / "report_browser_search.png", max_height=6000)
+    finally:
+        browser.resize(1280)
+    assert browser.errors() == [] and facts["scripts"] == 0
+    assert [i["alt"] for i in facts["images"] if i["width"] <= 0] == []
+    # what the tests found, then the equal-budget comparison, then each loss's best trial; no pooled board
+    assert fits["sections"][:3] == ["findings", "search-ring8-mlp", "best-trials-ring8-mlp"]
+    assert [b["title"] for b in fits["boards"]] == ["ring8 · mlp — equal budget: 8 trials × 2 seeds per loss",
+                                                    "ring8 · mlp — best trial of each loss (chosen after the search)"]
+    for board in fits["boards"]:
+        assert board["scrolling"] == 0 and board["right"] <= fits["width"], board
 
 
 def test_harness_sees_errors(browser, tmp_path):

@@ -57,9 +57,9 @@ details{margin:8px 0}summary{cursor:pointer;color:#234;font-size:13px}
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 
 # A metric cell of the boards: "mean (lo to hi) · 1 of 8 no HQ samples → ∞" (every part after the mean optional);
-# a seeds cell: "8 (+1 failed) ⚠ mixed configs"
+# a count with what it leaves out: "8 (+1 failed) ⚠ mixed configs", "8 (1 with an undefined seed)"
 _METRIC_CELL = re.compile(r"(?P<v>\S+)(?: \((?P<lo>\S+) to (?P<hi>\S+)\))?(?: · (?P<note>.+))?")
-_SEEDS_CELL = re.compile(r"(?P<v>\d+)(?: \((?P<more>\+[^)]*)\))?(?P<note> ⚠ .+)?")
+_COUNT_CELL = re.compile(r"(?P<v>\S+)(?: \((?P<more>[^()]*)\))?(?P<note> ⚠ .+)?")
 
 
 def _e(x: Any) -> str:
@@ -79,15 +79,15 @@ def _cell(text: Any) -> str:
 
 
 def _stacked(text: str) -> str:
-    """A metric cell on up to three lines: the value, its interval, the note on undefined runs; a seeds cell:
-    the count, then the runs left out and the warning (all escaped)."""
+    """A metric cell on up to three lines: the value, its interval, the note on undefined runs; a count: the
+    number, then what it leaves out and the warning (all escaped)."""
     m = _METRIC_CELL.fullmatch(text)
     if m:
         out = _e(m["v"])
         if m["lo"] is not None:
             out += f"<small>{_e(m['lo'])} to {_e(m['hi'])}</small>"
         return out + (f'<small class="undefined">{_e(m["note"])}</small>' if m["note"] else "")
-    m = _SEEDS_CELL.fullmatch(text)
+    m = _COUNT_CELL.fullmatch(text)
     if m:
         return (_e(m["v"]) + (f"<small>{_e(m['more'])}</small>" if m["more"] else "")
                 + (f'<small class="undefined">{_e(m["note"].strip())}</small>' if m["note"] else ""))
@@ -211,7 +211,7 @@ def _search_html(sb: SearchBoard, with_plots: bool) -> str:
             cells.append(_thumb(png, f"{cap}, best trial"))
         thumbs = ("samples of the best trial", cells)
     parts += [f'<p class="verdict {_verdict_class(c.verdict)}">{_e(budget_verdict(sb))}</p>',
-              _html_table(head, rows, "leaderboard search", left=(1,), stacked=range(3, len(head) - 1), extra=thumbs),
+              _html_table(head, rows, "leaderboard search", left=(1,), stacked=range(2, len(head) - 1), extra=thumbs),
               f'<p class="note">{_e(budget_caption(sb))}</p>', f'<p class="note">{_e(space_note(sb))}</p>']
     if with_plots:
         parts.append(_figures(search_plots(sb)))
