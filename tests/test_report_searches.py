@@ -78,7 +78,7 @@ def write_search(root, value=fids, name: str | None = None):
             continue
         status = "diverged" if fid is None else "finished"
         metrics = {} if fid is None else {"fid": fid, "precision": 0.9, "recall": 0.8, "modes": 8, "n_modes": 8,
-                                          "hq_fraction": 0.9, "reverse_kl": 0.02}
+                                          "hq_fraction": 1 / (1 + fid), "reverse_kl": 0.02}
         (d / "status.json").write_text(json.dumps({"status": status, "steps": 20}))
         (d / "metrics.json").write_text(json.dumps({
             "run_id": run.run_id, "status": status, "steps": 20, "wall_time": 1.0, "metrics": metrics,
@@ -166,6 +166,17 @@ def test_plots_inline_with_captions_that_say_what_the_band_and_test_are(tmp_path
     assert "FID of each trial against train.n_critic<" in section  # a choice: linear
     assert "<details open><summary>As a suite fragment" in section and "search = false" in section
     assert "<script" not in page and "Content-Security-Policy" in page
+
+
+def test_a_metric_where_higher_is_better_ranks_and_bands_the_other_way(tmp_path):
+    df = load_results(write_search(tmp_path))
+    (sb,) = build_searches(df, metric="hq_fraction")
+    assert sb.losses == ["ns", "hinge", "wgan-gp"]  # highest HQ first: the lowest FID above
+    md = markdown([], "t", [sb])
+    assert "Equal budget on HQ (higher is better)" in md
+    for row in (ln for ln in md.splitlines() if re.match(r"\| \d \| ", ln)):
+        for lo, hi in re.findall(r"\(([\d.]+) to ([\d.]+)\)", row):  # quartiles and bands read low to high
+            assert float(lo) <= float(hi), row
 
 
 def test_the_fragment_on_the_page_trains_the_best_trials_again(tmp_path):

@@ -195,7 +195,8 @@ def budget_row_cells(sb: SearchBoard, loss: str, rank: int) -> list[str]:
     trials = f"{n}" + (f" ({', '.join(notes)})" if notes else "")
     if not n:
         return [str(rank), loss, trials, "—"] + ["—"] * len(table_budgets(sb)) + ["—", "n/a"]
-    spread = f"{fmt_value(d[f'{m}_median'])} ({fmt_value(d[f'{m}_q1'])} to {fmt_value(d[f'{m}_q3'])})"
+    q1, q3 = sorted([d[f"{m}_q1"], d[f"{m}_q3"]])  # budget's quartiles run in order of merit
+    spread = f"{fmt_value(d[f'{m}_median'])} ({fmt_value(q1)} to {fmt_value(q3)})"
     at = sb.table[sb.table["loss"] == loss].set_index("budget")
     cells = [fmt_band(*at.loc[k, [f"{m}_median", f"{m}_lo", f"{m}_hi"]]) if k in at.index and k <= n else "—"
              for k in table_budgets(sb)]
