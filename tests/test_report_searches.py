@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from ganbench import budget as B
+from ganbench.cli import main
 from ganbench.report import build_boards, build_searches, html_report, markdown, write_report
 from ganbench.report.findings import board_finding, wins_in_words
 from ganbench.report.searches import fmt_band, fmt_value
@@ -134,6 +135,9 @@ def test_each_loss_s_best_trial_gets_a_board_of_its_own_seeds_not_its_pooled_tri
     curve = B.budget_curve(B.trial_table(load_results(results)))
     expected = curve[["loss", "budget", "fid_median", "fid_lo", "fid_hi"]].reset_index(drop=True)
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "out" / "budget.csv"), expected)
+    assert main(["report", str(results), "--format", "parquet", "--out", str(tmp_path / "pq")]) == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "pq" / "budget.parquet"), expected)
+    assert not (tmp_path / "pq" / "budget.csv").exists()
 
 
 def test_fixed_setting_runs_keep_their_board_beside_a_search(tmp_path):
