@@ -258,6 +258,10 @@ def test_wins_in_words_by_hand():
     assert text == ("a beats all 5 others (Holm p ≤ 0.01); b beats 4 of 5, all but a (Holm p ≤ 0.04); "
                     "c beats f (better on 75% of matched trials, Holm p = 0.04); no significant win: d, e, f")
     assert wins_in_words(order, {}, {}) == ""
+    # four winners over one loser: said from the loser's side; four names listed, not "all but" five
+    many = [*"abcdefghij"]
+    text = wins_in_words(many, {w: {"j": 0.01 * (i + 1)} for i, w in enumerate("abcd")}, {})
+    assert text == "j loses to a, b, c and d (Holm p ≤ 0.04)"
 
 
 def test_formatting_of_trial_values():

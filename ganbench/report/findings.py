@@ -22,29 +22,39 @@ def _listing(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def _clause(subject: str, verb: str, others: list[str], pvalues: dict[str, float], order: list[str],
+            detail: dict[str, str]) -> str:
+    """'a beats b (…) and c (…)', 'a beats all 9 others (Holm p ≤ …)', 'a beats b, c, d and e (Holm p ≤ …)' or
+    'a beats 6 of 9, all but x, y and z (Holm p ≤ …)': whichever names fewer losses."""
+    names = sorted(pvalues, key=lambda b: (pvalues[b], order.index(b)))
+    worst_p = max(pvalues.values())
+    if len(names) <= LISTED:
+        return f"{subject} {verb} " + _listing([f"{b} ({detail.get(b, '')}Holm p = {pvalues[b]:.2g})" for b in names])
+    if len(names) == len(others):
+        return f"{subject} {verb} all {len(others)} others (Holm p ≤ {worst_p:.2g})"
+    rest = [b for b in others if b not in pvalues]
+    if len(names) <= len(rest):
+        return f"{subject} {verb} {_listing(names)} (Holm p ≤ {worst_p:.2g})"
+    return f"{subject} {verb} {len(names)} of {len(others)}, all but {_listing(rest)} (Holm p ≤ {worst_p:.2g})"
+
+
 def wins_in_words(order: list[str], beaten: dict[str, dict[str, float]], detail: dict[tuple[str, str], str]) -> str:
-    """'a beats all 3 others (Holm p ≤ 0.01); b beats c (…) and d (…); no significant win: c, d', short enough
-    to read at a glance when most pairs differ. ``beaten[a]``: the losses a beats -> Holm p; ``detail`` names
-    what a pair's test saw, shown when the beaten losses are listed one by one."""
-    said = []
-    for a in order:
-        wins = sorted(beaten.get(a, {}), key=lambda b: (beaten[a][b], order.index(b)))
-        if not wins:
-            continue
-        others = [b for b in order if b != a]
-        worst_p = max(beaten[a].values())
-        if len(wins) <= LISTED:
-            said.append(f"{a} beats " + _listing([f"{b} ({detail.get((a, b), '')}Holm p = {beaten[a][b]:.2g})"
-                                                   for b in wins]))
-        elif len(wins) == len(others):
-            said.append(f"{a} beats all {len(others)} others (Holm p ≤ {worst_p:.2g})")
-        else:
-            rest = [b for b in others if b not in beaten[a]]
-            said.append(f"{a} beats {len(wins)} of {len(others)}, all but {_listing(rest)} (Holm p ≤ {worst_p:.2g})")
-    idle = [a for a in order if not beaten.get(a)]
-    if said and idle:
-        said.append(f"no significant win: {', '.join(idle)}")
-    return "; ".join(said)
+    """The significant differences, short enough to read at a glance when most pairs differ: from the side with
+    fewer clauses, 'a beats all 3 others (Holm p ≤ 0.01); b beats c (…) and d (…); no significant win: c, d' or
+    'd loses to a, b and c (…)'. ``beaten[a]``: the losses a beats -> Holm p; ``detail[(a, b)]``: what the test
+    of a pair saw, shown when a winner's beaten losses are listed one by one."""
+    winners = [a for a in order if beaten.get(a)]
+    lost_to = {b: {a: beaten[a][b] for a in winners if b in beaten[a]} for b in order}
+    losers = [b for b in order if lost_to[b]]
+    if not winners:
+        return ""
+    if len(losers) < len(winners):
+        return "; ".join(_clause(b, "loses to", [a for a in order if a != b], lost_to[b], order, {})
+                         for b in losers)
+    said = [_clause(a, "beats", [b for b in order if b != a], beaten[a], order,
+                    {b: text for (w, b), text in detail.items() if w == a}) for a in winners]
+    idle = [a for a in order if a not in winners]
+    return "; ".join(said + ([f"no significant win: {', '.join(idle)}"] if idle else []))
 
 
 def board_finding(board: Board) -> str:
