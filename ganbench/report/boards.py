@@ -281,6 +281,13 @@ def runs_label(runs: pd.DataFrame, metric: str) -> str:
     return metric_label(metric, LABELS.get(metric, metric), features[0] if len(features) == 1 else None)
 
 
+def of_images(runs: pd.DataFrame) -> bool:
+    """Whether the runs generate images (features from an image extractor) rather than points (``identity``):
+    their sample grids need a larger thumbnail to be read."""
+    features = _distinct(runs["features"]) if "features" in runs else []
+    return bool(features) and features != ["identity"]
+
+
 def label(board: Board, metric: str) -> str:
     """The metric's display name on this board."""
     return runs_label(board.runs, metric)

@@ -13,8 +13,8 @@ from typing import Any, Iterable, Optional
 import pandas as pd
 
 from ..version import __version__
-from .boards import (Board, excluded_runs, header_cells, label, published_cells, row_cells, sample_size_note,
-                     sample_warnings, verdict_line)
+from .boards import (Board, excluded_runs, header_cells, label, of_images, published_cells, row_cells,
+                     sample_size_note, sample_warnings, verdict_line)
 from .columns import NOTES, definitions_for
 from .figures import board_plots, board_samples, loss_samples
 from .findings import findings
@@ -39,6 +39,7 @@ table.leaderboard td.name{white-space:nowrap}  /* a loss name reads on one line 
 td small{display:block;color:#666;font-size:11px;line-height:1.25}
 td small.undefined{color:#8a4b00;white-space:normal;min-width:7em;max-width:9em}
 td.thumb{padding:2px;text-align:center;vertical-align:middle}td.thumb img{width:84px;height:84px;display:block}
+table.images td.thumb img{width:128px;height:128px}  /* a grid of images needs more pixels than a scatter */
 tbody tr:nth-child(even){background:#fafafa}
 .verdict{padding:6px 10px;border-left:4px solid #999;background:#f6f6f6}
 .verdict.significant{border-color:#2a9d3a}.verdict.too-few{border-color:#d98c00;background:#fff8e8}
@@ -159,7 +160,8 @@ def _board_html(b: Board, with_plots: bool) -> str:
               ) if samples else None
     parts = [f'<section id="{_e(b.anchor)}"><h2>{_e(b.heading)}</h2>',
              f'<p class="verdict {_verdict_class(c.verdict)}">{_e(verdict_line(b))}</p>',
-             _html_table(head, rows, "leaderboard", left=(1,), stacked=stacked, extra=thumbs)]
+             _html_table(head, rows, "leaderboard" + (" images" if of_images(b.runs) else ""), left=(1,),
+                         stacked=stacked, extra=thumbs)]
     note = sample_size_note(b)
     if note:
         parts.append(f'<p class="note">{_e(note)}</p>')
@@ -211,7 +213,8 @@ def _search_html(sb: SearchBoard, with_plots: bool) -> str:
             cells.append(_thumb(png, f"{cap}, best trial"))
         thumbs = ("samples of the best trial", cells)
     parts += [f'<p class="verdict {_verdict_class(c.verdict)}">{_e(budget_verdict(sb))}</p>',
-              _html_table(head, rows, "leaderboard search", left=(1,), stacked=range(2, len(head) - 1), extra=thumbs),
+              _html_table(head, rows, "leaderboard search" + (" images" if of_images(sb.runs) else ""), left=(1,),
+                          stacked=range(2, len(head) - 1), extra=thumbs),
               f'<p class="note">{_e(budget_caption(sb))}</p>', f'<p class="note">{_e(space_note(sb))}</p>']
     if with_plots:
         parts.append(_figures(search_plots(sb)))
