@@ -56,7 +56,8 @@ from .stats import holm, mannwhitney_pvalue, signed_rank_pvalue
 
 __all__ = ["BOARD", "TABLE_BUDGETS", "CONFIDENCE", "higher_is_better", "searched_keys", "trial_table",
            "trial_distribution", "best_of_k", "best_of_k_quantiles", "budget_curve", "budget_table",
-           "write_budget_csv", "compare_losses", "hyperparameter_sensitivity", "best_trials", "suite_fragment"]
+           "write_budget_csv", "compare_losses", "hyperparameter_sensitivity", "value_label", "best_trials",
+           "suite_fragment"]
 
 BOARD = ["dataset", "model"]          # one comparison per dataset × model, as the leaderboards
 GROUP = [*BOARD, "loss"]
@@ -350,13 +351,14 @@ def hyperparameter_sensitivity(trials: pd.DataFrame, metric: str | None = None) 
                 number = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
                 log = name in str(t.get("search_log_scale") or "").split(";")
                 rows.append({**dict(zip(GROUP, key)), "trial": int(t["trial"]), "key": name,
-                             "value": float(value) if number else math.nan, "label": _label(value),
+                             "value": float(value) if number else math.nan, "label": value_label(value),
                              "log_scale": log, metric: float(t[metric])})
     columns = [*GROUP, "trial", "key", "value", "label", "log_scale", metric]
     return pd.DataFrame(rows, columns=columns).astype({"value": "float64", "log_scale": "bool"})
 
 
-def _label(value: Any) -> str:
+def value_label(value: Any) -> str:
+    """A searched value as text: floats to 4 significant digits (the precision the sampler rounds to)."""
     if isinstance(value, (float, np.floating)):
         return f"{float(value):.4g}"
     return str(value)

@@ -108,6 +108,12 @@ def min_pvalue(n1: int, n2: int, alternative: str = "two-sided") -> float:
     return min(1.0, 2 * one_sided) if alternative == "two-sided" else one_sided
 
 
+def signed_rank_min_pvalue(n: int, alternative: str = "two-sided") -> float:
+    """The smallest signed-rank p-value of ``n`` matched pairs (every difference of one sign, no ties)."""
+    one_sided = 0.5 ** n if n > 0 else 1.0
+    return min(1.0, 2 * one_sided) if alternative == "two-sided" else one_sided
+
+
 def holm(pvalues: Iterable[float]) -> np.ndarray:
     """Holm–Bonferroni adjusted p-values (step-down, monotone, capped at 1), in the input order."""
     p = np.asarray(list(pvalues), dtype=np.float64)
