@@ -41,9 +41,11 @@ def cmd_ls(args: argparse.Namespace) -> int:
     what = args.what
     if what == "suites":
         import tomllib
-        for p in sorted(SUITES_DIR.glob("*.toml")):
+        paths = sorted(SUITES_DIR.glob("*.toml"))
+        width = max([16, *(len(p.stem) for p in paths)])  # the names stay one column
+        for p in paths:
             desc = tomllib.loads(p.read_text()).get("suite", {}).get("description", "")
-            print(f"{p.stem:<16} {desc}")
+            print(f"{p.stem:<{width}} {desc}")
         return EXIT_OK
     section = {"losses": "loss", "models": "model", "datasets": "data", "extractors": "features"}[what]
     load_entry_points(section)

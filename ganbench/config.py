@@ -23,8 +23,9 @@ from .registry import ConfigError, did_you_mean
 
 __all__ = [
     "ConfigError", "DataConfig", "ModelConfig", "LossConfig", "OptimConfig", "TrainConfig",
-    "EvalConfig", "RunConfig", "SuiteConfig", "config_hash", "build_run", "build_section", "named_section",
-    "MAX_SEED", "MAX_SEEDS", "check_device", "check_seeds", "check_updates", "UPDATES", "BN_STATS",
+    "EvalConfig", "RunConfig", "SuiteConfig", "SearchTag", "config_hash", "build_run", "build_section",
+    "named_section", "searched_value", "SEARCH_ALIASES", "MAX_SEED", "MAX_SEEDS", "check_device", "check_seeds",
+    "check_updates", "UPDATES", "BN_STATS",
 ]
 
 MAX_SEED = 2**32 - 1     # seeds are mixed into torch seeds as seed * 1_000_003 + salt, which must stay below 2**63
@@ -123,6 +124,40 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 
+# Searched keys that name one element of a tuple field: Adam's two betas are searched (and reported) one by one.
+SEARCH_ALIASES: dict[str, tuple[str, str, int]] = {"optim.beta1": ("optim", "betas", 0),
+                                                    "optim.beta2": ("optim", "betas", 1)}
+
+
+@dataclass(frozen=True)
+class SearchTag:
+    """Where a run sits in a hyperparameter search (``search_space`` expands suites into such runs): ``space``
+    identifies the search (its distributions, sampler, sampler seed and the run's label), ``trial`` is the
+    trial's index in it, ``values`` the trial's sampled value of every searched key (``optim.lr_d``,
+    ``optim.beta1``, ``loss.gp_weight``, ...; the run's sections hold the same values) and ``log_scale`` the
+    keys drawn on a log scale. It is part of the configuration, so two trials never share a run id."""
+    space: str
+    trial: int
+    values: dict[str, Any] = field(default_factory=dict)
+    log_scale: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"space": self.space, "trial": self.trial, "values": dict(self.values),
+                "log_scale": list(self.log_scale)}
+
+
+def searched_value(config: dict[str, Any], key: str) -> Any:
+    """The value of a searched ``key`` (``section.name``, or an alias such as ``optim.beta1``) in a run's
+    ``to_dict()`` layout; None where the run does not set it."""
+    section, _, name = key.partition(".")
+    if key in SEARCH_ALIASES:
+        section, name, index = SEARCH_ALIASES[key]
+        pair = (config.get(section) or {}).get(name)
+        return pair[index] if isinstance(pair, (list, tuple)) and len(pair) > index else None
+    table = config.get(section)
+    return table.get(name) if isinstance(table, dict) else None
+
+
 def _section_dict(section: str, cfg: Any) -> dict[str, Any]:
     """A section as config.json holds it: ``UNSET_WHEN``'s keys left out while they keep their old value."""
     d = plain(dataclasses.asdict(cfg))
@@ -143,15 +178,19 @@ class RunConfig:
     train: TrainConfig = TrainConfig()
     eval: EvalConfig = EvalConfig()
     name: Optional[str] = None         # optional label shown in reports (defaults to the loss name)
+    search: Optional[SearchTag] = None  # the trial this run belongs to, in a suite with a [search]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d = {
             "suite": self.suite, "seed": self.seed, "name": self.name,
             "data": self.data.to_dict(), "model": self.model.to_dict(), "loss": self.loss.to_dict(),
             "optim": plain(dataclasses.asdict(self.optim)),
             "train": _section_dict("train", self.train),
             "eval": _section_dict("eval", self.eval),
         }
+        if self.search is not None:  # absent outside a search, so the run ids of other suites do not change
+            d["search"] = self.search.to_dict()
+        return d
 
     def config_hash(self) -> str:
         """Short hash of everything that defines the run except the seed and the suite name."""
@@ -163,8 +202,10 @@ class RunConfig:
 
     @property
     def run_id(self) -> str:
-        """Readable and stable: dataset-model-loss-seed plus a short hash of the config."""
-        return run_name(self.data.name, self.model.name, self.label, self.seed, self.config_hash())
+        """Readable and stable: dataset-model-loss-seed plus a short hash of the config (a trial of a search:
+        dataset-model-loss-t<trial>-seed)."""
+        label = self.label if self.search is None else f"{self.label}-t{self.search.trial}"
+        return run_name(self.data.name, self.model.name, label, self.seed, self.config_hash())
 
     @staticmethod
     def from_dict(d: dict[str, Any], where: str = "config.json",
@@ -379,7 +420,7 @@ def build_run(merged: dict[str, Any], where: str, suite: str, seed: int,
               named: Callable[[str, Any, str], NamedConfig] = named_section) -> RunConfig:
     """One run from its merged tables; ``named`` builds the data/model/loss sections (the suite loader passes
     its registry-checking builder)."""
-    allowed = set(SECTIONS) | {"name", "suite", "seed", "seeds"}
+    allowed = set(SECTIONS) | {"name", "suite", "seed", "seeds", "search"}
     for key in merged:
         if key not in allowed:
             raise ConfigError(f"{where}: unknown key {key!r}{did_you_mean(key, sorted(allowed))}; accepted: {', '.join(sorted(allowed))}")
@@ -395,6 +436,43 @@ def build_run(merged: dict[str, Any], where: str, suite: str, seed: int,
     for section, cls in SECTION_TYPES.items():
         kwargs[section] = build_section(cls, merged.get(section, {}), f"{where}.{section}", section)
     check_updates(kwargs["train"], 1, where)  # an explicit n_critic; the loss's own is checked where it is built
-    return RunConfig(suite=suite, seed=seed, name=name, **kwargs)
+    run = RunConfig(suite=suite, seed=seed, name=name, **kwargs)
+    if merged.get("search") is None:
+        return run
+    tag = _search_tag(merged["search"], f"{where}.search")
+    stored = run.to_dict()
+    for key, value in tag.values.items():  # the tag repeats the trial's values: they must be the run's
+        if searched_value(stored, key) != value:
+            raise ConfigError(f"{where}.search.values: {key} = {value!r} but the run has "
+                              f"{searched_value(stored, key)!r}")
+    return dataclasses.replace(run, search=tag)
+
+
+MAX_SEARCH_ID = 64  # characters of a search's identity (search_space writes 8 hex digits)
+
+
+def _search_tag(table: Any, where: str) -> SearchTag:
+    """A stored ``search`` entry (config.json) checked: the search's identity, the trial, its values."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table (space, trial, values, log_scale), got {table!r}")
+    unknown = sorted(set(table) - {"space", "trial", "values", "log_scale"})
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r}; accepted: space, trial, values, log_scale")
+    space = table.get("space")
+    if not isinstance(space, str) or not re.fullmatch(r"[0-9a-f]{1,%d}" % MAX_SEARCH_ID, space):
+        raise ConfigError(f"{where}.space must be a hexadecimal string, got {space!r}")
+    trial = coerce(table.get("trial"), int, f"{where}.trial")
+    if not 0 <= trial < MAX_SEEDS:
+        raise ConfigError(f"{where}.trial must be in 0..{MAX_SEEDS - 1}, got {trial!r}")
+    values = table.get("values", {})
+    if not isinstance(values, dict) or not all(isinstance(k, str) and "." in k for k in values):
+        raise ConfigError(f"{where}.values must be a table of searched keys (section.name), got {values!r}")
+    for key, value in values.items():
+        if isinstance(value, float) and not math.isfinite(value) or not isinstance(value, (bool, int, float, str)):
+            raise ConfigError(f"{where}.values.{key} must be a finite number, a string or true/false, got {value!r}")
+    log_scale = coerce(table.get("log_scale", []), tuple[str, ...], f"{where}.log_scale")
+    if not set(log_scale) <= set(values):
+        raise ConfigError(f"{where}.log_scale names keys that are not searched: {sorted(set(log_scale) - set(values))}")
+    return SearchTag(space=space, trial=trial, values=dict(values), log_scale=log_scale)
 
 

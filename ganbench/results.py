@@ -65,14 +65,17 @@ EXTRA_SUMMARY = ("modes_perfect", "reverse_kl_perfect", "spread_ratio", "wall_ti
 APPLIES_WITH = {"reverse_kl": "hq_fraction"}
 
 ID_COLUMNS = ["suite", "dataset", "model", "loss", "loss_name", "seed", "status", "reason", "steps", "wall_time"]
+# Runs of a search (config.SearchTag) only: the trial, the search's identity, the keys drawn on a log scale
+# (";"-joined), then one column per searched key named by the key (``optim.lr_d``) holding the trial's value.
+SEARCH_COLUMNS = ["trial", "search_space", "search_log_scale"]
 PROVENANCE_COLUMNS = ["features", "weights_sha256", "comparable", "n_real", "n_fake", "split", "device",
                       "git_commit", "ganbench_version", "config_hash", "architecture", "pack", "n_train", "batch_size",
                       "run_id", "run_dir"]
 BOOL_COLUMNS = ("diverged", "collapsed", "failed_to_cover", "comparable")
-INT_COLUMNS = ("seed", "steps", "n_real", "n_fake", "pack", "n_train", "batch_size")
+INT_COLUMNS = ("seed", "steps", "n_real", "n_fake", "pack", "n_train", "batch_size", "trial")
 STR_COLUMNS = ("suite", "dataset", "model", "loss", "loss_name", "status", "reason", "features", "weights_sha256",
                "split", "device", "git_commit", "ganbench_version", "config_hash", "architecture", "run_id", "run_dir",
-               "real_stats")
+               "real_stats", "search_space", "search_log_scale")
 
 
 def run_dir_for(results_dir: str | Path, run_id: str) -> Path:
@@ -196,14 +199,34 @@ def _config_columns(config: dict[str, Any], path: Path) -> dict[str, Any]:
     try:
         loss = config["loss"]["name"]
         model, data, train = config["model"], config["data"], config.get("train") or {}
-        return {"suite": config.get("suite"), "dataset": data["name"], "model": model["name"],
-                "loss": config.get("name") or loss, "loss_name": loss, "seed": config.get("seed"),
-                "config_hash": config_hash(config),
-                # what a published row's protocol is checked against (ganbench.published)
-                "architecture": architecture(model), "pack": model.get("pack", 1), "n_train": data.get("n_train"),
-                "batch_size": train.get("batch_size")}
+        row = {"suite": config.get("suite"), "dataset": data["name"], "model": model["name"],
+               "loss": config.get("name") or loss, "loss_name": loss, "seed": config.get("seed"),
+               "config_hash": config_hash(config),
+               # what a published row's protocol is checked against (ganbench.published)
+               "architecture": architecture(model), "pack": model.get("pack", 1), "n_train": data.get("n_train"),
+               "batch_size": train.get("batch_size")}
     except (KeyError, TypeError):
         raise CorruptFileError(f"{path}: config lacks data.name, model.name or loss.name") from None
+    return {**row, **_search_columns(config.get("search"), path)}
+
+
+def _search_columns(search: Any, path: Path) -> dict[str, Any]:
+    """A search run's trial, search identity and searched values (see ``SEARCH_COLUMNS``); nothing otherwise."""
+    if search is None:
+        return {}
+    search = _dict(search, path, "its 'search' entry")
+    values = _dict(search.get("values") or {}, path, "search.values")
+    log_scale = search.get("log_scale") or []
+    if not isinstance(log_scale, list) or not all(isinstance(k, str) for k in log_scale):
+        raise CorruptFileError(f"{path}: search.log_scale must be a list of keys, got {log_scale!r}")
+    trial, space = search.get("trial"), search.get("space")
+    if isinstance(trial, bool) or not isinstance(trial, int) or not 0 <= trial < 2**31:
+        raise CorruptFileError(f"{path}: search.trial must be a trial index (an integer >= 0), got {trial!r}")
+    if not isinstance(space, str):
+        raise CorruptFileError(f"{path}: search.space must be the search's identity (a string), got {space!r}")
+    row = {"trial": trial, "search_space": space, "search_log_scale": ";".join(log_scale)}
+    row.update({k: v for k, v in values.items() if "." in k and _scalar(v)})  # dotted: never a metric's name
+    return row
 
 
 def check_metrics_doc(doc: Any, path: Path) -> dict[str, Any]:
@@ -300,9 +323,10 @@ def _column_order(columns: Iterable[str]) -> list[str]:
     metric_order = [c for c in (*DIRECTIONS, *EXTRA_SUMMARY) if c in cols and c not in ID_COLUMNS]
     floor = sorted(c for c in cols if c.startswith("floor_"))
     flags = [c for c in ("diverged", "collapsed", "failed_to_cover", "n_collapse_events") if c in cols]
-    fixed = set(ID_COLUMNS) | set(PROVENANCE_COLUMNS) | set(metric_order) | set(floor) | set(flags)
+    search = [c for c in SEARCH_COLUMNS if c in cols] + sorted(c for c in cols if "." in c)
+    fixed = set(ID_COLUMNS) | set(PROVENANCE_COLUMNS) | set(metric_order) | set(floor) | set(flags) | set(search)
     rest = [c for c in cols if c not in fixed]  # other metrics and diagnostics, in file order
-    return [c for c in ID_COLUMNS if c in cols] + metric_order + flags + rest + floor + \
+    return [c for c in ID_COLUMNS if c in cols] + search + metric_order + flags + rest + floor + \
         [c for c in PROVENANCE_COLUMNS if c in cols]
 
 
@@ -367,8 +391,8 @@ def load_results(results_dir: str | Path, errors: str = "raise") -> pd.DataFrame
     # The fixed columns exist even when no run has them (e.g. every run corrupt).
     df = df.reindex(columns=list(dict.fromkeys([*ID_COLUMNS, *df.columns, *PROVENANCE_COLUMNS])))
     df = coerce_types(df[_column_order(df.columns)])
-    return df.sort_values(["dataset", "model", "loss", "seed", "run_id"], na_position="last",
-                          kind="stable").reset_index(drop=True)
+    order = ["dataset", "model", "loss", *(["trial"] if "trial" in df else []), "seed", "run_id"]
+    return df.sort_values(order, na_position="last", kind="stable").reset_index(drop=True)
 
 
 # ---------------------------------------------------------------- summaries over seeds
@@ -479,4 +503,4 @@ __all__ = ["run_dir_for", "is_finished", "read_metrics", "read_history", "histor
            "find_run_dirs", "read_run", "CorruptFileError", "load_results",
            "summarize", "summary_metrics", "config_hash", "coerce_types", "export_table", "read_table",
            "CONFIG", "HISTORY", "CHECKPOINT", "STATUS", "METRICS", "SAMPLES", "LOCK", "ATTEMPTS", "ERROR", "TENSORBOARD", "STATUSES",
-           "SUMMARY_STATUSES", "DIRECTIONS", "EXTRA_SUMMARY"]
+           "SUMMARY_STATUSES", "DIRECTIONS", "EXTRA_SUMMARY", "SEARCH_COLUMNS"]

@@ -1,7 +1,8 @@
 """Suite files: strict TOML loading into frozen run configurations, names checked against the registries.
 
 A suite is a grid: ``[suite]`` (name, seeds), ``[defaults]`` (one table per
-section) and ``[[runs]]`` (each overrides the defaults section by section).
+section) and ``[[runs]]`` (each overrides the defaults section by section); an
+optional ``[search]`` turns each run into trials drawn from a space (``search_space``).
 Every key is checked: unknown tables and keys, wrong types, out-of-range
 values and unknown loss/model/dataset names raise ``ConfigError`` naming the
 file, the key path, the bad value and what would be accepted.
@@ -31,6 +32,7 @@ from .models import MODELS, build_models, split_pack
 from .plugins import resolve
 from .reference_stats import load_reference_stats
 from .registry import did_you_mean
+from .search_space import expand_trials, parse_search, run_search
 
 __all__ = ["load_suite", "parse_suite", "parse_override", "find_suite", "run_from_dict", "build_named",
            "SUITES_DIR", "MAX_SUITE_NAME"]
@@ -131,9 +133,11 @@ def _apply_overrides(table: dict[str, Any], overrides: list[tuple[list[str], Any
 def parse_suite(doc: dict[str, Any], path: str = "<suite>", overrides: list[str] | None = None,
                 seeds_override: tuple[int, ...] | None = None) -> SuiteConfig:
     """``seeds_override`` (``--seeds``) replaces the suite's and every run's seeds."""
+    tables = ["suite", "defaults", "runs", "search"]
     for key in doc:
-        if key not in ("suite", "defaults", "runs"):
-            raise ConfigError(f"{path}: unknown table [{key}]{did_you_mean(key, ['suite', 'defaults', 'runs'])}; accepted: suite, defaults, runs")
+        if key not in tables:
+            raise ConfigError(f"{path}: unknown table [{key}]{did_you_mean(key, tables)}; "
+                              f"accepted: {', '.join(tables)}")
     head = doc.get("suite", {})
     if not isinstance(head, dict):
         raise ConfigError(f"{path}: [suite] must be a table")
@@ -163,19 +167,25 @@ def parse_suite(doc: dict[str, Any], path: str = "<suite>", overrides: list[str]
     if not isinstance(runs, list) or not all(isinstance(r, dict) for r in runs):
         raise ConfigError(f"{path}: runs must be an array of tables ([[runs]])")
     parsed_overrides = [parse_override(o) for o in overrides or []]
+    search = parse_search(doc.get("search"), path)
     out: list[RunConfig] = []
     seen: dict[str, int] = {}
     stats_checked: set[str] = set()  # each statistics file read once, however many runs name it
     for i, run in enumerate(runs):
         where = f"{path}: runs[{i}]"
+        run, own_search = run_search(run, search, where)
         for variant in _expand(run, where):
             merged = _apply_overrides(_merge(defaults, variant), parsed_overrides)
             run_seeds = check_seeds(coerce(merged.pop("seeds", seeds), tuple[int, ...], f"{where}.seeds"),
                                      f"{where}.seeds")
             if seeds_override is not None:
                 run_seeds = seeds
-            for seed in run_seeds:
-                cfg = build_run(merged, where, suite=name, seed=seed, named=build_named)
+            trials = expand_trials(search, own_search, merged, where,
+                                   lambda d, w: build_run(d, w, suite=name, seed=run_seeds[0], named=build_named))
+            if len(out) + len(trials) * len(run_seeds) > MAX_SEEDS:  # before building them all
+                raise ConfigError(f"{path}: more than {MAX_SEEDS} runs; at most {MAX_SEEDS} are accepted in one suite")
+            for trial, seed in ((t, s) for t in trials for s in run_seeds):
+                cfg = build_run(trial, where, suite=name, seed=seed, named=build_named)
                 if cfg.eval.real_stats and cfg.eval.real_stats not in stats_checked:
                     try:  # a missing or unreadable statistics file fails at load, not after training
                         load_reference_stats(cfg.eval.real_stats)

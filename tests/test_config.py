@@ -117,7 +117,8 @@ def test_bundled_suites_all_load(tmp_path, monkeypatch):
     from test_data import fake_cifar, fake_mnist
     fake_mnist(tmp_path), fake_mnist(tmp_path, "FashionMNIST"), fake_cifar(tmp_path)
     monkeypatch.setenv("GANBENCH_DATA", str(tmp_path))  # the loader builds each dataset: it must be on disk
-    for name in ["quick", "ring8", "grid25", "digits", "stacked-digits", "mnist", "fashion-mnist", "cifar10", "ci"]:
+    for name in ["quick", "ring8", "grid25", "digits", "stacked-digits", "mnist", "fashion-mnist", "cifar10", "ci",
+                 "ring8-search-wide", "ring8-search-narrow"]:
         s = load_suite(name)
         assert s.runs, name
 

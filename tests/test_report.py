@@ -328,7 +328,7 @@ def test_html_is_self_contained(tmp_path):
     page = html_report(build_boards(df), df)
     assert "Content-Security-Policy" in page and "default-src 'none'" in page
     srcs = re.findall(r'<img src="([^"]*)"', page)
-    assert len(srcs) == 3 + 3  # FID plot, eval curves, D/G curves; one sample grid per loss
+    assert len(srcs) == 3 + 2 * 3  # FID plot, eval curves, D/G curves; per loss a sample grid in its row and below
     for src in srcs:
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1]).startswith(b"\x89PNG\r\n\x1a\n")

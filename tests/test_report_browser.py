@@ -5,8 +5,9 @@ and 4 (out) as NUL-terminated JSON, so no websocket client or driver package is 
 the ``chromium`` binary (Debian package ``chromium``; ``.ci/run`` installs it). Checked: the page
 loads without console errors (CSP violations and failed loads arrive as ``Log.entryAdded``
 errors), every image decodes, each leaderboard has one row per loss, and a run named
-``<script>alert(1)</script>`` shows as text with no script and no dialog. A full-page screenshot
-is saved to ``artifacts/report_browser.png`` for a person to look at.
+``<script>alert(1)</script>`` shows as text with no script and no dialog, and a realistic ring board and
+digits board each fit a 1400-pixel window (no horizontal scrolling). Full-page screenshots are saved to
+``artifacts/report_browser*.png`` for a person to look at.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ganbench.report import write_report
@@ -66,8 +68,7 @@ class Browser:
         self.session = self.call("Target.attachToTarget", {"targetId": page, "flatten": True})["sessionId"]
         for domain in ("Runtime", "Log", "Page"):
             self.call(f"{domain}.enable", session=True)
-        self.call("Emulation.setDeviceMetricsOverride",
-                  {"width": 1280, "height": 2000, "deviceScaleFactor": 1, "mobile": False}, session=True)
+        self.resize(1280)
 
     def _recv(self, deadline: float) -> dict:
         while b"\0" not in self._buf:
@@ -134,10 +135,15 @@ class Browser:
                 out.append(f"{m}: {json.dumps(p)[:300]}")
         return out
 
+    def resize(self, width: int, height: int = 2000) -> None:
+        self.width = width
+        self.call("Emulation.setDeviceMetricsOverride",
+                  {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}, session=True)
+
     def screenshot(self, path: Path, max_height: int = 12000) -> None:
         height = self.call("Page.getLayoutMetrics", session=True)["cssContentSize"]["height"]
         shot = self.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": {
-            "x": 0, "y": 0, "width": 1280, "height": min(height, max_height), "scale": 1}}, session=True)
+            "x": 0, "y": 0, "width": self.width, "height": min(height, max_height), "scale": 1}}, session=True)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(shot["data"]))
 
@@ -158,7 +164,8 @@ PAGE_FACTS = """(async () => {
   const widths = await Promise.all(imgs.map(i => i.decode().then(() => i.naturalWidth, () => 0)));
   return {
     images: imgs.map((i, k) => ({alt: i.alt, width: widths[k]})),
-    boards: [...document.querySelectorAll("section[id^=board-]")].map(s => ({
+    sections: [...document.querySelectorAll("section[id]")].map(s => s.id),
+    boards: [...document.querySelectorAll("section[id^=board-], section.search, section[id^=best-trials-]")].map(s => ({
       title: s.querySelector("h2").textContent,
       losses: [...s.querySelectorAll("table.leaderboard tbody tr")].map(r => r.cells[1].textContent),
       lines: [...s.querySelectorAll("table.leaderboard tbody tr")].map(r => {  // line boxes of the name
@@ -198,15 +205,98 @@ def test_report_in_chromium(browser, report):
     facts = browser.evaluate(PAGE_FACTS)
     browser.screenshot(ARTIFACTS / "report_browser.png")
     assert browser.errors() == []
-    assert len(facts["images"]) == 2 * 3 + 2 + 3  # per board: FID, eval and loss plots; one sample grid per loss
+    # per board: FID, eval and loss plots; per loss a sample grid in its row and full size below
+    assert len(facts["images"]) == 2 * 3 + 2 * (2 + 3)
     assert [i["alt"] for i in facts["images"] if i["width"] <= 0] == []  # every image decodes
-    expected = {f"{d} · {m}": sorted(g["loss"].unique()) for (d, m), g in df.groupby(["dataset", "model"])}
+    expected = {f"{d} · {m} — one setting per loss": sorted(g["loss"].unique())
+                for (d, m), g in df.groupby(["dataset", "model"])}
     got = {b["title"]: b["losses"] for b in facts["boards"]}
     assert {k: sorted(v) for k, v in got.items()} == expected  # one leaderboard row per loss
     assert all(len(v) == len(set(v)) for v in got.values())
     assert {b["title"]: set(b["lines"]) for b in facts["boards"]} == {t: {1} for t in got}  # names on one line
-    assert XSS in got["ring8 · mlp"] and XSS in facts["text"]  # shown as text...
+    assert XSS in got["ring8 · mlp — one setting per loss"] and XSS in facts["text"]  # shown as text...
     assert facts["scripts"] == 0  # ...and never parsed as a script
+
+
+QUICK_LOSSES = ("minimax", "ns", "lsgan", "hinge", "feature-matching", "dragan", "rsgan", "ragan", "wgan", "wgan-gp")
+
+
+def realistic_boards(root: Path) -> Path:
+    """The quick suite's ring board as it comes out of a real run (10 losses x 8 seeds, every column, runs with no
+    HQ sample, a diverged and a collapsed run, a failed one) and a digits board (IS, FID, KID, precision, recall,
+    classes, KL) of the same size."""
+    rng = np.random.default_rng(0)
+    for i, loss in enumerate(QUICK_LOSSES):
+        for seed in range(8):
+            fid = 0.004 * (1 + i) * (1 + rng.random())
+            ring = {"kid": fid / 9, "precision": 0.9 - 0.05 * i * rng.random(),
+                    "recall": 0.95 - 0.03 * i * rng.random(),
+                    "modes": 8 - i // 4, "n_modes": 8, "hq_fraction": 0.95 - 0.07 * i * rng.random(),
+                    "reverse_kl": 0.004 * (1 + i) * (1 + rng.random())}
+            if loss == "dragan" and seed < 3:  # no HQ sample: reverse KL undefined, counted as the worst
+                ring.update(modes=0, hq_fraction=0.0, reverse_kl=None)
+            status = "diverged" if loss == "wgan" and seed == 7 else "finished"
+            write_run(root, loss, seed, dataset="ring8-wide", status=status, fid=None if status == "diverged" else fid,
+                      extra=ring, provenance={"n_real": 2500, "n_fake": 2500}, eval_every=40,
+                      diagnostics={"collapsed": loss == "minimax" and seed == 0})
+            digits = {"is": 9.1 - 0.4 * i * rng.random(), "kid": 0.01 * (1 + i) * rng.random(),
+                      "precision": 0.8 - 0.05 * i * rng.random(), "recall": 0.7 - 0.04 * i * rng.random(),
+                      "modes": 10 - i // 5, "n_modes": 10, "hq_fraction": None,
+                      "kl": 0.02 * (1 + i) * (1 + rng.random())}
+            write_run(root, loss, seed, dataset="digits", model="dcgan", fid=3.0 * (1 + i) * (1 + rng.random()),
+                      extra=digits, provenance={"features": "digits-cnn", "n_real": 5000, "n_fake": 5000})
+    write_run(root, "wgan-gp", 8, dataset="ring8-wide", status="failed")
+    return root / "toy"
+
+
+FITS = """(() => {
+  const width = document.documentElement.clientWidth;
+  return {width, page: document.documentElement.scrollWidth,
+    sections: [...document.querySelectorAll("section[id]")].map(s => s.id),
+    boards: [...document.querySelectorAll("section[id^=board-], section.search, section[id^=best-trials-]")].map(s => ({
+      title: s.querySelector("h2").textContent,
+      right: Math.max(...[...s.querySelectorAll("table.leaderboard")].map(t => t.getBoundingClientRect().right)),
+      scrolling: [...s.querySelectorAll(".scroll")].filter(d => d.scrollWidth > d.clientWidth).length}))};
+})()"""
+
+
+def test_each_board_fits_a_1400_pixel_window(browser, tmp_path):
+    results = realistic_boards(tmp_path)
+    path = write_report(results, out=tmp_path / "report", formats=["html"]).files["html"]
+    browser.resize(1400)
+    try:
+        browser.events.clear()
+        browser.open(path)
+        facts = browser.evaluate(FITS)
+        browser.screenshot(ARTIFACTS / "report_browser_1400.png", max_height=3000)
+    finally:
+        browser.resize(1280)
+    assert browser.errors() == []
+    assert [b["title"].split(" — ")[0] for b in facts["boards"]] == ["digits · dcgan", "ring8-wide · mlp"]
+    for board in facts["boards"]:  # every column in view: no scroll bar, no cell past the window's edge
+        assert board["scrolling"] == 0 and board["right"] <= facts["width"], board
+    assert facts["page"] <= facts["width"]
+
+
+def test_a_search_report_in_chromium(browser, tmp_path):
+    from test_report_searches import write_search
+    path = write_report(write_search(tmp_path), out=tmp_path / "report", formats=["html"]).files["html"]
+    browser.resize(1400)
+    try:
+        browser.events.clear()
+        browser.open(path)
+        facts, fits = browser.evaluate(PAGE_FACTS), browser.evaluate(FITS)
+        browser.screenshot(ARTIFACTS / "report_browser_search.png", max_height=6000)
+    finally:
+        browser.resize(1280)
+    assert browser.errors() == [] and facts["scripts"] == 0
+    assert [i["alt"] for i in facts["images"] if i["width"] <= 0] == []
+    # what the tests found, then the equal-budget comparison, then each loss's best trial; no pooled board
+    assert fits["sections"][:3] == ["findings", "search-ring8-mlp", "best-trials-ring8-mlp"]
+    assert [b["title"] for b in fits["boards"]] == ["ring8 · mlp — equal budget: 8 trials × 2 seeds per loss",
+                                                    "ring8 · mlp — best trial of each loss (chosen after the search)"]
+    for board in fits["boards"]:
+        assert board["scrolling"] == 0 and board["right"] <= fits["width"], board
 
 
 def test_harness_sees_errors(browser, tmp_path):

@@ -1,6 +1,10 @@
 """Leaderboards (Markdown, one self-contained HTML file), plots and pairwise significance between losses.
 
-One leaderboard per dataset × model: the losses ranked by the mean of one metric (FID by
+Runs that are trials of a search (``[search]`` in the suite) get the equal-budget comparison of ``budget``
+first (``searches``: per loss the metric over trials, the best at budget k, paired tests with Holm, sensitivity,
+the best trials as a suite fragment), and a board of each loss's best trial (untested: chosen on those values).
+
+One fixed-setting leaderboard per dataset × model: the losses ranked by the mean of one metric (FID by
 default; each metric's direction comes from ``results.DIRECTIONS``), the mean and a 95%
 percentile-bootstrap interval over seeds (``aggregate``: inside the metric's range; undefined
 values count as the worst outcome), and a win / tie / loss matrix from pairwise tests across seeds.
@@ -25,7 +29,9 @@ Markdown. The HTML has no scripts and a Content-Security-Policy that forbids the
 network access; images are inlined as ``data:`` PNGs.
 
 Modules: ``significance`` (tests, Holm, ``pairwise`` -> ``LossComparison``), ``boards`` (``Board``, ``build_boards``,
-formatting), ``columns`` (what each column means), ``markdown``, ``figures`` (matplotlib), ``html``; this one holds the entry point
+``best_trial_boards``, formatting), ``searches`` (``SearchBoard``, ``build_searches``: the equal-budget analysis and
+its cells), ``findings`` (what the tests found, in words, for the top of the page), ``columns`` (what each column
+means), ``markdown``, ``figures`` and ``search_figures`` (matplotlib), ``html``; this one holds the entry point
 (``write_report``) and re-exports the public names, so ``from ganbench.report import X`` keeps working.
 """
 from __future__ import annotations
@@ -34,14 +40,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+import pandas as pd
+
+from ..budget import write_budget_csv
 from ..files import atomic_write_text
 from ..results import export_table, load_results, summarize
 # SHOWN, PNG_MAGIC, CSS, CSP, LABELS and EXACT_MAX_N are not in __all__, but the single-file module had them,
 # so they stay importable from here.
-from .boards import SHOWN, Board, build_boards, fmt_interval, fmt_published
+from .boards import SHOWN, Board, best_trial_boards, build_boards, fmt_interval, fmt_published, in_search
 from .figures import PNG_MAGIC, board_plots, board_samples, curves_plot, metric_plot
 from .html import CSP, CSS, html_report
 from .markdown import markdown, md_escape
+from .searches import SearchBoard, best_trial_runs, build_searches
 from .significance import (EXACT_MAX_N, LABELS, MIN_SEEDS, TESTS, LossComparison, compare_seeds, holm,
                            pairwise, smallest_pvalue)
 
@@ -66,9 +76,12 @@ def write_report(results_dir: str | Path, out: str | Path | None = None, formats
     if not len(df):
         raise FileNotFoundError(f"no run directories (holding config.json) under {str(results_dir)!r}")
     out = Path(out) if out is not None else Path(results_dir) / "report"
+    searches = build_searches(df, metric=metric, alpha=alpha)
     boards = build_boards(df, metric=metric, test=test, alpha=alpha)
+    best = best_trial_runs(searches)
+    boards += best_trial_boards(best, metric=metric) if len(best) else []
     title = f"ganbench leaderboard — {Path(results_dir).resolve().name}"
-    md = markdown(boards, title)
+    md = markdown(boards, title, searches)
     files: dict[str, Path] = {}
     if "md" in formats:
         atomic_write_text(out / "leaderboard.md", md)
@@ -76,13 +89,28 @@ def write_report(results_dir: str | Path, out: str | Path | None = None, formats
     for fmt in ("csv", "parquet"):
         if fmt in formats:
             files[fmt] = export_table(df, out / f"runs.{fmt}")
-            export_table(summarize(df), out / f"summary.{fmt}")
+            export_table(summary_table(df), out / f"summary.{fmt}")
+            curves = [sb.curve for sb in searches if len(sb.curve)]
+            if curves:
+                write_budget_csv(pd.concat(curves, ignore_index=True), out / f"budget.{fmt}", metric)
     if "html" in formats:
-        atomic_write_text(out / "report.html", html_report(boards, df, title.replace("leaderboard", "report")))
+        atomic_write_text(out / "report.html",
+                          html_report(boards, df, title.replace("leaderboard", "report"), searches=searches))
         files["html"] = out / "report.html"
     return Report(md, files)
 
 
+def summary_table(df: pd.DataFrame) -> pd.DataFrame:
+    """``summary.csv``: one row per configuration, as ``results.summarize`` computes it: per loss for runs at
+    one setting, per loss and trial for the runs of a search (a trial's seeds, never pooled across trials)."""
+    searched = in_search(df)
+    parts = [summarize(df[~searched])] if (~searched).any() or not searched.any() else []
+    if searched.any():
+        parts.append(summarize(df[searched], by=("dataset", "model", "loss", "trial")))
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
 __all__ = ["TESTS", "FORMATS", "MIN_SEEDS", "smallest_pvalue", "compare_seeds", "holm",
-           "LossComparison", "pairwise", "Board", "build_boards", "fmt_interval", "fmt_published", "md_escape",
-           "markdown", "metric_plot", "curves_plot", "board_plots", "board_samples", "html_report", "Report", "write_report"]
+           "LossComparison", "pairwise", "Board", "build_boards", "best_trial_boards", "SearchBoard", "build_searches",
+           "best_trial_runs", "fmt_interval", "fmt_published", "md_escape", "markdown", "metric_plot", "curves_plot",
+           "board_plots", "board_samples", "html_report", "summary_table", "Report", "write_report"]

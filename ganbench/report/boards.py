@@ -14,10 +14,14 @@ from ..catalogue import SHOWN  # the leaderboard's metric columns, in order
 from ..config import safe_name
 from ..feature_spaces import metric_label
 from ..metrics import MIN_SAMPLES
-from ..published import SINGLE_SETTING, Published, published_excluded, published_for
+from ..published import BEST_OF_SEARCH, SINGLE_SETTING, Published, published_excluded, published_for
 from ..results import DIRECTIONS, SUMMARY_STATUSES, summarize
 from .columns import SAMPLE_SIZE_SLACK
 from .significance import LABELS, LossComparison, pairwise
+
+FIXED = "one setting per loss"                      # a board of runs that are not part of a search
+BEST_TRIAL = "best trial of each loss"              # the seeds of each loss's best trial, chosen after the search
+KINDS = {FIXED: SINGLE_SETTING, BEST_TRIAL: BEST_OF_SEARCH}  # what a published row's protocol must match
 
 
 @dataclass
@@ -34,14 +38,26 @@ class Board:
     provenance: dict[str, str] = field(default_factory=dict)
     published: list[Published] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # published rows kept out and why; floors of mode KL
+    kind: str = FIXED
 
     @property
     def title(self) -> str:
         return f"{self.dataset} · {self.model}"
 
     @property
+    def heading(self) -> str:
+        """The title and what the board is: one setting per loss, or each loss's best trial of a search."""
+        return f"{self.title} — {self.kind}" + (" (chosen after the search)" if self.kind == BEST_TRIAL else "")
+
+    @property
+    def tested(self) -> bool:
+        """Whether the losses are tested against each other (not after choosing each one's best trial)."""
+        return self.kind == FIXED
+
+    @property
     def anchor(self) -> str:
-        return safe_name(f"board-{self.dataset}-{self.model}")
+        return safe_name(f"board-{self.dataset}-{self.model}" if self.kind == FIXED
+                         else f"best-trials-{self.dataset}-{self.model}")
 
 
 def _distinct(s: pd.Series) -> list[Any]:
@@ -53,9 +69,29 @@ def _joined(s: pd.Series, fmt=str) -> str:
     return ", ".join(fmt(v) for v in vals) if vals else "—"
 
 
+def in_search(df: pd.DataFrame) -> pd.Series:
+    """True for the runs that are trials of a search (``load_results``' ``trial`` column holds a value)."""
+    if "trial" not in df:
+        return pd.Series(False, index=df.index)
+    return df["trial"].notna().astype(bool)
+
+
 def build_boards(df: pd.DataFrame, metric: str = "fid", test: str = "mannwhitney",
                  alpha: float = 0.05) -> list[Board]:
-    """The leaderboards of a ``load_results`` table, one per dataset × model, sorted by name."""
+    """The fixed-setting leaderboards of a ``load_results`` table, one per dataset × model, sorted by name.
+
+    Trials of a search are left out: pooling a loss's trials as if they were its seeds would mix settings
+    (``report.searches`` compares them at equal budget and boards each loss's best trial)."""
+    return _boards(df[~in_search(df)], metric, test, alpha, FIXED)
+
+
+def best_trial_boards(runs: pd.DataFrame, metric: str = "fid") -> list[Board]:
+    """Boards of the seeds of each loss's best trial (``runs`` holds those runs only): every column of a
+    leaderboard, untested (the choice of the best trial used these very values)."""
+    return _boards(runs, metric, "mannwhitney", 0.05, BEST_TRIAL)
+
+
+def _boards(df: pd.DataFrame, metric: str, test: str, alpha: float, kind: str) -> list[Board]:
     if metric not in DIRECTIONS:
         raise ValueError(f"metric {metric!r} has no known direction; rankable: {', '.join(sorted(DIRECTIONS))}")
     summary = summarize(df)  # 95% percentile-bootstrap intervals, as every caption says
@@ -75,12 +111,21 @@ def build_boards(df: pd.DataFrame, metric: str = "fid", test: str = "mannwhitney
             values = {loss: with_worst(v, metric, DIRECTIONS[metric]) for loss, v in values.items()}
         comparison = pairwise(values, DIRECTIONS[metric], test, alpha, metric,
                               metric_label(metric, LABELS.get(metric, metric), space))
+        if kind != FIXED:
+            comparison = _untested(list(rows["loss"]))
         shown = [m for m in SHOWN if f"{m}_mean" in rows and rows[f"{m}_mean"].notna().any()]
-        protocol = _protocol(used, rows)
+        protocol = {**_protocol(used, rows), "search": KINDS[kind]}
         boards.append(Board(str(dataset), str(model), metric, rows.reset_index(drop=True), runs, comparison, shown,
                             _floor(used, space), _provenance(runs, used), published_for(str(dataset), protocol),
-                            _published_notes(str(dataset), protocol) + _kl_floor_note(used)))
+                            _published_notes(str(dataset), protocol) + _kl_floor_note(used), kind))
     return boards
+
+
+def _untested(losses: list[str]) -> LossComparison:
+    return LossComparison(losses, {(a, b): ("" if a == b else "n/a") for a in losses for b in losses}, {},
+                          "not tested", "Not tested against each other: each loss's best trial was chosen on these "
+                          "values, so they are the optimistic end of its search; the equal-budget comparison is "
+                          "the test.")
 
 
 def _protocol(used: pd.DataFrame, rows: pd.DataFrame) -> dict[str, Any]:
@@ -92,7 +137,7 @@ def _protocol(used: pd.DataFrame, rows: pd.DataFrame) -> dict[str, Any]:
     steps = used["steps"].dropna() if "steps" in used else pd.Series(dtype=float)
     means = {str(r["loss"]): {c[:-5]: r[c] for c in rows.columns if c.endswith("_mean") and pd.notna(r[c])}
              for _, r in rows.iterrows()}
-    return {**shared, "steps": int(steps.min()) if len(steps) else None, "search": SINGLE_SETTING, "rows": means}
+    return {**shared, "steps": int(steps.min()) if len(steps) else None, "rows": means}
 
 
 def _published_notes(dataset: str, protocol: dict[str, Any]) -> list[str]:
@@ -191,8 +236,8 @@ def row_cells(board: Board, row: dict[str, Any], rank: int) -> list[str]:
         m, r = row["modes_perfect_mean"], row["reverse_kl_perfect_mean"]
         values.append(f"{'—' if np.isnan(m) else f'{m:.1f}'} · {'—' if np.isnan(r) else f'{r:.2g}'}")
     shares = [_share(row, s) for s in _share_columns(board)]
-    return ([str(rank) if ranked else "—", str(row["loss"])] + values + shares
-            + [seeds, "n/a" if rec is None else "/".join(map(str, rec))])
+    record = ["n/a" if rec is None else "/".join(map(str, rec))] if board.tested else []
+    return [str(rank) if ranked else "—", str(row["loss"])] + values + shares + [seeds] + record
 
 
 _SHARES = {"diverged": "diverged_share", "collapsed": "collapsed_share", "failed to cover": "failed_to_cover_share"}
@@ -230,10 +275,22 @@ def sample_size_note(board: Board) -> str:
             f"{names}; differences in modes and rev-KL up to that floor are sample size, not coverage.")
 
 
-def label(board: Board, metric: str) -> str:
-    """The metric's display name on this board: FID on DINOv2 features is headed ``FD_DINOv2-L``."""
-    features = _distinct(board.runs["features"]) if "features" in board.runs else []
+def runs_label(runs: pd.DataFrame, metric: str) -> str:
+    """The metric's display name on a board of these runs: FID on DINOv2 features is headed ``FD_DINOv2-L``."""
+    features = _distinct(runs["features"]) if "features" in runs else []
     return metric_label(metric, LABELS.get(metric, metric), features[0] if len(features) == 1 else None)
+
+
+def of_images(runs: pd.DataFrame) -> bool:
+    """Whether the runs generate images (features from an image extractor) rather than points (``identity``):
+    their sample grids need a larger thumbnail to be read."""
+    features = _distinct(runs["features"]) if "features" in runs else []
+    return bool(features) and features != ["identity"]
+
+
+def label(board: Board, metric: str) -> str:
+    """The metric's display name on this board."""
+    return runs_label(board.runs, metric)
 
 
 def sample_warnings(board: Board) -> list[str]:
@@ -253,7 +310,7 @@ def header_cells(board: Board) -> list[str]:
     of = {"modes": f" (of {n_modes[0]:g})"} if len(n_modes) == 1 else {}
     arrows = [f"{label(board, m)}{of.get(m, '')} {'↑' if DIRECTIONS[m] else '↓'}" for m in board.shown]
     perfect = ["perfect G modes · rev-KL"] if _has_perfect(board) else []
-    return ["#", "loss"] + arrows + perfect + _share_columns(board) + ["seeds", "W/T/L"]
+    return ["#", "loss"] + arrows + perfect + _share_columns(board) + ["seeds"] + (["W/T/L"] if board.tested else [])
 
 
 def published_cells(board: Board) -> tuple[list[str], list[list[str]]]:
@@ -270,6 +327,9 @@ def published_cells(board: Board) -> tuple[list[str], list[list[str]]]:
 def verdict_line(board: Board) -> str:
     direction = "higher" if DIRECTIONS[board.metric] else "lower"
     v = board.comparison.verdict
+    if v == "not tested":
+        return (f"Each loss at its best trial of the search (the best mean {label(board, board.metric)} over its "
+                f"seeds; {direction} is better); {INTERVAL_METHOD}. {board.comparison.explanation}")
     status = {"too few seeds": "not significant / too few seeds", "not significant": "not significant",
               "significant": "significant differences", "no data": "none"}[v]
     return (f"Ranked by {label(board, board.metric)} ({direction} is better); {INTERVAL_METHOD}. "

@@ -14,18 +14,18 @@ from .boards import Board, label
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def _mpl_text(s: Any) -> str:
+def mpl_text(s: Any) -> str:
     """A label matplotlib shows verbatim: no mathtext from '$', no legend hiding of a leading '_'."""
     s = str(s).replace("$", r"\$")
     return " " + s if s.startswith("_") else s
 
 
-def _png(fig) -> bytes:
+def to_png(fig) -> bytes:
     from ..plots import figure_png
     return figure_png(fig)
 
 
-def _colors(entries: list[str]) -> dict[str, Any]:
+def loss_colors(entries: list[str]) -> dict[str, Any]:
     import matplotlib.pyplot as plt
     cmap = plt.get_cmap("tab10" if len(entries) <= 10 else "tab20")
     return {e: cmap(i % cmap.N) for i, e in enumerate(entries)}
@@ -41,7 +41,7 @@ def metric_plot(board: Board, metric: Optional[str] = None) -> Optional[bytes]:
         return None
     entries = list(board.rows["loss"])
     fig, ax = plt.subplots(figsize=(7, 0.45 * len(entries) + 1.4), dpi=100)
-    colors = _colors(entries)
+    colors = loss_colors(entries)
     for i, (loss, row) in enumerate(zip(entries, board.rows.to_dict("records"))):
         seeds = used.loc[used["loss"] == loss, metric].to_numpy(dtype=np.float64, na_value=np.nan)
         ax.plot(seeds, np.full(len(seeds), i), "o", ms=4, alpha=0.5, color=colors[loss])
@@ -53,14 +53,14 @@ def metric_plot(board: Board, metric: Optional[str] = None) -> Optional[bytes]:
     if len(floor):
         ax.axvline(float(floor.median()), ls="--", color="#888", lw=1, label="real-data floor")
         ax.legend(fontsize=8, loc="best")
-    ax.set_yticks(range(len(entries)), [_mpl_text(e) for e in entries])
+    ax.set_yticks(range(len(entries)), [mpl_text(e) for e in entries])
     ax.invert_yaxis()
     ax.set_xlabel(f"{label(board, metric)} ({'higher' if DIRECTIONS.get(metric) else 'lower'} is better); "
                   "squares: mean and 95% bootstrap interval, dots: seeds", fontsize=8)
-    ax.set_title(_mpl_text(f"{label(board, metric)} per loss — {board.title}"), fontsize=10)
+    ax.set_title(mpl_text(f"{label(board, metric)} per loss — {board.title}"), fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
-    return _png(fig)
+    return to_png(fig)
 
 
 def _histories(board: Board) -> dict[str, pd.DataFrame]:
@@ -89,7 +89,7 @@ def curves_plot(board: Board, columns: list[tuple[str, str]], title: str,
     present = [c for c in columns if any(c[0] in h and h[c[0]].notna().any() for h in histories.values())]
     if not present:
         return None
-    colors = _colors(list(board.rows["loss"]))
+    colors = loss_colors(list(board.rows["loss"]))
     ncols = 2 if len(present) == 4 else len(present)  # four panels read better as 2 x 2
     nrows = math.ceil(len(present) / ncols)
     n_legend_rows = math.ceil(len(histories) / 5)
@@ -99,11 +99,11 @@ def curves_plot(board: Board, columns: list[tuple[str, str]], title: str,
         for loss, h in histories.items():
             if col in h:
                 s = h[col].dropna()
-                ax.plot(s.index, s.to_numpy(), color=colors[loss], lw=1.2, label=_mpl_text(loss),
+                ax.plot(s.index, s.to_numpy(), color=colors[loss], lw=1.2, label=mpl_text(loss),
                         marker="o" if len(s) <= 12 else None, ms=3)
         _auto_scale(ax, [h[col] for h in histories.values() if col in h])
         ax.set_xlabel("step", fontsize=8)
-        ax.set_title(_mpl_text(label), fontsize=10)
+        ax.set_title(mpl_text(label), fontsize=10)
         ax.tick_params(labelsize=8)
         ax.grid(alpha=0.3)
     legend: dict[str, Any] = {}  # every loss once, whichever panel it appears in
@@ -112,10 +112,10 @@ def curves_plot(board: Board, columns: list[tuple[str, str]], title: str,
             legend.setdefault(label, handle)
     ncol = min(len(legend), 5)
     fig.legend(list(legend.values()), list(legend), loc="lower center", ncol=ncol, fontsize=9, frameon=False)
-    fig.suptitle(_mpl_text(f"{title} — {board.title} (mean over seeds)"), fontsize=11)
+    fig.suptitle(mpl_text(f"{title} — {board.title} (mean over seeds)"), fontsize=11)
     legend_in = 0.25 * math.ceil(len(legend) / ncol) + 0.1  # inches of legend rows below the panels
     fig.tight_layout(rect=(0, legend_in / fig.get_figheight(), 1, 1))
-    return _png(fig)
+    return to_png(fig)
 
 
 def _auto_scale(ax, series: list[pd.Series]) -> None:
@@ -147,18 +147,19 @@ def board_plots(board: Board) -> list[tuple[str, bytes]]:
     return [(c, png) for c, png in plots if png is not None]
 
 
+def loss_samples(runs: pd.DataFrame, loss: str) -> tuple[str, Optional[bytes]]:
+    """(caption, samples.png bytes or None) of a loss: its lowest seed's finished or diverged run among ``runs``."""
+    used = runs[(runs["loss"] == loss) & runs["status"].isin(SUMMARY_STATUSES)]
+    png, caption = None, f"{loss}: no finished run"
+    for r in used.sort_values("seed").itertuples():
+        p = Path(r.run_dir) / SAMPLES
+        data = p.read_bytes() if p.is_file() else b""
+        if data.startswith(PNG_MAGIC):  # only a real PNG is inlined; anything else would show broken
+            return f"{loss} (seed {r.seed})", data
+        caption = f"{loss}: no samples.png"
+    return caption, png
+
+
 def board_samples(board: Board) -> list[tuple[str, Optional[bytes]]]:
     """(caption, samples.png bytes or None) per loss: the lowest seed's finished run."""
-    out = []
-    for loss in board.rows["loss"]:
-        runs = board.runs[(board.runs["loss"] == loss) & board.runs["status"].isin(SUMMARY_STATUSES)]
-        png, caption = None, f"{loss}: no finished run"
-        for r in runs.sort_values("seed").itertuples():
-            p = Path(r.run_dir) / SAMPLES
-            data = p.read_bytes() if p.is_file() else b""
-            if data.startswith(PNG_MAGIC):  # only a real PNG is inlined; anything else would show broken
-                png, caption = data, f"{loss} (seed {r.seed})"
-                break
-            caption = f"{loss}: no samples.png"
-        out.append((caption, png))
-    return out
+    return [loss_samples(board.runs, loss) for loss in board.rows["loss"]]

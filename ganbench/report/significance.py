@@ -56,7 +56,7 @@ class LossComparison:
     entries: list[str]
     outcome: dict[tuple[str, str], str]
     p_adj: dict[tuple[str, str], float]
-    verdict: str       # 'significant' | 'not significant' | 'too few seeds' | 'no data'
+    verdict: str       # 'significant' | 'not significant' | 'too few seeds' | 'no data' | 'not tested'
     explanation: str
 
     def matrix(self) -> "pd.DataFrame":
