@@ -25,6 +25,7 @@ __all__ = [
     "ConfigError", "DataConfig", "ModelConfig", "LossConfig", "OptimConfig", "TrainConfig",
     "EvalConfig", "RunConfig", "SuiteConfig", "SearchTag", "config_hash", "build_run", "build_section",
     "named_section", "searched_value", "SEARCH_ALIASES", "MAX_SEED", "MAX_SEEDS", "check_device", "check_seeds",
+    "check_updates", "UPDATES", "BN_STATS",
 ]
 
 MAX_SEED = 2**32 - 1     # seeds are mixed into torch seeds as seed * 1_000_003 + salt, which must stay below 2**63
@@ -74,6 +75,10 @@ class TrainConfig:
     device: str = "cpu"
     seeds_batched: bool = False        # train all seeds of a run as one batched model (see bench)
     max_grad_norm: Optional[float] = None  # clip D's and G's gradients to this total norm each step; None: off
+    updates: str = "alternating"       # alternating: n_critic D steps, then G against the updated D; simultaneous:
+                                       # one step, both gradients at the current parameters (ALI / PacGAN)
+    bn_stats: str = "torch"            # G's batch-norm population statistics: torch's running statistics, or
+                                       # pacgan (Blocks' per-step update of PacGAN's code, see batch_norm.py)
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,12 @@ SECTION_TYPES = {"optim": OptimConfig, "train": TrainConfig, "eval": EvalConfig}
 NAMED_SECTIONS = {"data": DataConfig, "model": ModelConfig, "loss": LossConfig}
 SECTIONS = ("data", "model", "loss", "optim", "train", "eval")
 
+UPDATES = ("alternating", "simultaneous")
+BN_STATS = ("torch", "pacgan")
+# Keys added after runs were recorded, with the value every earlier run had: left out of config.json while they
+# hold it, so that adding them changed no run id (config hash) and no stored result.
+UNSET_WHEN = {"train": {"updates": "alternating", "bn_stats": "torch"}, "eval": {"real_stats": None}}
+
 RANGES: dict[str, tuple[str, Any]] = {
     "optim.lr_g": (">=", 0), "optim.lr_d": (">=", 0), "optim.weight_decay": (">=", 0),
     "train.steps": (">", 0), "train.batch_size": (">", 0), "train.n_critic": (">", 0),
@@ -107,6 +118,8 @@ RANGES: dict[str, tuple[str, Any]] = {
 CHOICES: dict[str, tuple[str, ...]] = {
     "optim.optimizer": ("adam", "rmsprop"),
     "eval.split": ("train", "test"),
+    "train.updates": UPDATES,
+    "train.bn_stats": BN_STATS,
     "eval.metrics": EVALUATIONS,  # from the metric catalogue
 }
 
@@ -145,10 +158,12 @@ def searched_value(config: dict[str, Any], key: str) -> Any:
     return table.get(name) if isinstance(table, dict) else None
 
 
-def _eval_dict(cfg: EvalConfig) -> dict[str, Any]:
+def _section_dict(section: str, cfg: Any) -> dict[str, Any]:
+    """A section as config.json holds it: ``UNSET_WHEN``'s keys left out while they keep their old value."""
     d = plain(dataclasses.asdict(cfg))
-    if d["real_stats"] is None:  # unset keys added later stay out, so run ids (config hashes) do not change
-        del d["real_stats"]
+    for key, old in UNSET_WHEN.get(section, {}).items():
+        if d[key] == old:
+            del d[key]
     return d
 
 
@@ -170,8 +185,8 @@ class RunConfig:
             "suite": self.suite, "seed": self.seed, "name": self.name,
             "data": self.data.to_dict(), "model": self.model.to_dict(), "loss": self.loss.to_dict(),
             "optim": plain(dataclasses.asdict(self.optim)),
-            "train": plain(dataclasses.asdict(self.train)),
-            "eval": _eval_dict(self.eval),
+            "train": _section_dict("train", self.train),
+            "eval": _section_dict("eval", self.eval),
         }
         if self.search is not None:  # absent outside a search, so the run ids of other suites do not change
             d["search"] = self.search.to_dict()
@@ -345,6 +360,17 @@ def check_device(text: str, where: str, present: bool = False) -> str:
     return text
 
 
+def check_updates(train: TrainConfig, loss_n_critic: int, where: str) -> None:
+    """A simultaneous step takes D's and G's gradients at the same parameters, so D steps once per G step;
+    ``loss_n_critic`` is the loss's customary value, used where ``train.n_critic`` is unset."""
+    n_critic = train.n_critic or loss_n_critic
+    if train.updates == "simultaneous" and n_critic != 1:
+        source = "train.n_critic" if train.n_critic else "the loss's customary n_critic"
+        raise ConfigError(f"{where}: train.updates = 'simultaneous' takes one D and one G step together and needs "
+                          f"n_critic = 1, got {n_critic} ({source}); set train.n_critic = 1 or "
+                          f"train.updates = 'alternating'")
+
+
 def check_seeds(seeds: tuple[int, ...], where: str) -> tuple[int, ...]:
     if not seeds:
         raise ConfigError(f"{where} must list at least one seed")
@@ -409,6 +435,7 @@ def build_run(merged: dict[str, Any], where: str, suite: str, seed: int,
         kwargs[section] = named(section, merged[section], f"{where}.{section}")
     for section, cls in SECTION_TYPES.items():
         kwargs[section] = build_section(cls, merged.get(section, {}), f"{where}.{section}", section)
+    check_updates(kwargs["train"], 1, where)  # an explicit n_critic; the loss's own is checked where it is built
     run = RunConfig(suite=suite, seed=seed, name=name, **kwargs)
     if merged.get("search") is None:
         return run

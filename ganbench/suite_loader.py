@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 from .config import (MAX_SEEDS, NAMED_SECTIONS, SECTIONS, ConfigError, NamedConfig, RunConfig, SuiteConfig,
-                     build_run, check_seeds, coerce, named_section)
+                     build_run, check_seeds, check_updates, coerce, named_section)
 from .data import DATASETS, get_dataset
 from .losses import LOSSES
 from .models import MODELS, build_models, split_pack
@@ -206,11 +206,15 @@ def parse_suite(doc: dict[str, Any], path: str = "<suite>", overrides: list[str]
 
 def _check_buildable(runs: list[RunConfig], path: str) -> None:
     """Build each distinct dataset and model once: values only their factories check (a negative width, a
-    missing data folder, an import path that is no dataset) fail here, at load, not in the middle of a suite."""
+    missing data folder, an import path that is no dataset) fail here, at load, not in the middle of a suite;
+    so does simultaneous training of a loss whose customary n_critic is not 1."""
     shapes: dict[str, tuple[int, ...]] = {}
     built: set[str] = set()
     with torch.random.fork_rng(devices=[]):  # weight initialisation must not move the caller's RNG
         for run in runs:
+            if run.train.updates == "simultaneous" and run.train.n_critic is None:
+                check_updates(run.train, LOSSES.build(run.loss.name, **run.loss.params).n_critic,
+                              f"{path}: run {run.label!r}")
             data_key = json.dumps(run.data.to_dict(), sort_keys=True, default=str)
             if data_key not in shapes:
                 try:

@@ -1,8 +1,10 @@
 """Training: the GAN algorithm (``train_step``) and a run's life cycle (``train``).
 
-``train_step`` is the loop users know: n_critic discriminator updates, each on
-a fresh real batch and fresh latents (penalties and weight clipping as the
-loss asks), then one generator update. ``train`` seeds every source of
+``train_step`` is, by default (``train.updates = "alternating"``), the loop users know: n_critic discriminator
+updates, each on a fresh real batch and fresh latents (penalties and weight clipping as the loss asks), then
+one generator update on fresh latents against the updated D. With ``"simultaneous"`` (ALI's ``ali_algorithm``,
+which PacGAN trains with) one step takes D's and G's gradients at the current parameters on one real batch and
+one set of latents, then applies both updates. ``train`` seeds every source of
 randomness from the run seed, logs ``history.csv``, writes checkpoints that
 hold everything needed to continue bit-for-bit (models, optimisers, EMA, RNG
 states), and records divergence instead of raising.
@@ -21,7 +23,8 @@ from typing import Any, Callable, Iterator, Optional
 import torch
 from torch import nn
 
-from .config import OptimConfig, RunConfig
+from .batch_norm import PopulationStats, population_stats, refresh, use_pacgan_batch_norm
+from .config import OptimConfig, RunConfig, check_updates
 from .data import Dataset, get_dataset
 from .files import atomic_torch_save, atomic_write_json, atomic_write_text, load_checkpoint
 from .losses import Loss, get_loss
@@ -49,6 +52,13 @@ def clip_gradients(module: nn.Module, max_norm: Optional[float]) -> None:
         torch.nn.utils.clip_grad_norm_(module.parameters(), max_norm)
 
 
+@torch.no_grad()
+def clip_weights(module: nn.Module, clip: float) -> None:
+    """WGAN's weight clipping of D after its update."""
+    for p in module.parameters():
+        p.clamp_(-clip, clip)
+
+
 def grad_norm(module: nn.Module) -> float:
     grads = [p.grad for p in module.parameters() if p.grad is not None]
     if not grads:
@@ -73,6 +83,12 @@ def frozen(module: nn.Module) -> Iterator[None]:
 def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
     for pe, p in zip(ema.parameters(), model.parameters()):
         pe.lerp_(p, 1.0 - decay)
+    copy_buffers(ema, model)
+
+
+@torch.no_grad()
+def copy_buffers(ema: nn.Module, model: nn.Module) -> None:
+    """The EMA generator evaluates with G's own batch-norm statistics."""
     for be, b in zip(ema.buffers(), model.buffers()):
         be.copy_(b)
 
@@ -94,13 +110,50 @@ class GAN:
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     max_grad_norm: Optional[float] = None  # each network's gradient clipped to this total norm before its step
     pack: int = 1                      # PacGAN: D judges ``pack`` samples at once, so a step draws batch·pack
+    updates: str = "alternating"       # or "simultaneous": both gradients at the current parameters (n_critic 1)
+    bn_population: Optional[PopulationStats] = None  # PacGAN's update of G's batch-norm statistics, or torch's
+
+
+def _bn_capture(gan: GAN) -> contextlib.AbstractContextManager[None]:
+    """Around the G forward whose batch statistics move G's population statistics (PacGAN's rule)."""
+    return gan.bn_population.capture() if gan.bn_population is not None else contextlib.nullcontext()
+
+
+def _step_stats(loss: Loss, d_loss: torch.Tensor, g_loss: torch.Tensor, penalty: torch.Tensor, d_real: Any,
+                d_fake: Any, stats: dict[str, float], log: bool) -> dict[str, float]:
+    stats["d_loss"] = float(d_loss.detach())
+    stats["g_loss"] = float(g_loss.detach())
+    if log:
+        stats["penalty"] = float(penalty.detach())
+        stats["d_real"] = float(d_real.score.detach().mean())
+        stats["d_fake"] = float(d_fake.score.detach().mean())
+        # D "accuracy" with the sign of the raw score as its decision (0 is the boundary for every loss here
+        # except lsgan, whose boundary is 0.5).
+        thr = 0.5 if loss.name == "lsgan" else 0.0
+        stats["d_acc_real"] = float((d_real.score > thr).float().mean())
+        stats["d_acc_fake"] = float((d_fake.score < thr).float().mean())
+    return stats
+
+
+def _finish_step(gan: GAN) -> None:
+    """After both updates: G's population statistics (PacGAN's rule), then the EMA copy."""
+    if gan.bn_population is not None:
+        gan.bn_population.update()
+    if gan.ema is not None:
+        update_ema(gan.ema, gan.G, gan.ema_decay)
 
 
 def train_step(gan: GAN, log: bool = False) -> dict[str, float]:
-    """One generator update preceded by ``n_critic`` discriminator updates.
+    """One step of ``gan.updates``: alternating (``n_critic`` D updates, then one G update) or simultaneous.
 
     Statistics that cost extra work (gradient norms, accuracies) are computed only when ``log``.
     """
+    if gan.updates == "simultaneous":
+        return _simultaneous_step(gan, log)
+    return _alternating_step(gan, log)
+
+
+def _alternating_step(gan: GAN, log: bool) -> dict[str, float]:
     G, D, loss, gen, m = gan.G, gan.D, gan.loss, gan.generator, gan.pack
     n = gan.batch_size * m  # D sees batch_size inputs of m samples each (packed alike for reals and fakes)
     stats: dict[str, float] = {}
@@ -118,11 +171,10 @@ def train_step(gan: GAN, log: bool = False) -> dict[str, float]:
         clip_gradients(D, gan.max_grad_norm)
         gan.opt_d.step()
         if loss.clip is not None:
-            with torch.no_grad():
-                for p in D.parameters():
-                    p.clamp_(-loss.clip, loss.clip)
+            clip_weights(D, loss.clip)
     with frozen(D):  # G's step needs no gradient for D's weights: skipping them saves a third of D's backward
-        fake = pack_samples(generate(G, G.sample_latent(n, gen).to(gan.device), m), m)
+        with _bn_capture(gan):
+            fake = pack_samples(generate(G, G.sample_latent(n, gen).to(gan.device), m), m)
         d_fake_g = D(fake)
         if loss.needs_real_for_g:
             real_g = D(pack_samples(gan.sample_real(n, gen).to(gan.device, non_blocking=True), m))
@@ -135,20 +187,39 @@ def train_step(gan: GAN, log: bool = False) -> dict[str, float]:
         stats["g_grad_norm"] = grad_norm(G)
     clip_gradients(G, gan.max_grad_norm)
     gan.opt_g.step()
-    if gan.ema is not None:
-        update_ema(gan.ema, G, gan.ema_decay)
-    stats["d_loss"] = float(d_loss.detach())
-    stats["g_loss"] = float(g_loss.detach())
+    _finish_step(gan)
+    return _step_stats(loss, d_loss, g_loss, penalty, d_real, d_fake, stats, log)
+
+
+def _simultaneous_step(gan: GAN, log: bool) -> dict[str, float]:
+    """ALI's ``ali_algorithm``: one real batch and one set of latents; D's gradient of ``d_loss + penalty`` and G's
+    of ``g_loss`` both taken at the current parameters (each loss reaching only its own network's weights), then
+    both updates applied."""
+    G, D, loss, gen, m = gan.G, gan.D, gan.loss, gan.generator, gan.pack
+    n = gan.batch_size * m
+    stats: dict[str, float] = {}
+    real = pack_samples(gan.sample_real(n, gen).to(gan.device, non_blocking=True), m)
+    with _bn_capture(gan):
+        fake = pack_samples(generate(G, G.sample_latent(n, gen).to(gan.device), m), m)
+    d_real, d_fake = D(real), D(fake)
+    d_loss = loss.d_loss(d_real, d_fake)
+    penalty = loss.penalty(D, real, fake, generator=gen)  # taken at detached points: D's alone
+    g_loss = loss.g_loss(d_fake, d_real)
+    gan.opt_d.zero_grad(set_to_none=True)
+    gan.opt_g.zero_grad(set_to_none=True)
+    (d_loss + penalty).backward(inputs=list(D.parameters()), retain_graph=True)
+    g_loss.backward(inputs=list(G.parameters()))
     if log:
-        stats["penalty"] = float(penalty.detach())
-        stats["d_real"] = float(d_real.score.detach().mean())
-        stats["d_fake"] = float(d_fake.score.detach().mean())
-        # D "accuracy" with the sign of the raw score as its decision (0 is the boundary for every loss here
-        # except lsgan, whose boundary is 0.5).
-        thr = 0.5 if loss.name == "lsgan" else 0.0
-        stats["d_acc_real"] = float((d_real.score > thr).float().mean())
-        stats["d_acc_fake"] = float((d_fake.score < thr).float().mean())
-    return stats
+        stats["d_grad_norm"] = grad_norm(D)
+        stats["g_grad_norm"] = grad_norm(G)
+    clip_gradients(D, gan.max_grad_norm)
+    clip_gradients(G, gan.max_grad_norm)
+    gan.opt_d.step()
+    gan.opt_g.step()
+    if loss.clip is not None:
+        clip_weights(D, loss.clip)
+    _finish_step(gan)
+    return _step_stats(loss, d_loss, g_loss, penalty, d_real, d_fake, stats, log)
 
 
 def build_gan(run: RunConfig, dataset: Dataset | None = None) -> GAN:
@@ -158,6 +229,9 @@ def build_gan(run: RunConfig, dataset: Dataset | None = None) -> GAN:
     G, D = build_models(run.model.name, ds.shape, **run.model.params)
     G, D = G.to(device), D.to(device)
     loss = get_loss(run.loss.name, **run.loss.params)
+    check_updates(run.train, loss.n_critic, f"run {run.label!r}")
+    if run.train.bn_stats == "pacgan":
+        use_pacgan_batch_norm(G)
     opt_g = make_optimizer(G.parameters(), run.optim.lr_g, run.optim)
     opt_d = make_optimizer(D.parameters(), run.optim.lr_d, run.optim)
     gen = torch.Generator(device=device).manual_seed(seed_for(run.seed, "train"))
@@ -169,13 +243,36 @@ def build_gan(run: RunConfig, dataset: Dataset | None = None) -> GAN:
     return GAN(G=G, D=D, loss=loss, opt_g=opt_g, opt_d=opt_d, sample_real=ds.train_sampler(seed_for(run.seed, "data")),
                generator=gen, n_critic=run.train.n_critic or loss.n_critic, batch_size=run.train.batch_size,
                ema=ema, ema_decay=run.train.ema or 0.999, device=device, pack=getattr(D, "pack", 1),
-               max_grad_norm=run.train.max_grad_norm)
+               max_grad_norm=run.train.max_grad_norm, updates=run.train.updates,
+               bn_population=population_stats(G, run.train.bn_stats))  # after the EMA copy: its hooks stay G's
 
 
 def seed_for(seed: int, purpose: str) -> int:
     """Independent, stable streams per purpose (training, evaluation, ...) from one run seed."""
-    salt = {"train": 0, "eval": 1, "init": 2, "data": 3}[purpose]
+    salt = {"train": 0, "eval": 1, "init": 2, "data": 3, "bn": 4}[purpose]
     return (seed * 1_000_003 + salt * 7919) % (2**63 - 1)
+
+
+def refresh_generator(seed: int, step: int, device: torch.device) -> torch.Generator:
+    """The latents of the population refresh at ``step``: a stream of their own, so that training draws the same
+    whenever (and whether) evaluations refresh."""
+    return torch.Generator(device=device).manual_seed((seed_for(seed, "bn") + step) % (2**63 - 1))
+
+
+def refresh_due(run: RunConfig, step: int, evaluated: bool) -> bool:
+    """PacGAN's population refresh comes before every evaluation and at the end of training."""
+    return run.train.bn_stats == "pacgan" and (evaluated or step == run.train.steps)
+
+
+def refresh_population(gan: GAN, seed: int, step: int) -> None:
+    """PacGAN's end-of-epoch monitor pass over G's population statistics (``batch_norm.refresh``), copied to the
+    EMA generator as a step would."""
+    if gan.bn_population is None:
+        return
+    gen, n = refresh_generator(seed, step, gan.device), gan.batch_size * gan.pack
+    refresh(gan.bn_population, gan.G, lambda: generate(gan.G, gan.G.sample_latent(n, gen).to(gan.device), gan.pack))
+    if gan.ema is not None:
+        copy_buffers(gan.ema, gan.G)
 
 
 def generator_for_eval(G: nn.Module, ema: Optional[nn.Module]) -> nn.Module:
@@ -357,7 +454,10 @@ def train(run: RunConfig, run_dir: str | Path, evaluator: Optional[Evaluator] = 
             status, reason = "diverged", why
             break
         metrics = None
-        if record.eval_due(step, evaluator):
+        evaluated = record.eval_due(step, evaluator)
+        if refresh_due(run, step, evaluated):
+            refresh_population(gan, run.seed, step)
+        if evaluated:
             metrics = evaluate_in_eval_mode(evaluator, step, gan.G, gan.ema)  # type: ignore[arg-type]
         record.record(step, stats, log, metrics)
         if progress is not None:

@@ -24,6 +24,15 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture
+def float64():
+    """Tensors default to float64 inside the test (exactness tests: both sides round alike to ~1e-16)."""
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(before)
+
+
+@pytest.fixture
 def exploding_loss():
     """Registers loss "test-exploding": ns whose D loss turns NaN from the 6th call (divergence tests)."""
     from ganbench.losses import LOSSES, get_loss

@@ -36,14 +36,6 @@ def run_cfg(seed: int, loss: str = "ns", steps: int = 50, batch: int = 16, model
                      train=TrainConfig(steps=steps, batch_size=batch, **train_kw))
 
 
-@pytest.fixture
-def float64():
-    before = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(before)
-
-
 def params_of(gan) -> list[tuple[str, torch.Tensor]]:
     return [(f"G.{k}", v) for k, v in gan.G.state_dict().items()] + [(f"D.{k}", v) for k, v in gan.D.state_dict().items()]
 
@@ -71,6 +63,22 @@ def sequential_and_batched(runs, steps, double=False, log_every=0, vmapped_loss=
         bgan.loss = dataclasses.replace(bgan.loss, member_axis=False)
     b_stats = [bgan.step(log=bool(log_every) and i % log_every == 0) for i in range(steps)]
     return seq, seq_stats, bgan, b_stats
+
+
+def assert_members_are_the_sequential_runs(seq, seq_stats, bgan, b_stats):
+    """Weights, running statistics, EMA, generator states and every logged statistic, member by member."""
+    for k, gan in enumerate(seq):
+        member = bgan.sync_member(k)
+        pairs = zip(params_of(gan), params_of(member))
+        if gan.ema is not None:
+            pairs = [*pairs, *zip(gan.ema.state_dict().items(), member.ema.state_dict().items())]
+        for (name, a), (_, b) in pairs:
+            torch.testing.assert_close(b.double(), a.double(), rtol=0, atol=1e-9, msg=f"seed {k} {name}")
+        assert torch.equal(gan.generator.get_state(), member.generator.get_state())  # the same draws, in order
+        for i, (s, b) in enumerate(zip(seq_stats[k], b_stats)):
+            assert set(b) == set(s), i
+            for key, value in s.items():
+                assert b[key][k] == pytest.approx(value, rel=1e-9, abs=1e-9), (i, key)
 
 
 # ---------------------------------------------------------------- layers and state
@@ -169,16 +177,39 @@ def test_unsupported_models_losses_and_runs_raise_one_line_errors():
 ])
 def test_members_match_sequential_runs_in_float64(float64, loss, model, params, data):
     runs = [run_cfg(s, loss, model=model, loss_params=params, data=data) for s in SEEDS]
-    seq, seq_stats, bgan, b_stats = sequential_and_batched(runs, 50, double=True, log_every=10)
+    assert_members_are_the_sequential_runs(*sequential_and_batched(runs, 50, double=True, log_every=10))
+
+
+@pytest.mark.parametrize("loss, model, params, train_kw", [
+    ("ns", {"pack": 2, "d_maxout": 5, "init": "pacgan"}, {}, {"bn_stats": "pacgan", "ema": 0.9}),  # PacGAN's protocol
+    ("wgan-gp", {}, {}, {}),                                # penalty at interpolates, drawn after the latents
+    ("dragan", {"pack": 2, "batch_norm": False}, {}, {}),   # penalty on packed reals
+    ("feature-matching", {"pack": 2}, {}, {}),              # D(real)'s features in G's loss
+    ("rsgan", {}, {}, {"bn_stats": "pacgan"}),              # D(real)'s scores in G's loss
+    ("wgan", {}, {"r1_gamma": 1.0, "r2_gamma": 0.5}, {}),   # clipping; R1, R2
+    ("ns", {"pack": 2}, {}, {"updates": "alternating", "bn_stats": "pacgan"}),  # PacGAN's statistics, alternating
+])
+def test_simultaneous_members_match_sequential_runs_in_float64(float64, loss, model, params, train_kw):
+    kw = {"updates": "simultaneous", "n_critic": 1, **train_kw}
+    runs = [run_cfg(s, loss, model=model, loss_params=params, data={"n_train": 500}, **kw) for s in SEEDS]
+    seq, seq_stats, bgan, b_stats = sequential_and_batched(runs, 30, double=True, log_every=10)
+    assert bgan.updates == runs[0].train.updates
+    assert_members_are_the_sequential_runs(seq, seq_stats, bgan, b_stats)
+
+
+def test_batched_population_refresh_equals_each_members_own(float64):
+    from ganbench.train import refresh_population
+    kw = {"updates": "simultaneous", "n_critic": 1, "bn_stats": "pacgan", "ema": 0.9}
+    runs = [run_cfg(s, model={"pack": 2}, **kw) for s in SEEDS]
+    seq, _, bgan, _ = sequential_and_batched(runs, 3, double=True)
+    for run, gan in zip(runs, seq):
+        refresh_population(gan, run.seed, 7)
+    bgan.refresh_population([run.seed for run in runs], 7)
     for k, gan in enumerate(seq):
         member = bgan.sync_member(k)
-        for (name, a), (_, b) in zip(params_of(gan), params_of(member)):
-            torch.testing.assert_close(b.double(), a.double(), rtol=0, atol=1e-9, msg=f"seed {k} {name}")
-        assert torch.equal(gan.generator.get_state(), member.generator.get_state())  # the same draws, in order
-        for i, (s, b) in enumerate(zip(seq_stats[k], b_stats)):
-            assert set(b) == set(s), i
-            for key, value in s.items():
-                assert b[key][k] == pytest.approx(value, rel=1e-9, abs=1e-9), (i, key)
+        for (name, a), (_, b) in zip(list(gan.G.state_dict().items()) + list(gan.ema.state_dict().items()),
+                                     list(member.G.state_dict().items()) + list(member.ema.state_dict().items())):
+            torch.testing.assert_close(b.double(), a.double(), rtol=0, atol=1e-12, msg=f"seed {k} {name}")
 
 
 def test_members_of_a_vmapped_loss_match_sequential_runs(float64):
@@ -266,6 +297,28 @@ def test_resuming_batched_equals_an_uninterrupted_batched_run_and_train_continue
         assert [r["step"] for r in read_history(b / "history.csv")] == [1, 5, 10]
     longer = run_cfg(0, steps=12, log_every=5)
     assert train(longer, a_dirs[0]).steps == 12  # the sequential trainer continues a batched run
+
+
+def test_a_killed_batched_simultaneous_run_resumes_exactly(tmp_path):
+    kw = {"steps": 10, "log_every": 5, "checkpoint_every": 5, "updates": "simultaneous", "n_critic": 1,
+          "bn_stats": "pacgan", "ema": 0.9}
+    runs = [run_cfg(s, **kw) for s in SEEDS[:2]]
+    a_dirs, b_dirs = [tmp_path / f"a{s}" for s in SEEDS[:2]], [tmp_path / f"b{s}" for s in SEEDS[:2]]
+    train_batched(runs, a_dirs)
+
+    def kill_after_5(n, done=[]):  # noqa: B006  one list for the one run below
+        done.append(n)
+        if sum(done) > 2 * 5:
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        train_batched(runs, b_dirs, progress=kill_after_5)
+    assert {load_checkpoint(d / "checkpoint.pt")["step"] for d in b_dirs} == {5}
+    train_batched(runs, b_dirs)
+    for a, b in zip(a_dirs, b_dirs):
+        ca, cb = load_checkpoint(a / "checkpoint.pt"), load_checkpoint(b / "checkpoint.pt")
+        for part in ("G", "D", "ema"):
+            for key, value in ca[part].items():
+                assert torch.equal(cb[part][key], value), (part, key)
 
 
 def test_runs_at_different_steps_continue_one_by_one(tmp_path):

@@ -22,14 +22,6 @@ TINY = {"mlp": {"hidden": 8, "depth": 2}, "dcgan": {"ngf": 4, "ndf": 4, "z_dim":
 QUICK = B.BenchOptions(batch=8, repeats=3, warmup=1)
 
 
-@pytest.fixture
-def float64():
-    before = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(before)
-
-
 def make_gan(model: str, loss: str, batch: int = 8, double: bool = False, opts: B.BenchOptions = QUICK, **lp):
     ds = B.bench_dataset(model)
     gan = B.prepare_gan(B.bench_run(model, loss, batch, "cpu", TINY[model], lp), ds, opts)

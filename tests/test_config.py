@@ -285,3 +285,41 @@ def test_every_writer_and_reader_agrees_on_the_config_hash(tmp_path):
     assert run_id_for(stored) == run.run_id
     assert load_results(tmp_path)["config_hash"].tolist() == [h]
     assert [k.rsplit("@", 1)[1] for k in collect(tmp_path)] == [h]
+
+
+def test_update_scheme_and_batch_norm_rule_stay_out_of_config_json_at_their_old_values(tmp_path):
+    # Run ids recorded before train.updates and train.bn_stats existed: the defaults must not move them.
+    s = load_suite(write(tmp_path, BASE))
+    assert [r.run_id for r in s.runs] == ["ring8-mlp-ns-s0-46f5d302", "ring8-mlp-ns-s1-46f5d302",
+                                          "ring8-mlp-wgan-gp-s0-d0df9050", "ring8-mlp-wgan-gp-s1-d0df9050"]
+    stored = s.runs[0].to_dict()["train"]
+    assert "updates" not in stored and "bn_stats" not in stored
+    explicit = load_suite(write(tmp_path, BASE.replace("n_critic = 1 }", 'n_critic = 1, updates = "alternating", '
+                                                       'bn_stats = "torch" }'), "explicit.toml"))
+    assert explicit.runs[0].run_id == s.runs[0].run_id  # the old values written out are the same configuration
+    new = load_suite(write(tmp_path, BASE, "new.toml"), overrides=["train.updates=simultaneous",
+                                                                    "train.bn_stats=pacgan", "train.n_critic=1"])
+    assert new.runs[0].train.updates == "simultaneous" and new.runs[0].train.bn_stats == "pacgan"
+    assert {k: new.runs[0].to_dict()["train"][k] for k in ("updates", "bn_stats")} == {
+        "updates": "simultaneous", "bn_stats": "pacgan"}
+    assert new.runs[0].run_id != s.runs[0].run_id
+    with pytest.raises(ConfigError, match=r"train\.updates: 'simultanous' is not one of alternating, simultaneous "
+                                          r"\(did you mean 'simultaneous'\?\)"):
+        load_suite(write(tmp_path, BASE, "typo.toml"), overrides=["train.updates=simultanous"])
+    with pytest.raises(ConfigError, match=r"train\.bn_stats: 'blocks' is not one of torch, pacgan"):
+        load_suite(write(tmp_path, BASE, "typo2.toml"), overrides=["train.bn_stats=blocks"])
+
+
+def test_simultaneous_updates_refuse_more_than_one_critic_step_when_the_suite_loads(tmp_path):
+    # wgan-gp's run sets n_critic = 5 itself
+    with pytest.raises(ConfigError, match=r"runs\[1\]: train.updates = 'simultaneous' takes one D and one G step "
+                                          r"together and needs n_critic = 1, got 5 \(train.n_critic\)"):
+        load_suite(write(tmp_path, BASE), overrides=["train.updates=simultaneous"])
+    # the loss's customary 5, with n_critic unset
+    text = BASE.replace("n_critic = 1 }", 'updates = "simultaneous" }').replace("train = { n_critic = 5 }", "")
+    with pytest.raises(ConfigError, match=r"run 'wgan-gp': train.updates = 'simultaneous' .* got 5 \(the loss's "
+                                          r"customary n_critic\); set train.n_critic = 1 or train.updates"):
+        load_suite(write(tmp_path, text))
+    ok = load_suite(write(tmp_path, text.replace('updates = "simultaneous" }', 'updates = "simultaneous", '
+                                                 'n_critic = 1 }'), "ok.toml"))
+    assert {r.train.n_critic for r in ok.runs} == {1}

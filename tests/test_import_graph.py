@@ -17,7 +17,7 @@ LAYERS: list[tuple[str, ...]] = [
      "ganbench.suite_loader"),
     ("ganbench.plugins",),
     ("ganbench.models", "ganbench.losses", "ganbench.data", "ganbench.features", "ganbench.reference_stats",
-     "ganbench.feature_cache", "ganbench.evaluations", "ganbench.plots", "ganbench.published"),
+     "ganbench.feature_cache", "ganbench.evaluations", "ganbench.plots", "ganbench.published", "ganbench.batch_norm"),
     ("ganbench.metrics", "ganbench.modes", "ganbench.density_coverage", "ganbench.cmmd", "ganbench.vendi",
      "ganbench.feature_spaces", "ganbench.aggregate", "ganbench.stats", "ganbench.stability", "ganbench.results",
      "ganbench.budget", "ganbench.search_space"),

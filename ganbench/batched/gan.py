@@ -2,16 +2,18 @@
 once (per-member losses, penalties and gradient norms), and the check of which losses it supports."""
 from __future__ import annotations
 
+import contextlib
 from typing import Sequence
 
 import torch
 from torch import nn
 
+from ..batch_norm import population_stats, refresh
 from ..config import RunConfig
 from ..losses import DOut, Loss
 from ..models import generate, pack_samples
 from ..registry import ConfigError
-from ..train import GAN, frozen, make_optimizer, update_ema
+from ..train import GAN, clip_weights, copy_buffers, frozen, make_optimizer, refresh_generator, update_ema
 from .layers import BatchedBatchNorm1d, stack_modules, stack_optimizer_state, unstack_optimizer_state, unstack_state
 
 PENALTIES = ("wgan-gp", "dragan")
@@ -55,6 +57,8 @@ class BatchedGAN:
                 fused = isinstance(opt, torch.optim.Adam)
                 group["fused"], group["foreach"] = fused, not fused
         self._d_per_sample = not any(isinstance(m, BatchedBatchNorm1d) for m in self.D.modules())
+        self.updates = m0.updates
+        self.bn_population = population_stats(self.G, run.train.bn_stats)  # the members' layers are set up alike
         self.ema = None
         if m0.ema is not None:
             self.ema = stack_modules([m.ema for m in members]).eval()  # type: ignore[union-attr]
@@ -114,29 +118,43 @@ class BatchedGAN:
             total = total + loss.r2_gamma / 2 * (_input_grad(self.D, fake) ** 2).sum(2).mean(1)
         return total
 
+    def _d_terms(self, real: torch.Tensor, fake: torch.Tensor) -> tuple[DOut, DOut, torch.Tensor, torch.Tensor]:
+        """D's outputs, its members' losses and penalties; the penalty's noise drawn before D runs."""
+        points = self._penalty_points(real, fake)
+        d_real, d_fake = self._d_pair(real, fake)
+        return d_real, d_fake, self.loss.member_d_loss(d_real, d_fake), self._penalty(real, fake, points)
+
+    def _bn_capture(self) -> contextlib.AbstractContextManager[None]:
+        return self.bn_population.capture() if self.bn_population is not None else contextlib.nullcontext()
+
+    def _finish(self) -> None:
+        if self.bn_population is not None:
+            self.bn_population.update()
+        if self.ema is not None:
+            update_ema(self.ema, self.G, self.members[0].ema_decay)
+
     def step(self, log: bool = False) -> dict[str, list[float]]:
         """``train_step`` for all members at once: per-member statistics as lists of length K."""
+        if self.updates == "simultaneous":
+            return self._simultaneous_step(log)
         G, D, loss = self.G, self.D, self.loss
         stats: dict[str, torch.Tensor] = {}
         for i in range(self.n_critic):
             real, z = self._reals(), self._latents()
             with torch.no_grad():
                 fake = self._fakes(z)
-            points = self._penalty_points(real, fake)
-            d_real, d_fake = self._d_pair(real, fake)
-            d_loss = loss.member_d_loss(d_real, d_fake)
-            penalty = self._penalty(real, fake, points)
+            d_real, d_fake, d_loss, penalty = self._d_terms(real, fake)
             self.opt_d.zero_grad(set_to_none=True)
             (d_loss + penalty).sum().backward()  # disjoint parameters: each member gets its own gradient
             if log and i == self.n_critic - 1:
                 stats["d_grad_norm"] = _member_grad_norm(D, self.K)
             self.opt_d.step()
             if loss.clip is not None:
-                with torch.no_grad():
-                    for p in D.parameters():
-                        p.clamp_(-loss.clip, loss.clip)
+                clip_weights(D, loss.clip)
         with frozen(D):
-            d_fake_g = D(self._fakes(self._latents()))
+            with self._bn_capture():
+                fake_g = self._fakes(self._latents())
+            d_fake_g = D(fake_g)
             real_g = D(self._reals()) if loss.needs_real_for_g else d_real
             g_loss = loss.member_g_loss(d_fake_g, real_g)
             self.opt_g.zero_grad(set_to_none=True)
@@ -144,8 +162,35 @@ class BatchedGAN:
         if log:
             stats["g_grad_norm"] = _member_grad_norm(G, self.K)
         self.opt_g.step()
-        if self.ema is not None:
-            update_ema(self.ema, G, self.members[0].ema_decay)
+        self._finish()
+        return self._stats(stats, d_loss, g_loss, penalty, d_real, d_fake, log)
+
+    def _simultaneous_step(self, log: bool) -> dict[str, list[float]]:
+        """``train_step``'s simultaneous step for all members: both gradients at the current parameters."""
+        G, D, loss = self.G, self.D, self.loss
+        stats: dict[str, torch.Tensor] = {}
+        real, z = self._reals(), self._latents()
+        with self._bn_capture():
+            fake = self._fakes(z)
+        d_real, d_fake, d_loss, penalty = self._d_terms(real, fake)
+        g_loss = loss.member_g_loss(d_fake, d_real)
+        self.opt_d.zero_grad(set_to_none=True)
+        self.opt_g.zero_grad(set_to_none=True)
+        # disjoint parameters: each member's loss reaches its own weights, each loss its own network's
+        (d_loss + penalty).sum().backward(inputs=list(D.parameters()), retain_graph=True)
+        g_loss.sum().backward(inputs=list(G.parameters()))
+        if log:
+            stats["d_grad_norm"], stats["g_grad_norm"] = _member_grad_norm(D, self.K), _member_grad_norm(G, self.K)
+        self.opt_d.step()
+        self.opt_g.step()
+        if loss.clip is not None:
+            clip_weights(D, loss.clip)
+        self._finish()
+        return self._stats(stats, d_loss, g_loss, penalty, d_real, d_fake, log)
+
+    def _stats(self, stats: dict[str, torch.Tensor], d_loss: torch.Tensor, g_loss: torch.Tensor,
+               penalty: torch.Tensor, d_real: DOut, d_fake: DOut, log: bool) -> dict[str, list[float]]:
+        loss = self.loss
         stats["d_loss"], stats["g_loss"] = d_loss.detach(), g_loss.detach()
         if log:
             thr = 0.5 if loss.name == "lsgan" else 0.0  # as train_step
@@ -156,6 +201,17 @@ class BatchedGAN:
         keys = list(stats)
         values = torch.stack([stats[k].double() for k in keys]).tolist()  # one transfer for all statistics
         return dict(zip(keys, values))
+
+    def refresh_population(self, seeds: Sequence[int], step: int) -> None:
+        """``train.refresh_population`` for every member at once, each from its own refresh stream."""
+        if self.bn_population is None:
+            return
+        gens, n = [refresh_generator(seed, step, self.device) for seed in seeds], self.bs * self.pack
+        refresh(self.bn_population, self.G, lambda: generate(
+            self.G, torch.stack([m.G.sample_latent(n, g).to(self.device) for m, g in zip(self.members, gens)]),
+            self.pack, sample_dim=1))
+        if self.ema is not None:
+            copy_buffers(self.ema, self.G)
 
     def sync_member(self, k: int, optimizers: bool = True) -> GAN:
         """Copy member ``k``'s slice of the batched models (and optimisers) into its own GAN and return it."""

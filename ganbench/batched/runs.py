@@ -13,7 +13,7 @@ from ..files import atomic_write_json, load_checkpoint
 from ..registry import ConfigError
 from ..results import CHECKPOINT, CONFIG
 from ..train import (GAN, Evaluator, RunRecord, TrainResult, build_gan, evaluate_in_eval_mode, load_state,
-                     history_until, sample_png, seed_for, state_dict, train)
+                     history_until, refresh_due, sample_png, seed_for, state_dict, train)
 from .gan import BatchedGAN
 
 
@@ -135,12 +135,16 @@ def _loop(bgan: BatchedGAN, runs: Sequence[RunConfig], dirs: list[Path], ds: Dat
         stats = bgan.step(log=log)
         step += 1
         active = [k for k in range(K) if results[k] is None]
+        member_stats = {k: {key: v[k] for key, v in stats.items()} for k in active}
         for k in active:
-            s = {key: v[k] for key, v in stats.items()}
-            if (why := records[k].divergence(step, s)) is not None:
+            if (why := records[k].divergence(step, member_stats[k])) is not None:
                 finish(k, "diverged", why)
-                continue
-            records[k].record(step, s, log, evaluated(k) if records[k].eval_due(step, evaluators[k]) else None)
+        live = [k for k in active if results[k] is None]
+        due = {k: records[k].eval_due(step, evaluators[k]) for k in live}
+        if any(refresh_due(runs[k], step, due[k]) for k in live):  # before the evaluations, as train's
+            bgan.refresh_population([run.seed for run in runs], step)
+        for k in live:
+            records[k].record(step, member_stats[k], log, evaluated(k) if due[k] else None)
         if progress is not None:
             progress(len(active))
         if step % cfg.checkpoint_every == 0 and step < cfg.steps:
